@@ -47,6 +47,7 @@ def reference_attention(f, b, mask, forbid=None, fuse=True, scale=10.0):
         for s in range(n):
             scores[t, s] = (fp * w[s]).sum()
     if fuse:
+
         def diag(m):
             out = torch.zeros_like(m)
             for i in range(n):
@@ -120,7 +121,7 @@ def test_forbid_mask_removes_sources():
     forbid[0, 0, 0:4, 6:10] = 1
     layer = ContextualAttention(AttentionConfig())
     y, att = layer(x, x, mask, forbid, return_attention=True)
-    y_ref, attn_ref = reference_attention(x[0], x[0], mask[0, 0], forbid[0, 0])
+    y_ref, _ = reference_attention(x[0], x[0], mask[0, 0], forbid[0, 0])
     torch.testing.assert_close(y[0], y_ref, rtol=1e-9, atol=1e-9)
     # No top-k source with a non-zero weight lies in the forbidden region (feature rows 0..3, cols 6..9).
     gw = x.shape[-1] // 2
@@ -145,7 +146,7 @@ def test_chunked_targets_equal_the_full_score_map(chunk_cells):
 
 def test_topk_weights_sorted_and_offsets_point_to_the_best_source():
     x, mask = _inputs(seed=5)
-    y, att = ContextualAttention(AttentionConfig(topk=3))(x, x, mask, return_attention=True)
+    _, att = ContextualAttention(AttentionConfig(topk=3))(x, x, mask, return_attention=True)
     assert att.topk_weight.shape == (2, 3, 4, 5)
     assert (att.topk_weight[:, :-1] >= att.topk_weight[:, 1:]).all()
     assert (att.topk_weight.sum(dim=1) <= 1 + 1e-6).all()

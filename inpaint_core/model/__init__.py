@@ -3,7 +3,12 @@
 from inpaint_core.model.attention import AttentionMap, ContextualAttention
 from inpaint_core.model.config import AttentionConfig, DiscriminatorConfig, GeneratorConfig
 from inpaint_core.model.discriminator import SNPatchDiscriminator
-from inpaint_core.model.generator import CoarseGenerator, DeepFillV2Generator, GeneratorOutput, RefineGenerator
+from inpaint_core.model.generator import (
+    CoarseGenerator,
+    DeepFillV2Generator,
+    GeneratorOutput,
+    RefineGenerator,
+)
 from inpaint_core.model.layers import GatedConv2d, GatedUpConv2d
 
 __all__ = [

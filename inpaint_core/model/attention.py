@@ -88,7 +88,9 @@ class ContextualAttention(nn.Module):
         batch, _, h4, w4 = b.shape
         kraw = 2 * rate
         # 1. Raw 2*rate patches of the full-resolution background: what gets pasted.
-        raw = F.unfold(pad_same(b, kraw, rate * cfg.stride), kraw, stride=rate * cfg.stride)  # (B, C*kraw^2, L)
+        raw = F.unfold(
+            pad_same(b, kraw, rate * cfg.stride), kraw, stride=rate * cfg.stride
+        )  # (B, C*kraw^2, L)
         # 2.-3. Match on a grid downsampled by `rate`, with L2-normalised 3x3 background patches.
         gh, gw = h4 // rate, w4 // rate
         f_ds = tf_resize_nearest(f, gh, gw)
@@ -127,7 +129,9 @@ class ContextualAttention(nn.Module):
             return y, None
         return y, self._attention_map(idx_chunks, weight_chunks, allowed, batch, gh, gw)
 
-    def _scores(self, f_p: torch.Tensor, w_p: torch.Tensor, y0: int, y1: int, gh: int, gw: int) -> torch.Tensor:
+    def _scores(
+        self, f_p: torch.Tensor, w_p: torch.Tensor, y0: int, y1: int, gh: int, gw: int
+    ) -> torch.Tensor:
         """Matching scores (B, T, L) of the target rows [y0, y1), fused as in the official code if enabled."""
         n = gh * gw
         targets = torch.arange(y0 * gw, y1 * gw, device=f_p.device)
@@ -153,7 +157,9 @@ class ContextualAttention(nn.Module):
         need0 = torch.cat([need1 - 1, need1, need1 + 1])
         need0 = torch.unique(need0[(need0 >= 0) & (need0 < n)])
         raw = torch.bmm(f_p[:, :, need0].transpose(1, 2), w_p)  # (B, |need0|, L)
-        raw = torch.cat([raw, raw.new_zeros(raw.shape[0], 1, raw.shape[2])], dim=1)  # last row: "no neighbour"
+        raw = torch.cat(
+            [raw, raw.new_zeros(raw.shape[0], 1, raw.shape[2])], dim=1
+        )  # last row: "no neighbour"
 
         def rows_of(table: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
             pos = torch.searchsorted(table, wanted.clamp(min=0))
@@ -189,7 +195,12 @@ class ContextualAttention(nn.Module):
 
     @staticmethod
     def _attention_map(
-        idx_chunks: list[torch.Tensor], weight_chunks: list[torch.Tensor], allowed: torch.Tensor, batch: int, gh: int, gw: int
+        idx_chunks: list[torch.Tensor],
+        weight_chunks: list[torch.Tensor],
+        allowed: torch.Tensor,
+        batch: int,
+        gh: int,
+        gw: int,
     ) -> AttentionMap:
         index = torch.cat(idx_chunks, dim=1).permute(0, 2, 1).reshape(batch, -1, gh, gw)  # (B, k, gh, gw)
         weight = torch.cat(weight_chunks, dim=1).permute(0, 2, 1).reshape(batch, -1, gh, gw)

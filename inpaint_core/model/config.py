@@ -41,7 +41,11 @@ class GeneratorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorConfig:
         att = AttentionConfig(**data.get("attention", {}))
-        return cls(cnum=int(data.get("cnum", 48)), guide_channel=bool(data.get("guide_channel", False)), attention=att)
+        return cls(
+            cnum=int(data.get("cnum", 48)),
+            guide_channel=bool(data.get("guide_channel", False)),
+            attention=att,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,7 +26,8 @@ class SNPatchDiscriminator(nn.Module):
         widths = [config.in_channels, c, 2 * c, 4 * c, 4 * c, 4 * c, 4 * c]
         # One power iteration per step, as the official `kernel_sn/u` update.
         self.convs = nn.ModuleList(
-            spectral_norm(nn.Conv2d(cin, cout, 5, 2), n_power_iterations=1) for cin, cout in zip(widths, widths[1:])
+            spectral_norm(nn.Conv2d(cin, cout, 5, 2), n_power_iterations=1)
+            for cin, cout in itertools.pairwise(widths)
         )
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

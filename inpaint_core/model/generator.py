@@ -25,7 +25,10 @@ class GeneratorOutput:
 
 
 def _dilated_block(prefix: str, channels: int) -> list[tuple[str, nn.Module]]:
-    return [(f"{prefix}{i}_atrous", GatedConv2d(channels, channels, 3, 1, rate=r)) for i, r in zip(range(7, 11), (2, 4, 8, 16))]
+    return [
+        (f"{prefix}{i}_atrous", GatedConv2d(channels, channels, 3, 1, rate=r))
+        for i, r in zip(range(7, 11), (2, 4, 8, 16))
+    ]
 
 
 class CoarseGenerator(nn.Module):
@@ -89,7 +92,10 @@ class RefineGenerator(nn.Module):
             ("pmconv3", GatedConv2d(c, 2 * c, 3)),
             ("pmconv4_downsample", GatedConv2d(2 * c, 4 * c, 3, 2)),
             ("pmconv5", GatedConv2d(4 * c, 4 * c, 3)),
-            ("pmconv6", GatedConv2d(4 * c, 4 * c, 3, activation="relu")),  # the one ReLU, feeding the attention
+            (
+                "pmconv6",
+                GatedConv2d(4 * c, 4 * c, 3, activation="relu"),
+            ),  # the one ReLU, feeding the attention
         ]
         after_attention: list[tuple[str, nn.Module]] = [
             ("pmconv9", GatedConv2d(4 * c, 4 * c, 3)),
@@ -118,7 +124,11 @@ class RefineGenerator(nn.Module):
         return x
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor, forbid: torch.Tensor | None = None, return_attention: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        forbid: torch.Tensor | None = None,
+        return_attention: bool = False,
     ) -> tuple[torch.Tensor, AttentionMap | None]:
         x_hallu = self._run(self._conv_branch, x)
         pm = self._run(self._attention_branch, x)
@@ -150,12 +160,16 @@ class DeepFillV2Generator(nn.Module):
         self.coarse = CoarseGenerator(config.in_channels, config.cnum)
         self.refine = RefineGenerator(config.cnum, ContextualAttention(config.attention))
 
-    def prepare_input(self, image: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+    def prepare_input(
+        self, image: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """[image*(1-mask), guide*mask (guided only), ones, mask]: the order of the official (guided) code."""
         if image.shape[-2] % 8 or image.shape[-1] % 8:
             raise ValueError(f"image size {tuple(image.shape[-2:])} must be a multiple of 8")
         if mask.shape[-2:] != image.shape[-2:]:
-            raise ValueError(f"mask size {tuple(mask.shape[-2:])} differs from image size {tuple(image.shape[-2:])}")
+            raise ValueError(
+                f"mask size {tuple(mask.shape[-2:])} differs from image size {tuple(image.shape[-2:])}"
+            )
         mask = mask.to(image.dtype)
         parts = [image * (1.0 - mask)]
         if self.config.guide_channel:

@@ -6,11 +6,13 @@ what lets the published weights give the published outputs; symmetric padding sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-_ACTIVATIONS = {"elu": F.elu, "relu": F.relu}
+_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu, "relu": F.relu}
 
 
 def same_padding(size: int, ksize: int, stride: int, rate: int = 1) -> tuple[int, int]:
@@ -39,7 +41,9 @@ class GatedConv2d(nn.Module):
         x: (B, cin, H, W) -> (B, cout, ceil(H/stride), ceil(W/stride))
     """
 
-    def __init__(self, cin: int, cout: int, ksize: int, stride: int = 1, rate: int = 1, activation: str | None = "elu"):
+    def __init__(
+        self, cin: int, cout: int, ksize: int, stride: int = 1, rate: int = 1, activation: str | None = "elu"
+    ):
         super().__init__()
         self.ksize, self.stride, self.rate = ksize, stride, rate
         self.activation = activation
@@ -47,7 +51,9 @@ class GatedConv2d(nn.Module):
         # Stride-1 "SAME" padding is symmetric, so the conv can pad by itself (cheaper than F.pad).
         self._symmetric = stride == 1 and ((ksize - 1) * rate) % 2 == 0
         padding = (ksize - 1) * rate // 2 if self._symmetric else 0
-        self.conv = nn.Conv2d(cin, 2 * cout if self.gated else cout, ksize, stride, padding=padding, dilation=rate)
+        self.conv = nn.Conv2d(
+            cin, 2 * cout if self.gated else cout, ksize, stride, padding=padding, dilation=rate
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._symmetric:
@@ -55,7 +61,9 @@ class GatedConv2d(nn.Module):
         x = self.conv(x)
         if not self.gated:
             return x
-        feature, gate = x.chunk(2, dim=1)  # (B, cout, H, W) each: the first half is the feature, as in TF's split
+        feature, gate = x.chunk(
+            2, dim=1
+        )  # (B, cout, H, W) each: the first half is the feature, as in TF's split
         assert self.activation is not None
         return _ACTIVATIONS[self.activation](feature) * torch.sigmoid(gate)
 
