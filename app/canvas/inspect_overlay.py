@@ -1,0 +1,123 @@
+"""Draws where a filled pixel borrowed from: its top-k source patches outlined with their weights and arrows
+from the target to each source (click), or a light outline of the best source (hover)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+)
+
+RANK_COLORS = ("#ffd400", "#ff7a00", "#ff3da8", "#7a5cff", "#00c2ff", "#3dff8a")
+
+
+def arrow_path(start: QPointF, end: QPointF, head: float) -> QPainterPath:
+    """A line from ``start`` to ``end`` with a two-stroke arrow head of length ``head`` at ``end``."""
+    path = QPainterPath(start)
+    path.lineTo(end)
+    angle = math.atan2(end.y() - start.y(), end.x() - start.x())
+    for side in (-1, 1):
+        a = angle + math.pi - side * math.radians(25)
+        path.moveTo(end)
+        path.lineTo(end + QPointF(math.cos(a) * head, math.sin(a) * head))
+    return path
+
+
+class InspectOverlay:
+    """Owns the scene items of one inspection; ``show`` replaces the previous one."""
+
+    Z = 60
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.scene = scene
+        self._items: list[QGraphicsItem] = []
+        self._hover: list[QGraphicsItem] = []
+
+    def _add(self, item: QGraphicsItem, bucket: list[QGraphicsItem]) -> None:
+        item.setZValue(self.Z)
+        item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.scene.addItem(item)
+        bucket.append(item)
+
+    def clear(self) -> None:
+        for item in (*self._items, *self._hover):
+            self.scene.removeItem(item)
+        self._items, self._hover = [], []
+
+    def clear_hover(self) -> None:
+        for item in self._hover:
+            self.scene.removeItem(item)
+        self._hover = []
+
+    @property
+    def shown(self) -> int:
+        """How many sources the current inspection outlines."""
+        return sum(isinstance(i, QGraphicsRectItem) for i in self._items)
+
+    def show(self, target: QPointF, sources: Sequence[Any], zoom: float) -> None:
+        """Outline each source patch (best first) with its weight and an arrow from ``target``."""
+        for item in self._items:
+            self.scene.removeItem(item)
+        self._items = []
+        head = 10.0 / max(zoom, 1e-3)
+        marker = QGraphicsPathItem()
+        ring = QPainterPath()
+        ring.addEllipse(target, 4.0 / max(zoom, 1e-3), 4.0 / max(zoom, 1e-3))
+        marker.setPath(ring)
+        marker.setPen(QPen(QColor("white"), 0))
+        marker.setBrush(QBrush(QColor(255, 255, 255, 120)))
+        self._add(marker, self._items)
+        for rank, src in enumerate(sources):
+            color = QColor(RANK_COLORS[rank % len(RANK_COLORS)])
+            size = float(src.size)
+            centre = QPointF(float(src.x), float(src.y))
+            rect = QGraphicsRectItem(QRectF(centre.x() - size / 2, centre.y() - size / 2, size, size))
+            pen = QPen(color, 2)
+            pen.setCosmetic(True)
+            rect.setPen(pen)
+            self._add(rect, self._items)
+            arrow = QGraphicsPathItem(arrow_path(target, centre, head))
+            apen = QPen(color, 1.5)
+            apen.setCosmetic(True)
+            arrow.setPen(apen)
+            self._add(arrow, self._items)
+            label = QGraphicsSimpleTextItem(f"{rank + 1}: {float(src.weight):.3g}")
+            font = QFont()
+            font.setPointSize(9)
+            font.setBold(True)
+            label.setFont(font)
+            label.setBrush(QBrush(color))
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            label.setPos(centre.x() - size / 2, centre.y() + size / 2)
+            self._add(label, self._items)
+
+    def hover(self, target: QPointF, sources: Sequence[Any]) -> None:
+        """A light outline of the best source of the pixel under the cursor and a faint line to it."""
+        self.clear_hover()
+        if not sources:
+            return
+        src = sources[0]
+        size = float(src.size)
+        rect = QGraphicsRectItem(QRectF(float(src.x) - size / 2, float(src.y) - size / 2, size, size))
+        pen = QPen(QColor(255, 255, 255, 170), 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        rect.setPen(pen)
+        self._add(rect, self._hover)
+        line = QGraphicsPathItem()
+        path = QPainterPath()
+        path.moveTo(target)
+        path.lineTo(QLineF(target, QPointF(float(src.x), float(src.y))).p2())
+        line.setPath(path)
+        lpen = QPen(QColor(255, 255, 255, 110), 1, Qt.PenStyle.DotLine)
+        lpen.setCosmetic(True)
+        line.setPen(lpen)
+        self._add(line, self._hover)

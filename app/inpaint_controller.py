@@ -1,0 +1,192 @@
+"""Runs fills: snapshots a request from the document, runs it on the single-thread pool, applies fresh results
+as undoable history steps and drops stale ones."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from app.canvas.commands import FillCommand
+from app.document import MASK, Document
+from app.settings import ENGINE_LABELS, AppSettings
+from app.workers import Engine, InpaintWorker
+from inpaint_core.errors import WeightsMissingError
+
+
+@dataclass
+class _Pending:
+    worker: InpaintWorker
+    image_revision: int
+    started_at: float
+
+
+class InpaintController(QObject):
+    """Owns the worker pool (one thread: model use is serialised) and the request bookkeeping.
+
+    Signals:
+        running_changed(bool): a fill started or the last one ended.
+        progress(str, float): stage name and overall fraction of the current request.
+        message(str): a status-bar line (applied, cancelled, dropped as stale, nothing to fill).
+        applied(float): a result became a history step; seconds from the click to the applied fill.
+        failed(str): a user-facing error line (the document is untouched).
+        weights_missing(str): DeepFill was asked for but its weights are missing.
+    """
+
+    running_changed = Signal(bool)
+    progress = Signal(str, float)
+    message = Signal(str)
+    applied = Signal(float)
+    failed = Signal(str)
+    weights_missing = Signal(str)
+
+    def __init__(
+        self, doc: Document, engine: Engine, settings: AppSettings, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.doc, self.engine, self.settings = doc, engine, settings
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 0
+        self.latest_id = 0
+        self.last_engine_used = ""
+        # Opening another photo makes every running request stale (saving under a new name does not).
+        doc.image_changed.connect(self._on_doc_image_changed)
+
+    @property
+    def is_running(self) -> bool:
+        return bool(self._pending)
+
+    def make_request(self, engine: str | None = None) -> Any:
+        """Snapshot the document into an immutable InpaintRequest (numpy copies); None if the mask is empty."""
+        from inpaint_core.engine import InpaintRequest
+
+        mask = self.doc.mask_array()
+        if not mask.any():
+            return None
+        guide = self.doc.guide_array()
+        forbid = self.doc.forbid_array()
+        self._next_id += 1
+        return InpaintRequest(
+            image=self.doc.image.copy(),
+            mask=mask,
+            guide=guide if guide.any() else None,
+            forbid=forbid if forbid.any() else None,
+            engine=engine or self.settings.engine,
+            device=self.settings.device,
+            max_side=self.settings.max_side,
+            feather=self.settings.feather,
+            weights=self.settings.weights,
+            request_id=self._next_id,
+        )
+
+    def start(self, engine: str | None = None) -> int:
+        """Start a fill of the current mask; returns its request id (0 when there is nothing to fill).
+
+        A fill already running is cancelled: its result would be stale anyway.
+        """
+        request = self.make_request(engine)
+        if request is None:
+            self.message.emit("Nothing to fill: paint over what to remove first.")
+            return 0
+        for pending in self._pending.values():
+            pending.worker.cancel()
+        worker = InpaintWorker(self.engine, request)
+        rid = worker.request_id
+        self.latest_id = rid
+        worker.signals.progress.connect(self._on_worker_progress)
+        worker.signals.finished.connect(self._on_worker_finished)
+        worker.signals.failed.connect(self._on_worker_failed)
+        worker.signals.cancelled.connect(self._on_worker_cancelled)
+        was_running = self.is_running
+        self._pending[rid] = _Pending(worker, self.doc.image_revision, time.perf_counter())
+        self.last_engine_used = request.engine
+        self.pool.start(worker)
+        if not was_running:
+            self.running_changed.emit(True)
+        self.progress.emit(f"{ENGINE_LABELS.get(request.engine, request.engine)}: queued", 0.0)
+        return rid
+
+    def cancel(self) -> None:
+        """Ask every running fill to stop at its next stage boundary."""
+        for pending in self._pending.values():
+            pending.worker.cancel()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel and wait for the pool (window close). Returns True when no thread is left running."""
+        self.cancel()
+        done = bool(self.pool.waitForDone(timeout_ms))
+        return done
+
+    # -- worker signals -------------------------------------------------------------------------------------
+    def _finish(self, rid: int) -> _Pending | None:
+        pending = self._pending.pop(rid, None)
+        if not self._pending:
+            self.running_changed.emit(False)
+        return pending
+
+    def _on_worker_progress(self, rid: int, stage: str, fraction: float) -> None:
+        if rid == self.latest_id:
+            self.progress.emit(stage, fraction)
+
+    def _on_worker_finished(self, result: Any) -> None:
+        rid = int(result.request_id)
+        pending = self._finish(rid)
+        if pending is None or rid != self.latest_id:
+            self.message.emit("A newer request superseded that fill; its result was dropped.")
+            return
+        if pending.image_revision != self.doc.image_revision:
+            self.message.emit("The photo changed while the fill ran; its result was dropped.")
+            return
+        request = pending.worker.request
+        self._apply(request, result)
+        elapsed = time.perf_counter() - pending.started_at
+        note = f" ({result.note})" if getattr(result, "note", "") else ""
+        self.message.emit(
+            f"Filled with {ENGINE_LABELS.get(request.engine, request.engine)} in {elapsed:.2f} s{note}"
+        )
+        self.applied.emit(elapsed)
+
+    def _apply(self, request: Any, result: Any) -> None:
+        new = np.asarray(result.image)
+        if new.ndim == 3 and new.shape[2] == 4:
+            new = new[:, :, :3]
+        changed = np.any(new != request.image, axis=2) if new.ndim == 3 else new != request.image
+        mask_before = self.doc.layer_alpha(MASK)
+        mask_after = mask_before.copy()
+        mask_after[request.mask > 0] = 0  # the holes just filled; strokes painted meanwhile stay
+        ys, xs = np.nonzero(changed)
+        if len(ys):
+            top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        else:
+            top = bottom = left = right = 0
+        box = (top, left, bottom, right)
+        before = self.doc.image[top:bottom, left:right].copy()
+        after = np.ascontiguousarray(new[top:bottom, left:right], dtype=np.uint8)
+        label = ENGINE_LABELS.get(request.engine, request.engine)
+        command = FillCommand(
+            self.doc, box, before, after, result.attention, mask_before, mask_after, f"Fill ({label})"
+        )
+        self.doc.undo_stack.push(command)
+
+    def _on_worker_failed(self, rid: int, error: object) -> None:
+        pending = self._finish(rid)
+        if pending is None or rid != self.latest_id:
+            return
+        if isinstance(error, WeightsMissingError) and pending.worker.request.engine == "deepfill":
+            self.weights_missing.emit(str(error))
+            return
+        self.failed.emit(str(error) or type(error).__name__)
+
+    def _on_worker_cancelled(self, rid: int) -> None:
+        self._finish(rid)
+        if rid == self.latest_id:
+            self.message.emit("Fill cancelled.")
+
+    def _on_doc_image_changed(self) -> None:
+        self.cancel()
+        self.latest_id = self._next_id + 1  # anything still running is stale now

@@ -1,0 +1,68 @@
+"""Composition root: parse argv, create the QApplication, settings, engine and main window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEMO_PHOTO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "coffee.png"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py", description="DeepFill Studio: the inpainting editor."
+    )
+    parser.add_argument("photo", nargs="?", help="photo to open (default: the bundled demo photo)")
+    parser.add_argument(
+        "--self-test", action="store_true", help="run the editor through a scripted session and exit"
+    )
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="with --self-test: save a screenshot of the window here"
+    )
+    parser.add_argument(
+        "--weights", metavar="FILE", help="DeepFill weights (.safetensors) to use instead of the shipped ones"
+    )
+    parser.add_argument(
+        "--settings", metavar="FILE.ini", help="keep settings in this ini file (default: the user's store)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the editor; returns the process exit code."""
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+    from app.theme import apply_theme
+    from inpaint_core.engine import InpaintEngine
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("DeepFill Studio")
+    app.setOrganizationName("DeepFillStudio")
+
+    if args.self_test:
+        from app.self_test import run_self_test
+
+        return run_self_test(
+            app, Path(args.photo) if args.photo else DEMO_PHOTO, args.screenshot, args.weights
+        )
+
+    settings = AppSettings.from_ini(Path(args.settings)) if args.settings else AppSettings()
+    if args.weights:
+        settings.weights = str(Path(args.weights).resolve())
+        settings.engine = "deepfill"
+    apply_theme(app, settings.theme)
+    window = MainWindow(settings, InpaintEngine())
+    window.show()
+    photo = Path(args.photo) if args.photo else DEMO_PHOTO
+    window.files.open_path(photo, ask=False)
+    window.view.setFocus()
+    return int(app.exec())

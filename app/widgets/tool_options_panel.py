@@ -1,0 +1,68 @@
+"""Brush size and hardness, guide pen width, mask overlay colour and opacity."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFormLayout, QSlider, QSpinBox, QWidget
+
+from app.canvas.tools import ToolSettings
+from app.widgets.color_button import ColorButton
+
+
+class ToolOptionsPanel(QWidget):
+    """Edits a ToolSettings; ``mask_color_changed`` and ``mask_opacity_changed`` go to the window."""
+
+    mask_color_changed = Signal(QColor)
+    mask_opacity_changed = Signal(float)
+
+    def __init__(
+        self,
+        tool_settings: ToolSettings,
+        mask_color: QColor,
+        mask_opacity: float,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tool_settings = tool_settings
+        form = QFormLayout(self)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(1, 1000)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Brush diameter in photo pixels ( [ and ] )")
+        self.hardness = QSlider(Qt.Orientation.Horizontal)
+        self.hardness.setRange(0, 100)
+        self.guide_width = QSpinBox()
+        self.guide_width.setRange(1, 2)
+        self.guide_width.setSuffix(" px")
+        self.color = ColorButton(mask_color)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(5, 100)
+        self.opacity.setValue(round(mask_opacity * 100))
+        form.addRow("Brush size", self.size_spin)
+        form.addRow("Hardness", self.hardness)
+        form.addRow("Guide pen", self.guide_width)
+        form.addRow("Mask colour", self.color)
+        form.addRow("Mask opacity", self.opacity)
+        self._sync()
+        tool_settings.changed.connect(self._sync)
+        self.size_spin.valueChanged.connect(tool_settings.set_size)
+        self.hardness.valueChanged.connect(lambda v: tool_settings.set_hardness(v / 100.0))
+        self.guide_width.valueChanged.connect(self._on_guide_width_changed)
+        self.color.color_changed.connect(self.mask_color_changed)
+        self.opacity.valueChanged.connect(lambda v: self.mask_opacity_changed.emit(v / 100.0))
+
+    def _sync(self) -> None:
+        for widget, value in (
+            (self.size_spin, self.tool_settings.size),
+            (self.hardness, round(self.tool_settings.hardness * 100)),
+            (self.guide_width, self.tool_settings.guide_width),
+        ):
+            if widget.value() != value:
+                widget.blockSignals(True)
+                widget.setValue(value)
+                widget.blockSignals(False)
+
+    def _on_guide_width_changed(self, value: int) -> None:
+        self.tool_settings.guide_width = value
+        self.tool_settings.changed.emit()

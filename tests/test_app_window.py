@@ -1,0 +1,152 @@
+"""Window behaviour: settings persistence, close prompt, compare, attention overlay and inspection, shortcuts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture  # noqa: F401
+
+from app.settings import AppSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class FakeSource:
+    x: float
+    y: float
+    weight: float
+    size: float
+
+
+class FakeField:
+    """An AttentionField stand-in: the block x in 20..40, y in 10..30 borrowed from two places."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.height, self.width = height, width
+
+    def query(self, x: float, y: float) -> list[FakeSource]:
+        if 20 <= x < 40 and 10 <= y < 30:
+            return [FakeSource(8.0, 8.0, 0.7, 6.0), FakeSource(50.0, 40.0, 0.3, 6.0)]
+        return []
+
+    def flow_rgba(self, height: int, width: int) -> np.ndarray:
+        out = np.zeros((height, width, 4), np.uint8)
+        out[10:30, 20:40] = (255, 0, 0, 255)
+        return out
+
+    def legend(self, size: int = 128) -> np.ndarray:
+        return np.full((size, size, 3), 128, np.uint8)
+
+
+def test_engine_settings_persist(make_window: Any, tmp_path: Path) -> None:
+    window = make_window()
+    panel = window.engine_panel
+    panel.engine.setCurrentIndex(panel.engine.findData("ns"))
+    panel.device.setCurrentIndex(panel.device.findData("cpu"))
+    panel.max_side.setValue(768)
+    panel.feather.setValue(9)
+    window.settings.sync()
+    reread = AppSettings.from_ini(tmp_path / "settings.ini")
+    assert (reread.engine, reread.device, reread.max_side, reread.feather) == ("ns", "cpu", 768, 9)
+    window.tool_settings.set_size(8)
+    drag(window, [(10.0, 10.0), (20.0, 10.0)])
+    req = window.inpaint.make_request()  # the controller reads the same settings
+    assert (req.engine, req.device, req.max_side, req.feather) == ("ns", "cpu", 768, 9)
+
+
+def test_close_prompts_about_unsaved_changes(make_window: Any, dialogs: Any) -> None:
+    window = make_window()
+    window.tool_settings.set_size(8)
+    drag(window, [(10.0, 10.0), (20.0, 10.0)])
+    assert window.isWindowModified()
+    dialogs.answer = QMessageBox.StandardButton.Cancel
+    assert not window.close()
+    assert window.isVisible() and dialogs.calls[-1][1] == "Unsaved changes"
+    dialogs.answer = QMessageBox.StandardButton.Discard
+    assert window.close()
+
+
+def test_hold_backslash_and_split_compare(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    qtbot.keyPress(window.view, Qt.Key.Key_Backslash)
+    assert window.view.photo_item.show_original
+    qtbot.keyRelease(window.view, Qt.Key.Key_Backslash)
+    assert not window.view.photo_item.show_original
+    window.compare_bar.enabled_box.setChecked(True)
+    window.compare_bar.slider.setValue(250)
+    assert window.view.photo_item.split == pytest.approx(0.25)
+    window.compare_bar.enabled_box.setChecked(False)
+    assert window.view.photo_item.split is None
+
+
+def test_attention_overlay_click_and_hover(make_window: Any) -> None:
+    window = make_window()
+    assert not window.act_overlay.isEnabled()
+    window.doc.set_attention(FakeField(window.doc.height, window.doc.width))
+    assert window.act_overlay.isEnabled()
+    window.act_overlay.trigger()
+    assert window.view.flow_item.isVisible()
+    assert window.view.tool.name == "inspect"  # clicks inspect while the overlay is on
+    assert not window.attention_panel.legend.pixmap().isNull()
+    drag(window, [(30.0, 20.0)])
+    assert [s.weight for s in window.last_inspected] == [0.7, 0.3]
+    assert window.inspector.shown == 2
+    window.view.hovered.emit(QPointF(25.0, 15.0))
+    assert "borrowed from (8, 8)" in window.hover_label.text()
+    drag(window, [(2.0, 2.0)])  # not a filled pixel
+    assert window.last_inspected == [] and window.inspector.shown == 0
+    window.act_overlay.trigger()
+    assert not window.view.flow_item.isVisible() and window.view.tool.name == "brush"
+
+
+def test_overlay_export(make_window: Any, tmp_path: Path) -> None:
+    window = make_window()
+    window.doc.set_attention(FakeField(window.doc.height, window.doc.width))
+    out = tmp_path / "overlay.png"
+    assert window.files.export_overlay_to(out)
+    from inpaint_core.image_ops import load_image
+
+    pixels = load_image(out).pixels
+    assert pixels.shape == (48, 64, 4) and pixels[20, 30, 3] == 255 and pixels[0, 0, 3] == 0
+
+
+def test_shortcuts_sheet_and_themes(make_window: Any) -> None:
+    window = make_window()
+    dialog = window.show_shortcuts()
+    assert dialog.row_count > 15
+    dialog.close()
+    window.set_theme("light")
+    assert window.settings.theme == "light"
+    window.set_theme("dark")
+
+
+@pytest.mark.slow
+def test_self_test_subprocess(tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, "main.py", "--self-test", "--screenshot", str(shot)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "self-test: passed" in proc.stdout
+    assert shot.exists() and shot.stat().st_size > 20_000
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        pixels = np.asarray(im.convert("RGB"))
+    assert pixels.shape[0] > 300 and pixels.std() > 10  # not a blank window

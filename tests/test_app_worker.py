@@ -1,0 +1,198 @@
+"""The fill worker and controller: real Telea engine end to end, cancel, stale results, errors, fallback."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QMessageBox
+from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
+
+from app.workers import InpaintWorker
+from inpaint_core.engine import InpaintEngine, InpaintRequest, InpaintResult
+from inpaint_core.errors import CancelledError, DeviceError, WeightsMissingError
+
+
+class GateEngine:
+    """Blocks in ``run`` until ``gate`` is set, then fills the hole with a grey that encodes the request id.
+
+    ``honour_cancel=False`` imitates an engine that finished its last stage before it saw the cancel flag.
+    """
+
+    def __init__(self, honour_cancel: bool = True) -> None:
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.honour_cancel = honour_cancel
+
+    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
+        if progress is not None:
+            progress("load", 0.0)
+        self.entered.set()
+        assert self.gate.wait(10), "test never opened the gate"
+        if self.honour_cancel and cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled")
+        out = request.image.copy()
+        out[request.mask > 0] = 40 * request.request_id
+        return InpaintResult(image=out, coarse=None, attention=None, request_id=request.request_id)
+
+
+def _paint_hole(window: Any) -> np.ndarray:
+    window.tool_settings.set_size(10)
+    drag(window, [(20.0, 20.0), (40.0, 24.0)])
+    return window.doc.mask_array()
+
+
+def test_worker_result_differs_only_inside_the_mask_real_telea(qtbot: Any) -> None:
+    img = photo()
+    mask = np.zeros(img.shape[:2], np.uint8)
+    mask[10:30, 20:40] = 1
+    request = InpaintRequest(image=img, mask=mask, engine="telea", request_id=7)
+    worker = InpaintWorker(InpaintEngine(), request)
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    stages: list[str] = []
+    worker.signals.progress.connect(lambda _rid, stage, _f: stages.append(stage))
+    with qtbot.waitSignal(worker.signals.finished, timeout=30000) as blocker:
+        pool.start(worker)
+    result = blocker.args[0]
+    assert result.request_id == 7
+    changed = np.any(result.image != img, axis=2)
+    assert changed[mask > 0].any()
+    assert not changed[mask == 0].any()
+    assert "load" in stages
+    assert pool.waitForDone(5000)
+
+
+def test_fill_through_the_window_is_one_undoable_step(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    window.settings.engine = "telea"
+    mask = _paint_hole(window)
+    before = window.doc.image.copy()
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        assert window.act_inpaint.isEnabled()
+        window.act_inpaint.trigger()
+    changed = np.any(window.doc.image != before, axis=2)
+    assert changed.any() and not changed[mask == 0].any()
+    assert not window.doc.mask_array().any()  # the filled holes leave the mask
+    assert window.doc.undo_stack.undoText().startswith("Fill")
+    window.doc.undo_stack.undo()
+    assert np.array_equal(window.doc.image, before)
+    assert np.array_equal(window.doc.mask_array(), mask)
+
+
+def test_cancel_leaves_the_document_unchanged(make_window: Any, qtbot: Any) -> None:
+    engine = GateEngine()
+    window = make_window(engine=engine)
+    _paint_hole(window)
+    before, steps = window.doc.image.copy(), window.doc.undo_stack.count()
+    window.start_inpaint()
+    assert engine.entered.wait(5)
+    assert window.inpaint.is_running
+    with qtbot.waitSignal(window.inpaint.running_changed, timeout=5000):
+        window.act_cancel.trigger()
+        engine.gate.set()
+    assert np.array_equal(window.doc.image, before)
+    assert window.doc.undo_stack.count() == steps
+    assert "cancelled" in window.statusBar().currentMessage().lower()
+
+
+def test_worker_cancel_signal(qtbot: Any) -> None:
+    engine = GateEngine()
+    img = photo()
+    mask = np.ones(img.shape[:2], np.uint8)
+    worker = InpaintWorker(engine, InpaintRequest(image=img, mask=mask, engine="telea", request_id=3))
+    pool = QThreadPool()
+    with qtbot.waitSignal(worker.signals.cancelled, timeout=5000) as blocker:
+        pool.start(worker)
+        assert engine.entered.wait(5)
+        worker.cancel()
+        engine.gate.set()
+    assert blocker.args == [3]
+    assert pool.waitForDone(5000)
+
+
+def test_a_superseded_result_is_dropped(make_window: Any, qtbot: Any) -> None:
+    engine = GateEngine(honour_cancel=False)
+    window = make_window(engine=engine)
+    mask = _paint_hole(window)
+    first = window.start_inpaint()
+    assert engine.entered.wait(5)
+    second = window.start_inpaint()  # queued behind the first on the one-thread pool
+    assert second > first
+    with qtbot.waitSignal(window.inpaint.applied, timeout=10000):
+        engine.gate.set()
+    # only the newest request's fill landed: grey 40 * second inside the hole
+    assert np.all(window.doc.image[mask > 0] == 40 * second)
+    assert (
+        sum(window.doc.undo_stack.text(i).startswith("Fill") for i in range(window.doc.undo_stack.count()))
+        == 1
+    )
+
+
+def test_a_result_for_a_changed_photo_is_dropped(make_window: Any, qtbot: Any) -> None:
+    engine = GateEngine()
+    window = make_window(engine=engine)
+    _paint_hole(window)
+    window.start_inpaint()
+    assert engine.entered.wait(5)
+    window.doc.set_image_region(0, 0, np.zeros((2, 2, 3), np.uint8))  # e.g. undoing an earlier fill
+    edited = window.doc.image.copy()
+    with qtbot.waitSignal(window.inpaint.running_changed, timeout=10000):
+        engine.gate.set()
+    assert np.array_equal(window.doc.image, edited)
+    assert "dropped" in window.statusBar().currentMessage()
+
+
+def test_painting_while_the_fill_runs_is_kept(make_window: Any, qtbot: Any) -> None:
+    engine = GateEngine()
+    window = make_window(engine=engine)
+    hole = _paint_hole(window)
+    window.start_inpaint()
+    assert engine.entered.wait(5)
+    window.tool_settings.set_size(6)
+    drag(window, [(50.0, 40.0), (58.0, 40.0)])  # the GUI thread is free: keep painting
+    with qtbot.waitSignal(window.inpaint.applied, timeout=10000):
+        engine.gate.set()
+    mask = window.doc.mask_array()
+    assert mask[40, 54] == 1  # the new stroke stays for the next run
+    assert not mask[hole > 0].any()  # the filled hole is gone
+
+
+def test_engine_error_shows_a_message_and_keeps_the_document(
+    make_window: Any, qtbot: Any, dialogs: Any
+) -> None:
+    class FailingEngine:
+        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
+            raise DeviceError("CUDA ran out of memory; lower the max resolution or use the CPU")
+
+    window = make_window(engine=FailingEngine())
+    _paint_hole(window)
+    before, steps = window.doc.image.copy(), window.doc.undo_stack.count()
+    with qtbot.waitSignal(window.inpaint.failed, timeout=10000):
+        window.start_inpaint()
+    assert dialogs.calls and "out of memory" in dialogs.calls[-1][2]
+    assert np.array_equal(window.doc.image, before)
+    assert window.doc.undo_stack.count() == steps
+
+
+def test_missing_deepfill_weights_offer_telea(make_window: Any, qtbot: Any, dialogs: Any) -> None:
+    class NoWeightsEngine(InpaintEngine):
+        """The real engine, as it behaves when no DeepFill weights are installed."""
+
+        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
+            if request.engine == "deepfill":
+                raise WeightsMissingError("no DeepFill weights are installed")
+            return super().run(request, progress, cancel)
+
+    window = make_window(engine=NoWeightsEngine())
+    window.settings.engine = "deepfill"
+    _paint_hole(window)
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        window.start_inpaint()
+    assert any(title == "DeepFill weights are missing" for _k, title, _t in dialogs.calls)
+    assert window.settings.engine == "telea"
+    assert window.engine_panel.engine.currentData() == "telea"
+    assert window.inpaint.last_engine_used == "telea"
