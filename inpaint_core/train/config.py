@@ -1,0 +1,158 @@
+"""Training configuration: one frozen dataclass, written to and read from JSON (the run folder keeps config.json).
+
+Defaults follow the published DeepFill v2 recipe (RESEARCH.md §3): 256x256 crops, batch 16, Adam lr 1e-4 with
+betas (0.5, 0.999), L1 : SN-PatchGAN = 1 : 1 (hinge loss), free-form masks. The guide (sketch) channel is on: the
+project trains its own guided weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from inpaint_core.errors import InpaintError
+
+GanLoss = Literal["hinge", "wgan-gp"]
+L1Mode = Literal["plain", "discounted"]
+
+
+class ConfigError(InpaintError):
+    """A training configuration file or value is invalid."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs except the run folder. Batch size is per process (per GPU under DDP)."""
+
+    # data
+    data: tuple[str, ...] = ()  # photo folders and/or .pack files
+    val: str | None = None  # folder of held-out photos; None = a seeded split of `data`
+    val_count: int = 16  # photos held out from `data` when `val` is None (and photos used for validation)
+    size: int = 256  # square training crop, multiple of 8
+    short_side_ratio: float = 1.25  # photos are resized so their short side is ratio*size, then cropped
+    workers: int = 2  # DataLoader worker processes (folder data)
+    data_on_device: bool = True  # a .pack is decoded once and kept on the training device as uint8
+    # model
+    cnum: int = 48  # generator width (published 48)
+    d_cnum: int = 64  # discriminator width (published 64)
+    guide_channel: bool = True
+    # optimisation
+    steps: int = 100_000
+    batch: int = 16
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    l1_alpha: float = 1.0  # weight of each stage's L1 (coarse and fine)
+    gan_alpha: float = 1.0
+    gan_loss: GanLoss = "hinge"
+    wgan_gp_lambda: float = 10.0
+    l1_mode: L1Mode = "plain"  # "discounted": DeepFill v1's spatially discounted L1 inside the hole
+    discount_gamma: float = 0.9
+    # masks
+    bbox_size: int = 128  # published: 128x128 box (for 256x256 images)
+    bbox_max_delta: int = 32
+    bbox_margin: int = 0  # published vertical/horizontal margin
+    mask_dir: str | None = None  # e.g. ../shared/data/masks/nvidia_irregular
+    mask_dir_ratio: float = 0.0  # fraction of samples whose mask comes from mask_dir
+    # guide (sketch) channel
+    guide_drop: float = 0.5  # probability that a sample gets an empty guide
+    canny_blur_sigma: float = 1.5
+    canny_low: int = 60
+    canny_high: int = 140
+    # speed
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    channels_last: bool = True  # on CUDA
+    compile: bool = False
+    # bookkeeping
+    seed: int = 0
+    log_every: int = 50
+    sample_every: int = 1000
+    val_every: int = 2000
+    ckpt_every: int = 2000
+    keep_last: int = 3
+    sample_count: int = 4  # rows in a sample grid
+
+    def __post_init__(self) -> None:
+        if self.size <= 0 or self.size % 8:
+            raise ConfigError(f"size must be a positive multiple of 8, got {self.size}")
+        if self.batch <= 0 or self.steps < 0:
+            raise ConfigError("batch must be positive and steps non-negative")
+        if self.cnum <= 0 or self.cnum % 2 or self.d_cnum <= 0:
+            raise ConfigError(f"cnum must be a positive even number, got {self.cnum}")
+        if self.gan_loss not in ("hinge", "wgan-gp"):
+            raise ConfigError(f"gan_loss must be 'hinge' or 'wgan-gp', got {self.gan_loss!r}")
+        if self.l1_mode not in ("plain", "discounted"):
+            raise ConfigError(f"l1_mode must be 'plain' or 'discounted', got {self.l1_mode!r}")
+        if not 0.0 <= self.guide_drop <= 1.0 or not 0.0 <= self.mask_dir_ratio <= 1.0:
+            raise ConfigError("guide_drop and mask_dir_ratio must lie in [0, 1]")
+        if self.short_side_ratio < 1.0:
+            raise ConfigError("short_side_ratio must be at least 1.0")
+        if self.keep_last < 1:
+            raise ConfigError("keep_last must be at least 1")
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["data"] = list(self.data)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training config keys: {', '.join(unknown)}")
+        values = dict(data)
+        if "data" in values:
+            raw = values["data"]
+            values["data"] = (raw,) if isinstance(raw, str) else tuple(str(p) for p in raw)
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(f"bad training config: {exc}") from exc
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"training config is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError("training config must be a JSON object")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read training config {path}: {exc.strerror}") from exc
+        return cls.from_json(text)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON, atomically."""
+        write_text_atomic(Path(path), self.to_json() + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temp file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
