@@ -1,0 +1,300 @@
+"""The quality benchmark: hole PSNR, L1 and SSIM per NVIDIA mask-ratio bin, for each engine.
+
+Protocol (the one the model card's table comes from):
+- Images: every image under the images folder (recursive, sorted by relative path); grey converted to RGB;
+  each centre-cropped to a square and resized to `size` (area filter).
+- Masks: the masks folder's PNGs sorted by name and split into `BIN_COUNT` equal blocks, one per hole-ratio bin
+  (the NVIDIA irregular mask test set: 6 blocks of 2,000, 1-10% ... 50-60%). Each mask is centre-cropped to a
+  square and resized to `size` with nearest neighbour; > 127 is hole.
+- Pairing: per bin, a generator seeded with (seed, bin) shuffles the images and draws masks from the bin's block,
+  so a run is reproducible and each bin gets an independent draw.
+- Fill: the whole size x size image is one input (classical: cv2.inpaint; deepfill: one generator forward with
+  no forbidden region), and the result is pasted into the hole without feathering, then rounded to uint8.
+- Metrics (metrics.py): inside the hole, on [0, 1] values; the table reports their means over the pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
+from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
+from inpaint_core.image_ops import IMAGE_EXTENSIONS, from_model_tensor, mask_to_tensor, to_model_tensor
+from inpaint_core.metrics import hole_metrics
+from inpaint_core.model.generator import DeepFillV2Generator
+
+BIN_COUNT = 6
+BIN_LABELS: tuple[str, ...] = ("1-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%")
+ENGINES: tuple[str, ...] = ("deepfill", *CLASSICAL_METHODS)
+EDGES_ENGINE = "deepfill+edges"
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One evaluation sample: an image (index into the image list) and a mask file of a bin."""
+
+    bin: int
+    image: int
+    mask: Path
+
+
+@dataclass
+class BinScore:
+    """Mean metrics of one engine on one bin."""
+
+    engine: str
+    bin: int
+    count: int = 0
+    psnr: float = 0.0
+    l1: float = 0.0
+    ssim: float = 0.0
+    hole_ratio: float = 0.0  # mean measured hole fraction at the benchmark size
+
+
+@dataclass
+class QualityReport:
+    """The table's rows, in engine then bin order, and the notes (skipped engines)."""
+
+    size: int
+    seed: int
+    images: int
+    scores: list[BinScore] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Every image file under `folder` (recursive), sorted by relative path for a stable order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ImageLoadError(f"images folder not found: {root}")
+    files = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    if not files:
+        raise ImageLoadError(f"no images under {root}")
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def mask_bins(folder: str | Path) -> list[list[Path]]:
+    """The mask PNGs sorted by name and split into BIN_COUNT equal blocks (bin 0 = smallest holes)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise MaskError(f"masks folder not found: {root}")
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() == ".png")
+    per_bin = len(files) // BIN_COUNT
+    if per_bin == 0:
+        raise MaskError(f"{root} needs at least {BIN_COUNT} PNG masks (one block per hole-ratio bin)")
+    return [files[b * per_bin : (b + 1) * per_bin] for b in range(BIN_COUNT)]
+
+
+def make_pairs(
+    n_images: int, bins: list[list[Path]], wanted: Sequence[int], count: int, seed: int
+) -> list[Pair]:
+    """Seeded image/mask pairs: `count` per wanted bin; images shuffled (cycled when count > n_images) and
+    masks drawn without replacement while the bin has enough."""
+    pairs: list[Pair] = []
+    for b in wanted:
+        if not 0 <= b < BIN_COUNT:
+            raise InpaintError(f"mask bin {b} is out of range 0..{BIN_COUNT - 1}")
+        rng = np.random.default_rng([seed, b])
+        order = rng.permutation(n_images)
+        images = [int(order[i % n_images]) for i in range(count)]
+        block = bins[b]
+        picks = rng.choice(len(block), size=count, replace=count > len(block))
+        pairs.extend(Pair(b, img, block[int(m)]) for img, m in zip(images, picks, strict=True))
+    return pairs
+
+
+def _centre_square(array: np.ndarray) -> np.ndarray:
+    h, w = array.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    return array[y0 : y0 + side, x0 : x0 + side]
+
+
+def load_eval_image(path: Path, size: int) -> np.ndarray:
+    """RGB uint8, centre-cropped to a square and resized to size x size.
+
+    Shape: -> (size, size, 3) uint8
+    """
+    try:
+        with Image.open(path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise ImageLoadError(f"cannot read image {path}: {exc}") from None
+    square = _centre_square(rgb)
+    interp = cv2.INTER_AREA if square.shape[0] >= size else cv2.INTER_CUBIC
+    return np.ascontiguousarray(cv2.resize(square, (size, size), interpolation=interp))
+
+
+def load_eval_mask(path: Path, size: int) -> np.ndarray:
+    """A bool hole mask (white = hole), centre-cropped square, nearest-resized to size x size.
+
+    Shape: -> (size, size) bool
+    """
+    try:
+        with Image.open(path) as im:
+            grey = np.asarray(im.convert("L"))
+    except (OSError, ValueError) as exc:
+        raise MaskError(f"cannot read mask {path}: {exc}") from None
+    square = np.ascontiguousarray(_centre_square(grey))
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 127
+
+
+def _paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    out = truth.copy()
+    out[hole] = np.clip(np.rint(fill[hole] * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def deepfill_fill(
+    model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None
+) -> np.ndarray:
+    """One forward on the whole image; the fine output as RGB float [0, 1].
+
+    Shape: truth (S, S, 3) uint8, hole (S, S) bool, guide (S, S) {0, 1} or None -> (S, S, 3) float32
+    """
+    device = next(model.parameters()).device
+    image = to_model_tensor(truth.astype(np.float32) / 255.0).to(device)
+    mask = mask_to_tensor(hole).to(device)
+    guide_t = mask_to_tensor(guide).to(device) if guide is not None else None
+    with torch.inference_mode():
+        out = model(image, mask, guide_t)
+    return from_model_tensor(out.fine)
+
+
+def _classical(method: str, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    return classical_fill(truth, hole, method)  # type: ignore[arg-type]
+
+
+def _deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    # the guide channel fed the ground truth's edges, as in training (an upper bound for a user's sketch)
+    from inpaint_core.train.guide import edges_for_guide
+
+    return deepfill_fill(model, truth, hole, edges_for_guide(truth, hole))
+
+
+def run_quality(
+    images_dir: str | Path,
+    masks_dir: str | Path,
+    *,
+    size: int = 256,
+    engines: Sequence[str] = ENGINES,
+    bins: Sequence[int] = (1, 3, 5),
+    count: int | None = None,
+    seed: int = 0,
+    weights: str | Path | None = None,
+    guide_edges: bool = False,
+    device: str = "auto",
+    log: Log | None = None,
+) -> QualityReport:
+    """Score each engine on seeded image/mask pairs per bin. See the module docstring for the protocol.
+
+    `count` pairs per bin (default: the number of images, so each image is used once per bin). DeepFill is
+    skipped with a note when there are no weights (none shipped and `weights` is None); `guide_edges` adds the
+    row "deepfill+edges" with the guide channel fed the ground truth's edges (weights with a guide channel only).
+    """
+    say: Log = log or (lambda _msg: None)
+    if size <= 0 or size % 8:
+        raise InpaintError(f"--size must be a positive multiple of 8, got {size}")
+    for engine in engines:
+        if engine not in ENGINES:
+            raise InpaintError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    image_files = list_images(images_dir)
+    mask_blocks = mask_bins(masks_dir)
+    n = count if count is not None else len(image_files)
+    if n <= 0:
+        raise InpaintError(f"--count must be positive, got {n}")
+    pairs = make_pairs(len(image_files), mask_blocks, bins, n, seed)
+    report = QualityReport(size=size, seed=seed, images=len(image_files))
+
+    fills: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
+    for engine in engines:
+        if engine in CLASSICAL_METHODS:
+            fills[engine] = partial(_classical, engine)
+            continue
+        model = _load_deepfill(weights, device, report)
+        if model is None:
+            continue
+        fills["deepfill"] = partial(deepfill_fill, model)
+        if guide_edges:
+            if not model.config.guide_channel:
+                report.notes.append(f"{EDGES_ENGINE} skipped: these weights have no guide channel")
+            else:
+                fills[EDGES_ENGINE] = partial(_deepfill_with_edges, model)
+    if guide_edges and "deepfill" not in engines:
+        report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine in --engines")
+
+    cache: dict[int, np.ndarray] = {}
+    sums: dict[tuple[str, int], BinScore] = {}
+    empty = 0
+    for i, pair in enumerate(pairs):
+        if pair.image not in cache:
+            cache[pair.image] = load_eval_image(image_files[pair.image], size)
+        truth = cache[pair.image]
+        hole = load_eval_mask(pair.mask, size)
+        if not hole.any():
+            empty += 1  # a tiny hole can vanish at a small size: nothing to measure
+            continue
+        for name, fill in fills.items():
+            result = _paste_uint8(fill(truth, hole), truth, hole)
+            m = hole_metrics(result, truth, hole)
+            acc = sums.setdefault((name, pair.bin), BinScore(name, pair.bin))
+            acc.count += 1
+            acc.psnr += m["psnr"]
+            acc.l1 += m["l1"]
+            acc.ssim += m["ssim"]
+            acc.hole_ratio += float(hole.mean())
+        if (i + 1) % 50 == 0:
+            say(f"{i + 1}/{len(pairs)} pairs")
+    if empty:
+        report.notes.append(f"{empty} pair(s) skipped: the mask had no hole left at {size}x{size}")
+    for name in fills:
+        for b in bins:
+            total = sums.get((name, b))
+            if total is None or total.count == 0:
+                continue
+            k = float(total.count)
+            report.scores.append(
+                BinScore(
+                    name, b, total.count, total.psnr / k, total.l1 / k, total.ssim / k, total.hole_ratio / k
+                )
+            )
+    return report
+
+
+def _load_deepfill(
+    weights: str | Path | None, device: str, report: QualityReport
+) -> DeepFillV2Generator | None:
+    from inpaint_core.devices import resolve_device
+    from inpaint_core.weights import default_weights, load_generator
+
+    if weights is None:
+        shipped = default_weights()
+        if shipped is None:
+            report.notes.append("deepfill skipped: no weights are shipped yet; pass --weights FILE")
+            return None
+        return load_generator(shipped[0], resolve_device(device), expected_sha256=shipped[1])
+    return load_generator(weights, resolve_device(device))
+
+
+def format_table(report: QualityReport) -> str:
+    """The markdown table: one row per engine and bin."""
+    lines = [
+        "| engine | mask bin | hole (measured) | n | PSNR (dB) ↑ | L1 ↓ | SSIM ↑ |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for s in report.scores:
+        lines.append(
+            f"| {s.engine} | {BIN_LABELS[s.bin]} | {100 * s.hole_ratio:.1f}% | {s.count} | "
+            f"{s.psnr:.2f} | {s.l1:.4f} | {s.ssim:.4f} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,523 @@
+"""The speed benchmark: forward latency, counted FLOPs, efficiency against the machine's matmul peak, peak
+memory, the interactive 12 MP path end to end, training throughput and (CUDA only) graph capture.
+
+All timings are medians over several runs after a warm-up; the model has random-init weights (timing only: the
+work does not depend on the weights' values).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inpaint_core.bench.flops import (
+    count_forward_flops,
+    cpu_supports_bf16,
+    matmul_gflops,
+    median,
+    model_inputs,
+    time_forward,
+)
+from inpaint_core.devices import autocast_dtype
+from inpaint_core.errors import DeviceError, InpaintError
+from inpaint_core.model.config import GeneratorConfig
+from inpaint_core.model.generator import DeepFillV2Generator
+
+_MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+_MIB = 1024.0 * 1024.0
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SpeedConfig:
+    """What `bench speed` measures."""
+
+    device: str = "cpu"  # "cpu" | "cuda" (or "cuda:N")
+    sizes: tuple[int, ...] = (256, 512)
+    precisions: tuple[str, ...] = ("fp32",)
+    runs: int = 5
+    warmup: int = 1
+    matmul_n: int = 2048
+    memory: bool = True
+    photo: tuple[int, int] = (4000, 3000)  # (width, height) of the interactive-path photo
+    hole: int = 200  # side of the square hole in that photo
+    train_steps: int = 0  # 0 = skip the training-throughput figure
+    train_batch: int = 8
+    gpu_options: bool = True  # CUDA graph capture and batch throughput (CUDA only)
+    cnum: int = GeneratorConfig().cnum
+
+
+@dataclass
+class SpeedRow:
+    """One (size, precision) measurement."""
+
+    size: int
+    precision: str
+    median_s: float | None  # None: the precision could not run here (see note)
+    gflop: float
+    peak_mib: float | None = None  # forward's peak memory above the model (CPU: RSS; CUDA: allocator)
+    note: str = ""
+
+    @property
+    def achieved_gflops(self) -> float | None:
+        return None if not self.median_s else self.gflop / self.median_s
+
+
+@dataclass
+class SpeedReport:
+    """Everything one `bench speed` run measured."""
+
+    device: str
+    machine: str
+    threads: int
+    default_precision: str
+    matmul: dict[str, float]  # precision -> best GFLOP/s of a large square matmul
+    rows: list[SpeedRow] = field(default_factory=list)
+    interactive_s: float | None = None  # median, model already loaded
+    interactive_cold_s: float | None = None  # first run: includes loading the weights
+    interactive_note: str = ""
+    train_samples_per_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def efficiency(self) -> tuple[float | None, str]:
+        """Achieved GFLOP/s of the default path at the largest size over the fastest matmul, with a description.
+
+        The denominator is the fastest matmul measured in any precision that path may use (fp32, and bf16/fp16
+        where the device supports them), so a path that leaves bf16 units idle does not score well.
+        """
+        if not self.rows or not self.matmul:
+            return None, "nothing measured"
+        largest = max(r.size for r in self.rows)
+        candidates = [r for r in self.rows if r.size == largest and r.achieved_gflops]
+        if not candidates:
+            return None, f"no precision ran at {largest}"
+        row = next((r for r in candidates if r.precision == self.default_precision), candidates[0])
+        peak_precision = max(self.matmul, key=lambda k: self.matmul[k])
+        peak = self.matmul[peak_precision]
+        achieved = row.achieved_gflops or 0.0
+        text = (
+            f"{achieved:.1f} GFLOP/s ({row.precision}, {largest}x{largest}) / "
+            f"{peak:.1f} GFLOP/s ({peak_precision} matmul)"
+        )
+        return achieved / peak, text
+
+
+def machine_name() -> str:
+    """The CPU model name (Linux /proc/cpuinfo), else platform.processor()."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def engine_default_precision() -> str:
+    """The precision an InpaintRequest uses unless told otherwise: the "default path" efficiency is about."""
+    from inpaint_core.engine import InpaintRequest
+
+    for f in fields(InpaintRequest):
+        if f.name == "precision":
+            return str(f.default)
+    return "fp32"
+
+
+def matmul_precisions(device: torch.device) -> list[str]:
+    """Precisions whose matmul peak counts: fp32 everywhere; bf16 on CPUs with native bf16; bf16, fp16 on CUDA."""
+    if device.type == "cuda":
+        out = ["fp32", "fp16"]
+        if torch.cuda.is_bf16_supported():
+            out.insert(1, "bf16")
+        return out
+    return ["fp32", "bf16"] if cpu_supports_bf16() else ["fp32"]
+
+
+def build_model(cnum: int, device: torch.device) -> DeepFillV2Generator:
+    """A random-init generator (seeded) in eval mode on `device`."""
+    torch.manual_seed(0)
+    return DeepFillV2Generator(GeneratorConfig(cnum=cnum)).eval().to(device)
+
+
+# ------------------------------------------------------------------------------------------- peak memory
+
+
+def _rss_kib() -> tuple[int, int] | None:
+    """(current RSS, RSS high-water mark) of this process in KiB from /proc/self/status (Linux), else None."""
+    try:
+        text = Path("/proc/self/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    if len(values) != 2:
+        return None
+    return values["VmRSS"], values["VmHWM"]
+
+
+def _memory_child(size: int, precision: str, cnum: int) -> dict[str, float]:
+    """In a fresh process: the RSS peak of one forward above the RSS just before it (MiB).
+
+    Linux carries a parent's ru_maxrss over fork and exec, so the per-mm VmHWM is used where it exists (reset
+    just before the forward through /proc/self/clear_refs); ru_maxrss is the fallback elsewhere.
+    """
+    from inpaint_core.devices import autocast
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", torch.get_num_threads())))
+    model = build_model(cnum, torch.device("cpu"))
+    image, mask, guide = model_inputs(size)
+    before = _rss_kib()
+    if before is not None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5", encoding="ascii")  # reset VmHWM to VmRSS
+            before = _rss_kib()
+        except OSError:
+            pass
+    import resource
+
+    max_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with torch.inference_mode(), autocast(precision, torch.device("cpu")):
+        model(image, mask, guide)
+    after = _rss_kib()
+    if before is not None and after is not None:
+        return {"forward_mib": (after[1] - before[0]) / 1024.0, "process_mib": after[1] / 1024.0}
+    max_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"forward_mib": (max_after - max_before) / 1024.0, "process_mib": max_after / 1024.0}
+
+
+def cpu_forward_peak_mib(size: int, precision: str, cnum: int) -> tuple[float | None, str]:
+    """Peak memory of one CPU forward at `size`, measured in a subprocess (RSS high-water mark delta).
+
+    tracemalloc does not see torch's allocations and the RSS peak never goes down within a process, so each
+    size gets a fresh interpreter. Returns (MiB or None, note).
+    """
+    try:
+        import resource  # noqa: F401  (POSIX only)
+    except ImportError:
+        return None, "peak memory needs the POSIX resource module"
+    code = (
+        "import json,sys;from inpaint_core.bench.speed import _memory_child;"
+        f"print(json.dumps(_memory_child({int(size)}, {precision!r}, {int(cnum)})))"
+    )
+    env = dict(os.environ, BENCH_THREADS=str(torch.get_num_threads()))
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=1800, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"peak memory: subprocess failed ({exc})"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return None, f"peak memory: subprocess failed ({last})"
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return float(data["forward_mib"]), ""
+
+
+def cuda_forward_peak_mib(model: DeepFillV2Generator, size: int, precision: str) -> float:
+    """torch.cuda.max_memory_allocated during one forward, above what was allocated before it (MiB)."""
+    from inpaint_core.devices import autocast
+
+    device = next(model.parameters()).device
+    image, mask, guide = model_inputs(size, device=device)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    with torch.inference_mode(), autocast(precision, device):
+        model(image, mask, guide)
+    torch.cuda.synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - base) / _MIB
+
+
+# ------------------------------------------------------------------------------------- interactive path
+
+
+def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A smooth gradient photo with mild noise (content does not change the timing).
+
+    Shape: -> (height, width, 3) uint8
+    """
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    rgb = np.stack([0.2 + 0.6 * x + 0 * y, 0.3 + 0.5 * y + 0 * x, 0.5 + 0.3 * x * y], axis=2)
+    noise = rng.integers(0, 6, (height, width, 1), dtype=np.uint8)
+    return (rgb * 240.0).astype(np.uint8) + noise
+
+
+def time_interactive(
+    device: str, precision: str, photo: tuple[int, int], hole: int, runs: int, cnum: int
+) -> tuple[float, float, dict[str, float]]:
+    """(cold, warm median, stage timings of the last run) seconds of `InpaintEngine.run` on a photo with one
+    centred square hole.
+
+    The weights are a random-init generator saved to a temporary safetensors file (timing only). Cold includes
+    loading that file; warm is the median of `runs` further runs with the model cached.
+    """
+    from inpaint_core.engine import InpaintEngine, InpaintRequest
+    from inpaint_core.weights import save_generator
+
+    width, height = photo
+    if hole >= min(width, height):
+        raise InpaintError(f"the hole ({hole} px) must be smaller than the photo ({width}x{height})")
+    image = synthetic_photo(width, height)
+    mask = np.zeros((height, width), np.uint8)
+    y0, x0 = (height - hole) // 2, (width - hole) // 2
+    mask[y0 : y0 + hole, x0 : x0 + hole] = 255
+    engine = InpaintEngine()
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "random_init.safetensors"
+        save_generator(build_model(cnum, torch.device("cpu")), weights, dtype=torch.float32)
+        request = InpaintRequest(
+            image=image, mask=mask, engine="deepfill", device=device, precision=precision, weights=weights
+        )
+        t0 = time.perf_counter()
+        engine.run(request)
+        cold = time.perf_counter() - t0
+        warm: list[float] = []
+        stages: dict[str, float] = {}
+        for _ in range(max(1, runs)):
+            t0 = time.perf_counter()
+            stages = engine.run(request).timings
+            warm.append(time.perf_counter() - t0)
+        engine.clear_cache()
+    return cold, median(warm), stages
+
+
+# ---------------------------------------------------------------------------------- training throughput
+
+
+def train_throughput(device: torch.device, steps: int, batch: int, size: int = 256) -> float:
+    """Samples/s of the training step (D then G update, published losses) at size x size, random data.
+
+    One untimed warm-up step; bf16 autocast on CUDA as the trainer does (config.amp).
+    """
+    import contextlib
+
+    from inpaint_core.train.config import TrainConfig
+    from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train_step
+
+    config = TrainConfig(size=size, batch=batch)
+    generator, discriminator = build_models(config)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    opt_g, opt_d = build_optimizers(config, generator, discriminator)
+    models = StepModels(generator, discriminator, discriminator, opt_g, opt_d)
+    image, mask, _ = model_inputs(size, batch, device)
+    guide = torch.zeros_like(mask)
+
+    def amp() -> contextlib.AbstractContextManager[object]:
+        if device.type == "cuda" and config.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    train_step(models, image, mask, guide, config, amp)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step(models, image, mask, guide, config, amp)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return steps * batch / (time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------------ GPU options
+
+
+def cuda_graph_latency(model: DeepFillV2Generator, size: int, precision: str, runs: int) -> float:
+    """Median seconds of a forward replayed from a captured CUDA graph (batch 1). Raises RuntimeError when the
+    forward cannot be captured (e.g. a host sync inside it)."""
+    from inpaint_core.devices import autocast
+
+    device = next(model.parameters()).device
+    image, mask, guide = model_inputs(size, device=device)
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.inference_mode(), autocast(precision, device):
+        with torch.cuda.stream(stream):  # warm-up on a side stream, as capture requires
+            for _ in range(3):
+                model(image, mask, guide)
+        torch.cuda.current_stream(device).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            model(image, mask, guide)
+    times = []
+    for _ in range(max(1, runs)):
+        torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        graph.replay()
+        torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
+def _gpu_options(model: DeepFillV2Generator, config: SpeedConfig, report: SpeedReport, log: Log) -> None:
+    precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    try:
+        graph_s = cuda_graph_latency(model, 512, precision, config.runs)
+        report.notes.append(
+            f"CUDA graph replay, 512x512 batch 1, {precision}: {graph_s * 1000:.1f} ms (median)"
+        )
+    except (RuntimeError, DeviceError) as exc:
+        report.notes.append(f"CUDA graph capture failed: {str(exc).splitlines()[0]}")
+    log("gpu: batch throughput at 256x256")
+    for batch in (8, 32):
+        try:
+            times = time_forward(model, 256, precision, config.runs, max(1, config.warmup), batch=batch)
+            report.notes.append(
+                f"256x256 batch {batch}, {precision}: {batch / median(times):.1f} images/s (forward only)"
+            )
+        except (RuntimeError, DeviceError) as exc:
+            report.notes.append(f"256x256 batch {batch}: failed ({str(exc).splitlines()[0]})")
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
+    """Measure everything in `config` in one process, so ratios compare figures taken under the same load."""
+    say: Log = log or (lambda _msg: None)
+    from inpaint_core.devices import resolve_device
+
+    device = resolve_device(config.device)
+    if device.type not in ("cpu", "cuda"):
+        raise DeviceError(f"bench speed supports cpu and cuda, not {device.type}")
+    for size in config.sizes:
+        if size <= 0 or size % 8:
+            raise InpaintError(f"sizes must be positive multiples of 8, got {size}")
+    default_precision = engine_default_precision()
+    report = SpeedReport(
+        device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+        machine=machine_name(),
+        threads=torch.get_num_threads(),
+        default_precision=default_precision,
+        matmul={},
+    )
+    for precision in matmul_precisions(device):
+        say(f"matmul peak: {precision}")
+        report.matmul[precision] = matmul_gflops(
+            _MATMUL_DTYPES[precision], config.matmul_n, repeats=5, device=device
+        )
+
+    model = build_model(config.cnum, device)
+    flops_model = model if device.type == "cpu" else build_model(config.cnum, torch.device("cpu"))
+    for size in config.sizes:
+        say(f"counting FLOPs at {size}")
+        gflop = count_forward_flops(flops_model, size) / 1e9
+        for precision in config.precisions:
+            say(f"timing {size}x{size} {precision}")
+            row = SpeedRow(size=size, precision=precision, median_s=None, gflop=gflop)
+            try:
+                autocast_dtype(precision, device)
+                row.median_s = median(time_forward(model, size, precision, config.runs, config.warmup))
+            except (RuntimeError, DeviceError) as exc:
+                row.note = f"not run: {str(exc).splitlines()[0]}"
+                report.rows.append(row)
+                continue
+            if config.memory:
+                if device.type == "cuda":
+                    row.peak_mib = cuda_forward_peak_mib(model, size, precision)
+                else:
+                    say(f"peak memory {size}x{size} {precision} (subprocess)")
+                    row.peak_mib, row.note = cpu_forward_peak_mib(size, precision, config.cnum)
+            report.rows.append(row)
+
+    say("interactive path")
+    try:
+        precision = default_precision if default_precision in config.precisions else config.precisions[0]
+        report.interactive_cold_s, report.interactive_s, stages = time_interactive(
+            str(device), precision, config.photo, config.hole, min(config.runs, 3), config.cnum
+        )
+        stage_text = ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        report.interactive_note = (
+            f"{config.photo[0]}x{config.photo[1]} photo, {config.hole}x{config.hole} hole, {precision}, "
+            "InpaintEngine.run from request to pasted result (random-init weights: timing only); "
+            f"stages (s): {stage_text}"
+        )
+    except (RuntimeError, InpaintError) as exc:
+        report.interactive_note = f"interactive path failed: {str(exc).splitlines()[0]}"
+
+    if config.train_steps > 0:
+        say("training throughput")
+        try:
+            report.train_samples_per_s = train_throughput(device, config.train_steps, config.train_batch)
+        except (RuntimeError, InpaintError) as exc:
+            report.notes.append(f"training throughput failed: {str(exc).splitlines()[0]}")
+    else:
+        report.notes.append(
+            "training throughput skipped (default on CPU: a 256x256 step takes seconds; pass --train-steps N)"
+        )
+    if device.type == "cuda" and config.gpu_options:
+        _gpu_options(model, config, report, say)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "nan" if value is None else format(value, spec)
+
+
+def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) -> str:
+    """Markdown tables; the last line is `efficiency=<ratio> interactive_s=<seconds>` for scripts."""
+    lines = [
+        f"Speed: {report.device} ({report.machine}), {report.threads} threads, torch {torch_version}",
+        f"Medians of {config.runs} runs after {config.warmup} warm-up; generator cnum={config.cnum} with "
+        "random-init weights (timing only). FLOPs counted by torch FlopCounterMode (multiply-add = 2).",
+        "",
+        "| matmul | n | GFLOP/s (best) |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {p} | {config.matmul_n} | {g:.1f} |" for p, g in report.matmul.items()]
+    lines += [
+        "",
+        "| size | precision | GFLOP | median (s) | GFLOP/s | of same-precision matmul | peak forward memory (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report.rows:
+        peak = report.matmul.get(r.precision)
+        ratio = r.achieved_gflops / peak if r.achieved_gflops and peak else None
+        lines.append(
+            f"| {r.size}x{r.size} | {r.precision} | {r.gflop:.1f} | {_fmt(r.median_s, '.3f')} | "
+            f"{_fmt(r.achieved_gflops, '.1f')} | {_fmt(ratio, '.2f')} | {_fmt(r.peak_mib, '.0f')} |"
+        )
+    lines.append("")
+    for r in report.rows:
+        if r.note:
+            lines.append(f"note: {r.size}x{r.size} {r.precision}: {r.note}")
+    if report.interactive_s is not None:
+        lines.append(
+            f"interactive: {report.interactive_s:.3f} s median ({report.interactive_cold_s:.3f} s first run, "
+            f"with loading) — {report.interactive_note}"
+        )
+    else:
+        lines.append(f"interactive: {report.interactive_note}")
+    if report.train_samples_per_s is not None:
+        lines.append(
+            f"training: {report.train_samples_per_s:.2f} samples/s at 256x256 "
+            f"(batch {config.train_batch}, {config.train_steps} steps after 1 warm-up)"
+        )
+    lines += [f"note: {n}" for n in report.notes]
+    eff, text = report.efficiency()
+    lines.append(f"efficiency (default path, {report.default_precision}): {text}")
+    lines.append(f"efficiency={_fmt(eff, '.3f')} interactive_s={_fmt(report.interactive_s, '.3f')}")
+    return "\n".join(lines)

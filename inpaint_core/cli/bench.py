@@ -1,0 +1,161 @@
+"""`python main.py bench quality|speed`: fill quality per mask-ratio bin, and speed/FLOPs/efficiency.
+
+    python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
+                                 [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
+    python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
+                               [--warmup N]
+
+Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
+`efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from inpaint_core.errors import InpaintError
+
+_SHARED = "../shared/data"
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _photo(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    try:
+        return int(w), int(h)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+
+
+def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help="benchmarks: quality (hole PSNR/L1/SSIM) or speed (latency, FLOPs, efficiency)",
+        description="Benchmarks. See docs/BENCHMARKS.md for the protocol and the published tables.",
+    )
+    actions = parser.add_subparsers(dest="bench_action", required=True)
+
+    q = actions.add_parser("quality", help="hole PSNR / L1 / SSIM per NVIDIA mask-ratio bin")
+    q.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
+    q.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
+    q.add_argument("--size", type=int, default=256, help="square evaluation size in pixels (default 256)")
+    q.add_argument("--engines", type=_names, default=("deepfill", "telea", "ns"), help="comma separated")
+    q.add_argument(
+        "--bins",
+        type=_ints,
+        default=(1, 3, 5),
+        help="mask-ratio bins: 0 = 1-10%%, 1 = 10-20%%, ..., 5 = 50-60%% (default 1,3,5)",
+    )
+    q.add_argument("--count", type=int, help="pairs per bin (default: the number of images)")
+    q.add_argument("--seed", type=int, default=0, help="seed of the image/mask pairing (default 0)")
+    q.add_argument("--weights", help="DeepFill weights (default: the shipped ones; skipped if none)")
+    q.add_argument("--device", default="auto", help="device for deepfill (default auto)")
+    q.add_argument(
+        "--guide-edges",
+        action="store_true",
+        help="also run deepfill with the guide channel fed the ground truth's edges",
+    )
+    q.set_defaults(run=run_quality_cmd)
+
+    s = actions.add_parser("speed", help="forward latency, FLOPs, efficiency, peak memory, 12 MP path")
+    s.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    s.add_argument("--sizes", type=_ints, help="square sizes (default 256,512 on CPU, 256,512,1024 on CUDA)")
+    s.add_argument(
+        "--precision",
+        type=_names,
+        help="fp32,bf16,fp16 (default: fp32, plus bf16 where the CPU has native bf16; all three on CUDA)",
+    )
+    s.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
+    s.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    s.add_argument("--matmul-n", type=int, default=2048, help="side of the square matmul peak test")
+    s.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    s.add_argument("--photo", type=_photo, default=(4000, 3000), help="interactive path photo WxH")
+    s.add_argument("--hole", type=int, default=200, help="interactive path hole side in pixels")
+    s.add_argument(
+        "--train-steps",
+        type=int,
+        help="timed training steps at 256x256 (default 5 on CUDA, 0 = skip on CPU)",
+    )
+    s.add_argument("--train-batch", type=int, default=8, help="training batch for the throughput figure")
+    s.set_defaults(run=run_speed_cmd)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
+    print("error: choose an action: bench quality or bench speed", file=sys.stderr)
+    return 2
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run_quality_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.quality import format_table, run_quality
+
+    report = run_quality(
+        args.images,
+        args.masks,
+        size=args.size,
+        engines=args.engines,
+        bins=args.bins,
+        count=args.count,
+        seed=args.seed,
+        weights=args.weights,
+        guide_edges=args.guide_edges,
+        device=args.device,
+        log=_log,
+    )
+    print(
+        f"Quality: {report.images} images, {args.size}x{args.size}, seed {report.seed}, "
+        "metrics inside the hole (mean over pairs)\n"
+    )
+    print(format_table(report))
+    for note in report.notes:
+        print(f"\nnote: {note}")
+    return 0
+
+
+def run_speed_cmd(args: argparse.Namespace) -> int:
+    import torch
+
+    from inpaint_core.bench.speed import SpeedConfig, format_report, matmul_precisions, run_speed
+    from inpaint_core.devices import resolve_device
+
+    device = resolve_device(args.device)
+    cuda = device.type == "cuda"
+    sizes = args.sizes or ((256, 512, 1024) if cuda else (256, 512))
+    precisions = args.precision or tuple(matmul_precisions(device))
+    train_steps = args.train_steps if args.train_steps is not None else (5 if cuda else 0)
+    if args.runs < 1 or args.warmup < 0:
+        raise InpaintError("--runs must be at least 1 and --warmup at least 0")
+    config = SpeedConfig(
+        device=args.device,
+        sizes=tuple(sizes),
+        precisions=tuple(precisions),
+        runs=args.runs,
+        warmup=args.warmup,
+        matmul_n=args.matmul_n,
+        memory=not args.no_memory,
+        photo=args.photo,
+        hole=args.hole,
+        train_steps=train_steps,
+        train_batch=args.train_batch,
+    )
+    report = run_speed(config, log=_log)
+    print(format_report(report, config, torch.__version__))
+    return 0

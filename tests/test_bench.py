@@ -1,0 +1,153 @@
+"""The benchmarks: FLOP counting, the speed command end to end on a tiny size, the quality command on a tiny
+synthetic image/mask folder, the seeded pairing, and the deepfill-without-weights note."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_core.bench.quality import BIN_COUNT, make_pairs, mask_bins
+from inpaint_core.cli import main as cli_main
+from tests.conftest import TEST_CNUM, synthetic_photo
+
+
+def test_flop_count_positive_and_scales_between_area_and_area_squared() -> None:
+    import torch
+
+    from inpaint_core.bench.flops import count_forward_flops
+    from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=TEST_CNUM)).eval()
+    f64, f128, f256 = (count_forward_flops(model, s) for s in (64, 128, 256))
+    assert f64 > 0
+    # Convolutions scale with the area (x4 per doubling of the side); contextual attention compares every
+    # hole patch with every background patch, i.e. area squared (x16). The total must lie strictly between,
+    # and the attention share (hence the ratio) grows with the size.
+    r1, r2 = f128 / f64, f256 / f128
+    assert 4.0 < r1 < 16.0
+    assert 4.0 < r2 < 16.0
+    assert r2 > r1
+
+
+def test_count_is_batch_linear() -> None:
+    import torch
+
+    from inpaint_core.bench.flops import count_forward_flops
+    from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+
+    torch.manual_seed(0)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=TEST_CNUM)).eval()
+    assert count_forward_flops(model, 64, batch=2) == 2 * count_forward_flops(model, 64, batch=1)
+
+
+def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli_main(
+        [
+            "bench", "speed", "--sizes", "64", "--runs", "1", "--warmup", "0", "--matmul-n", "128",
+            "--photo", "200x160", "--hole", "12", "--precision", "fp32",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0
+    lines = out.strip().splitlines()
+    match = re.fullmatch(r"efficiency=([0-9.]+) interactive_s=([0-9.]+)", lines[-1])
+    assert match, lines[-1]
+    assert float(match.group(1)) > 0 and float(match.group(2)) > 0
+    assert re.search(r"\| 64x64 \| fp32 \| [0-9.]+ \| [0-9.]+ \|", out)
+    assert "random-init" in out
+
+
+def _write_dataset(root: Path, n_images: int = 3, masks_per_bin: int = 2) -> tuple[Path, Path]:
+    images, masks = root / "images", root / "masks"
+    (images / "sub").mkdir(parents=True)
+    masks.mkdir()
+    for i in range(n_images):
+        folder = images / "sub" if i % 2 else images
+        Image.fromarray(synthetic_photo(40 + 8 * i, 56, seed=i)).save(folder / f"p{i}.png")
+    Image.fromarray(synthetic_photo(48, 48, channels=1, seed=9)).save(images / "grey.png")  # grey -> RGB
+    rng = np.random.default_rng(0)
+    for b in range(BIN_COUNT):
+        for k in range(masks_per_bin):
+            m = np.zeros((64, 64), np.uint8)
+            side = 8 + 6 * b + int(rng.integers(0, 3))
+            y, x = rng.integers(0, 64 - side, size=2)
+            m[y : y + side, x : x + side] = 255
+            Image.fromarray(m).save(masks / f"{b * masks_per_bin + k:05d}.png")
+    return images, masks
+
+
+def _table_rows(out: str) -> list[list[str]]:
+    rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in r] for r in rows[1:]]  # without the header
+
+
+def test_quality_table_rows_with_classical_and_random_deepfill(
+    tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images, masks = _write_dataset(tmp_path)
+    argv = ["bench", "quality", "--images", str(images), "--masks", str(masks), "--size", "32"]
+    argv += [
+        "--engines",
+        "telea,ns,deepfill",
+        "--bins",
+        "1,4",
+        "--count",
+        "3",
+        "--weights",
+        str(random_weights),
+    ]
+    assert cli_main(argv) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert [(r[0], r[1]) for r in rows] == [
+        ("telea", "10-20%"), ("telea", "40-50%"), ("ns", "10-20%"), ("ns", "40-50%"),
+        ("deepfill", "10-20%"), ("deepfill", "40-50%"),
+    ]  # fmt: skip
+    for r in rows:
+        assert r[3] == "3"
+        psnr, l1, ssim = float(r[4]), float(r[5]), float(r[6])
+        assert 0 < psnr < 100 and 0 < l1 < 1 and -1 <= ssim <= 1
+    # bin 4 has bigger holes than bin 1 in this synthetic set
+    assert float(rows[1][2].rstrip("%")) > float(rows[0][2].rstrip("%"))
+
+
+def test_quality_skips_deepfill_without_weights(
+    tmp_path: Path, no_shipped_weights: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images, masks = _write_dataset(tmp_path)
+    argv = ["bench", "quality", "--images", str(images), "--masks", str(masks), "--size", "32"]
+    assert cli_main([*argv, "--engines", "deepfill,telea", "--bins", "2", "--count", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "deepfill skipped" in out
+    assert [r[0] for r in _table_rows(out)] == ["telea"]
+
+
+def test_pairing_is_deterministic_per_seed(tmp_path: Path) -> None:
+    _, masks = _write_dataset(tmp_path, masks_per_bin=20)
+    bins = mask_bins(masks)
+    a = make_pairs(50, bins, (1, 3), 10, seed=0)
+    b = make_pairs(50, bins, (1, 3), 10, seed=0)
+    c = make_pairs(50, bins, (1, 3), 10, seed=1)
+    assert a == b
+    assert a != c
+    assert {p.bin for p in a} == {1, 3}
+    assert all(p.mask in bins[p.bin] for p in a)
+
+
+def test_mask_bins_are_consecutive_blocks(tmp_path: Path) -> None:
+    _, masks = _write_dataset(tmp_path, masks_per_bin=2)
+    bins = mask_bins(masks)
+    assert [[p.name for p in b] for b in bins][1] == ["00002.png", "00003.png"]
+
+
+@pytest.mark.shared_data
+def test_real_eval_data_pairs_when_present() -> None:
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    if not (root / "masks" / "nvidia_irregular").is_dir():
+        pytest.skip("../shared/data is absent")
+    bins = mask_bins(root / "masks" / "nvidia_irregular")
+    assert bins[1][0].name == "02000.png" and bins[5][-1].name == "11999.png"
