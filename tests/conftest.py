@@ -1,0 +1,93 @@
+"""Shared fixtures: small synthetic photos and masks, a random-weights generator file, no shipped weights.
+
+Everything is generated here with fixed seeds; no test data is read from ../shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# A narrow generator keeps the engine tests fast; the architecture is the same as with cnum=48.
+TEST_CNUM = 8
+
+
+def synthetic_photo(
+    height: int, width: int, channels: int = 3, dtype: type = np.uint8, seed: int = 0
+) -> np.ndarray:
+    """A smooth photo-like test image (gradients, a disc, mild noise) in the boundary layout.
+
+    Shape: -> (height, width) when channels == 1, else (height, width, channels)
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = 0.5 + 0.4 * np.sin(xx / max(width, 1) * 3.0)
+    g = 0.3 + 0.5 * yy / max(height, 1)
+    b = 0.6 - 0.3 * np.cos((xx + yy) / max(width + height, 1) * 5.0)
+    disc = (xx - width * 0.3) ** 2 + (yy - height * 0.6) ** 2 < (min(height, width) * 0.2) ** 2
+    rgb = np.stack([r, g, b], axis=2)
+    rgb[disc] = (0.9, 0.2, 0.1)
+    rgb += rng.normal(0.0, 0.02, rgb.shape).astype(np.float32)
+    peak = 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
+    rgb = np.clip(rgb, 0.0, 1.0)
+    if channels == 1:
+        out = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    elif channels == 4:
+        alpha = 0.5 + 0.5 * xx / max(width, 1)
+        out = np.concatenate([rgb, alpha[..., None]], axis=2)
+    else:
+        out = rgb
+    return np.rint(out * peak).astype(dtype)
+
+
+def box_mask(height: int, width: int, y0: int, x0: int, y1: int, x1: int) -> np.ndarray:
+    """An HxW bool mask with one rectangular hole [y0:y1, x0:x1]."""
+    mask = np.zeros((height, width), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+@pytest.fixture
+def make_photo() -> Callable[..., np.ndarray]:
+    """`make_photo(h, w, channels=3, dtype=np.uint8, seed=0)` -> a synthetic photo."""
+    return synthetic_photo
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    """A 48x64 RGB uint8 synthetic photo."""
+    return synthetic_photo(48, 64)
+
+
+@pytest.fixture
+def hole() -> np.ndarray:
+    """A 48x64 mask with a 12x14 hole in the middle."""
+    return box_mask(48, 64, 18, 24, 30, 38)
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A safetensors file with a seeded, untrained generator (cnum=TEST_CNUM), written by save_generator."""
+    import torch
+
+    from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+    from inpaint_core.weights import save_generator
+
+    torch.manual_seed(0)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=TEST_CNUM))
+    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
+    save_generator(model, path, dtype=torch.float32)
+    return path
+
+
+@pytest.fixture
+def no_shipped_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Point the weights manifest at a file that does not exist, as in a checkout before weights ship."""
+    import inpaint_core.weights as weights
+
+    missing = tmp_path / "no-weights" / "manifest.json"
+    monkeypatch.setattr(weights, "MANIFEST", missing)
+    return missing
