@@ -187,3 +187,13 @@ def test_generator_and_discriminator_gradients():
 def test_discriminator_output_size():
     d = SNPatchDiscriminator()
     assert d(torch.randn(1, 3, 256, 256), torch.zeros(1, 1, 256, 256)).shape == (1, 256 * 4 * 4)
+
+
+def test_inplace_inference_gating_equals_the_training_path():
+    g = DeepFillV2Generator(GeneratorConfig(cnum=16)).eval()
+    image, mask = _batch(2)
+    with torch.no_grad():
+        fast = g(image, mask)  # in-place gating
+    slow = g(image, mask)  # autograd enabled: out-of-place gating
+    torch.testing.assert_close(fast.fine, slow.fine.detach())
+    torch.testing.assert_close(fast.coarse, slow.coarse.detach())
