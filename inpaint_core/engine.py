@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
-from inpaint_core.devices import autocast, resolve_device, translate_oom
+from inpaint_core.devices import autocast, for_inference, inference_tensor, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_ops import (
@@ -198,6 +198,7 @@ class InpaintEngine:
             if model is None:
                 with translate_oom(device):
                     model = load_generator(path, device, expected_sha256=sha)
+                    for_inference(model)
                 # Drop stale entries of the same file (it changed on disk).
                 self._models = {k: v for k, v in self._models.items() if k[0] != key[0] or k[3:] != key[3:]}
                 self._models[key] = model
@@ -311,18 +312,20 @@ class InpaintEngine:
         guide_t = None
         if model.config.guide_channel:
             guide = request.guide[box.slices] if request.guide is not None else np.zeros_like(hole)
-            guide_t = mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), 8, "constant")).to(device)
+            guide_t = inference_tensor(
+                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), 8, "constant")), device
+            )
         forbid_p = np.zeros(hole_p.shape, bool)
         forbid_p[mh:, :] = True  # the reflected padding is not real content: never borrow from it
         forbid_p[:, mw:] = True
         if request.forbid is not None:
             forbid_p[:mh, :mw] |= resize_mask(request.forbid[box.slices], mw, mh)
-        forbid_t = mask_to_tensor(forbid_p).to(device) if forbid_p.any() else None
+        forbid_t = inference_tensor(mask_to_tensor(forbid_p), device) if forbid_p.any() else None
         return _WindowInput(
             box=box,
             size=(mh, mw),
-            image=to_model_tensor(rgb_p).to(device),
-            mask=mask_to_tensor(hole_p).to(device),
+            image=inference_tensor(to_model_tensor(rgb_p), device),
+            mask=inference_tensor(mask_to_tensor(hole_p), device),
             guide=guide_t,
             forbid=forbid_t,
             hole=hole,

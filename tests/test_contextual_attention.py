@@ -176,3 +176,13 @@ def test_gradients_flow_and_no_nan():
 def test_tf_nearest_indices_match_align_corners_rule():
     assert tf_nearest_indices(64, 32, torch.device("cpu")).tolist() == _tf_index(64, 32)
     assert tf_nearest_indices(64, 32, torch.device("cpu"))[16].item() == 33  # not 2*16: the TF quirk
+
+
+def test_inference_path_equals_the_autograd_path():
+    x, mask = _inputs(seed=11)
+    layer = ContextualAttention(AttentionConfig(chunk_cells=7))
+    with torch.no_grad():
+        y_fast, a_fast = layer(x, x, mask, return_attention=True)
+    y_slow, a_slow = layer(x.requires_grad_(True), x, mask, return_attention=True)
+    torch.testing.assert_close(y_fast, y_slow.detach(), rtol=1e-12, atol=1e-12)
+    assert torch.equal(a_fast.topk_index, a_slow.topk_index)

@@ -34,8 +34,14 @@ def model_inputs(
     lo, hi = size // 4, size - size // 4
     mask[:, :, lo:hi, lo:hi] = 1.0
     guide_t = torch.zeros_like(mask) if guide else None
+    from inpaint_core.devices import inference_tensor
+
     dev = torch.device(device)
-    return image.to(dev), mask.to(dev), None if guide_t is None else guide_t.to(dev)
+    return (
+        inference_tensor(image, dev),
+        inference_tensor(mask, dev),
+        None if guide_t is None else inference_tensor(guide_t, dev),
+    )
 
 
 def count_forward_flops(model: nn.Module, size: int, batch: int = 1) -> int:

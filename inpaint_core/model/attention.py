@@ -116,7 +116,10 @@ class ContextualAttention(nn.Module):
             y1 = min(gh, y0 + rows_per_chunk)
             scores = self._scores(f_p, w_p, y0, y1, gh, gw)  # (B, T, L)
             # 7. Softmax over allowed sources; TF masks before (scores*mm) and after (*mm) the softmax.
-            attn = torch.softmax(scores * mm * cfg.softmax_scale, dim=-1) * mm
+            if torch.is_grad_enabled():
+                attn = torch.softmax(scores * mm * cfg.softmax_scale, dim=-1) * mm
+            else:  # the same in place: saves two passes over the (T, L) score map
+                attn = torch.softmax(scores.mul_(mm * cfg.softmax_scale), dim=-1).mul_(mm)
             pasted.append(torch.bmm(raw, attn.transpose(1, 2)))  # (B, C*kraw^2, T)
             if return_attention:
                 weight, index = attn.float().topk(min(cfg.topk, n_src), dim=-1)  # (B, T, k)
