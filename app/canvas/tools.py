@@ -18,7 +18,7 @@ class ToolSettings(QObject):
 
     changed = Signal()
 
-    def __init__(self, size: int = 40, hardness: float = 1.0, guide_width: int = 2) -> None:
+    def __init__(self, size: int = 40, hardness: float = 1.0, guide_width: int = 1) -> None:
         super().__init__()
         self.size, self.hardness, self.guide_width = size, hardness, guide_width
 

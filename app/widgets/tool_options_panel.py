@@ -35,6 +35,10 @@ class ToolOptionsPanel(QWidget):
         self.guide_width = QSpinBox()
         self.guide_width.setRange(1, 2)
         self.guide_width.setSuffix(" px")
+        self.guide_width.setToolTip(
+            "Sketch the structure lines the fill should follow, inside the hole. "
+            "1 px matches the edge maps the network was trained on."
+        )
         self.color = ColorButton(mask_color)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(5, 100)

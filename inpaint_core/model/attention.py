@@ -110,7 +110,7 @@ class ContextualAttention(nn.Module):
             allowed = allowed & ~touched[..., :gh, :gw]
         mm = allowed.flatten(1).to(f_p.dtype)[:, None, :]  # (B, 1, L)
 
-        rows_per_chunk = gh if cfg.chunk_cells <= 0 else max(1, cfg.chunk_cells // gw)
+        rows_per_chunk = gh if cfg.chunk_scores <= 0 else max(1, cfg.chunk_scores // (gw * n_src))
         pasted, idx_chunks, weight_chunks = [], [], []
         for y0 in range(0, gh, rows_per_chunk):
             y1 = min(gh, y0 + rows_per_chunk)

@@ -19,9 +19,10 @@ class AttentionConfig:
     softmax_scale: float = 10.0
     fuse: bool = True
     topk: int = 4  # sources kept per target cell for the overlay (not used by the fill itself)
-    # Targets are matched in chunks of this many cells so the score map stays bounded in memory
-    # (the full map is (H/8*W/8)^2 floats: ~1 GB at 1024x1024). 0 = no chunking.
-    chunk_cells: int = 4096
+    # Targets are matched in chunks of rows whose (targets x sources) score map holds at most this many entries,
+    # so memory stays bounded: the full map is (H/8*W/8)^2 floats, ~1 GB at 1024x1024. The default (64 MB in
+    # fp32) takes a 512x512 input in one chunk. 0 = no chunking.
+    chunk_scores: int = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GeneratorConfig:
-        att = AttentionConfig(**data.get("attention", {}))
+        known = {f.name for f in dataclasses.fields(AttentionConfig)}
+        # Tolerate files written with other attention options: they change speed or memory, never the weights.
+        att = AttentionConfig(**{k: v for k, v in data.get("attention", {}).items() if k in known})
         return cls(
             cnum=int(data.get("cnum", 48)),
             guide_channel=bool(data.get("guide_channel", False)),
