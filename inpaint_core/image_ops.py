@@ -70,11 +70,14 @@ class Box:
 
     @property
     def width(self) -> int:
-        return self.x1 - self.x0
+        return max(0, self.x1 - self.x0)
 
     @property
     def height(self) -> int:
-        return self.y1 - self.y0
+        return max(0, self.y1 - self.y0)
+
+    def is_empty(self) -> bool:
+        return self.width == 0 or self.height == 0
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -85,9 +88,19 @@ class Box:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
     def union(self, other: Box) -> Box:
+        if self.is_empty():
+            return other
+        if other.is_empty():
+            return self
         return Box(
             min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
         )
+
+    def clipped(self, width: int, height: int) -> Box:
+        """This box clipped to an image of `width` x `height` (possibly empty)."""
+        x0, y0 = max(0, self.x0), max(0, self.y0)
+        x1, y1 = min(width, self.x1), min(height, self.y1)
+        return Box(x0, y0, max(x0, x1), max(y0, y1))
 
     def contains(self, x: float, y: float) -> bool:
         return self.x0 <= x < self.x1 and self.y0 <= y < self.y1

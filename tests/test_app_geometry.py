@@ -7,7 +7,7 @@ import math
 import pytest
 
 from app.canvas import geometry
-from app.canvas.geometry import Rect
+from inpaint_core.image_ops import Box
 
 
 @pytest.mark.parametrize("factor", [1.25, 0.8, 3.0, 0.1])
@@ -48,8 +48,8 @@ def test_dab_rect_covers_the_dab_plus_padding() -> None:
 def test_segment_rect_is_the_union_and_clips() -> None:
     r = geometry.segment_rect((5.0, 5.0), (50.0, 9.0), 4.0, pad=0)
     assert r == geometry.dab_rect(5, 5, 4, 0).union(geometry.dab_rect(50, 9, 4, 0))
-    assert r.clipped(30, 30) == Rect(3, 3, 30, 12)
-    assert Rect(-5, -5, -1, -1).clipped(10, 10).is_empty()
+    assert r.clipped(30, 30) == Box(3, 3, 30, 12)
+    assert Box(-5, -5, -1, -1).clipped(10, 10).is_empty()
 
 
 def test_dab_positions_spacing_and_endpoints() -> None:
@@ -61,8 +61,8 @@ def test_dab_positions_spacing_and_endpoints() -> None:
 
 
 def test_tiles_touching() -> None:
-    assert geometry.tiles_touching(Rect(250, 10, 260, 20), 256) == [(0, 0), (1, 0)]
-    assert geometry.tiles_touching(Rect(0, 0, 256, 256), 256) == [(0, 0)]
+    assert geometry.tiles_touching(Box(250, 10, 260, 20), 256) == [(0, 0), (1, 0)]
+    assert geometry.tiles_touching(Box(0, 0, 256, 256), 256) == [(0, 0)]
     assert geometry.tiles_touching(geometry.EMPTY, 256) == []
 
 

@@ -7,7 +7,8 @@ to ``(p - origin) * scale`` where ``origin`` is the scene point at the viewport'
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from inpaint_core.image_ops import Box
 
 MIN_SCALE = 0.01
 MAX_SCALE = 64.0
@@ -17,43 +18,8 @@ MAX_BRUSH = 1000
 Point = tuple[float, float]
 
 
-@dataclass(frozen=True)
-class Rect:
-    """Integer pixel rectangle, half-open: x0 <= x < x1, y0 <= y < y1."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return max(0, self.x1 - self.x0)
-
-    @property
-    def height(self) -> int:
-        return max(0, self.y1 - self.y0)
-
-    def is_empty(self) -> bool:
-        return self.width == 0 or self.height == 0
-
-    def union(self, other: Rect) -> Rect:
-        if self.is_empty():
-            return other
-        if other.is_empty():
-            return self
-        return Rect(
-            min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1)
-        )
-
-    def clipped(self, width: int, height: int) -> Rect:
-        """This rectangle clipped to an image of ``width`` x ``height`` (possibly empty)."""
-        x0, y0 = max(0, self.x0), max(0, self.y0)
-        x1, y1 = min(width, self.x1), min(height, self.y1)
-        return Rect(x0, y0, max(x0, x1), max(y0, y1))
-
-
-EMPTY = Rect(0, 0, 0, 0)
+# Rectangles are the core's half-open pixel Box (dirty rects, tiles): one rectangle type in the project.
+EMPTY = Box(0, 0, 0, 0)
 
 
 def clamp_scale(scale: float) -> float:
@@ -87,10 +53,10 @@ def fit_scale(image_size: tuple[int, int], view_size: tuple[int, int], margin: i
     return clamp_scale(min(vw / iw, vh / ih))
 
 
-def dab_rect(x: float, y: float, size: float, pad: int = 1) -> Rect:
+def dab_rect(x: float, y: float, size: float, pad: int = 1) -> Box:
     """Bounding pixels of a round dab of diameter ``size`` centred at (x, y), with ``pad`` px for antialiasing."""
     r = size / 2.0
-    return Rect(
+    return Box(
         math.floor(x - r) - pad,
         math.floor(y - r) - pad,
         math.ceil(x + r) + pad + 1,
@@ -98,7 +64,7 @@ def dab_rect(x: float, y: float, size: float, pad: int = 1) -> Rect:
     )
 
 
-def segment_rect(p0: Point, p1: Point, size: float, pad: int = 1) -> Rect:
+def segment_rect(p0: Point, p1: Point, size: float, pad: int = 1) -> Box:
     """Bounding pixels of a stroke segment from p0 to p1 drawn with a round brush of diameter ``size``."""
     return dab_rect(p0[0], p0[1], size, pad).union(dab_rect(p1[0], p1[1], size, pad))
 
@@ -114,7 +80,7 @@ def dab_positions(p0: Point, p1: Point, spacing: float) -> list[Point]:
     return [(p0[0] + dx * i / n, p0[1] + dy * i / n) for i in range(1, n + 1)]
 
 
-def tiles_touching(rect: Rect, tile: int) -> list[tuple[int, int]]:
+def tiles_touching(rect: Box, tile: int) -> list[tuple[int, int]]:
     """Indices (tx, ty) of the ``tile`` x ``tile`` tiles that intersect ``rect``."""
     if rect.is_empty():
         return []

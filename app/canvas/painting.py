@@ -8,7 +8,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF, QRadialGradient
 
 from app.canvas import geometry
-from app.canvas.geometry import Point, Rect
+from app.canvas.geometry import Point
+from inpaint_core.image_ops import Box
 
 Mode = QPainter.CompositionMode
 
@@ -23,11 +24,11 @@ class BrushSpec:
     antialias: bool = True
 
 
-def to_qrect(rect: Rect) -> QRect:
+def to_qrect(rect: Box) -> QRect:
     return QRect(rect.x0, rect.y0, rect.width, rect.height)
 
 
-def paint_segment(layer: QImage, p0: Point, p1: Point, spec: BrushSpec, color: QColor) -> Rect:
+def paint_segment(layer: QImage, p0: Point, p1: Point, spec: BrushSpec, color: QColor) -> Box:
     """Paint (or erase) a round-brush segment from p0 to p1 into ``layer``; returns the touched pixels.
 
     A hard brush is one round-capped line; a soft brush stamps radial dabs (max-blended, so overlapping dabs
@@ -78,7 +79,7 @@ def paint_segment(layer: QImage, p0: Point, p1: Point, spec: BrushSpec, color: Q
     return dirty
 
 
-def fill_shape(layer: QImage, shape: QRectF | QPolygonF, color: QColor, erase: bool = False) -> Rect:
+def fill_shape(layer: QImage, shape: QRectF | QPolygonF, color: QColor, erase: bool = False) -> Box:
     """Fill a rectangle or polygon (lasso) into ``layer``; returns the touched pixels."""
     path = QPainterPath()
     if isinstance(shape, QRectF):
@@ -87,7 +88,7 @@ def fill_shape(layer: QImage, shape: QRectF | QPolygonF, color: QColor, erase: b
         path.addPolygon(shape)
         path.closeSubpath()
     b = path.boundingRect().toAlignedRect().adjusted(-1, -1, 1, 1)
-    dirty = Rect(b.left(), b.top(), b.right() + 1, b.bottom() + 1).clipped(layer.width(), layer.height())
+    dirty = Box(b.left(), b.top(), b.right() + 1, b.bottom() + 1).clipped(layer.width(), layer.height())
     if dirty.is_empty():
         return dirty
     painter = QPainter(layer)
@@ -113,7 +114,7 @@ class StrokeRecorder:
         self._before: dict[tuple[int, int], QImage] = {}
         self.dirty = geometry.EMPTY
 
-    def will_touch(self, rect: Rect) -> None:
+    def will_touch(self, rect: Box) -> None:
         """Call before painting inside ``rect``: snapshots the tiles not seen yet."""
         for key in geometry.tiles_touching(rect, self.TILE):
             if key not in self._before:
@@ -122,7 +123,7 @@ class StrokeRecorder:
 
     def _tile_rect(self, key: tuple[int, int]) -> QRect:
         t = self.TILE
-        r = Rect(key[0] * t, key[1] * t, key[0] * t + t, key[1] * t + t).clipped(
+        r = Box(key[0] * t, key[1] * t, key[0] * t + t, key[1] * t + t).clipped(
             self.layer.width(), self.layer.height()
         )
         return to_qrect(r)

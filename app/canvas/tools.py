@@ -11,6 +11,7 @@ from app.canvas import geometry
 from app.canvas.commands import LayerPatchCommand
 from app.canvas.painting import BrushSpec, StrokeRecorder, fill_shape, paint_segment, to_qrect
 from app.document import FORBID, GUIDE, MASK, Document
+from inpaint_core.image_ops import Box
 
 
 class ToolSettings(QObject):
@@ -170,9 +171,7 @@ class ShapeTool(Tool):
         else:
             path.addPolygon(shape)
         b = path.boundingRect().toAlignedRect().adjusted(-1, -1, 1, 1)
-        rect = geometry.Rect(b.left(), b.top(), b.right() + 1, b.bottom() + 1).clipped(
-            layer.width(), layer.height()
-        )
+        rect = Box(b.left(), b.top(), b.right() + 1, b.bottom() + 1).clipped(layer.width(), layer.height())
         if rect.is_empty():
             return
         recorder.will_touch(rect)
