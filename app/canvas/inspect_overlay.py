@@ -76,6 +76,7 @@ class InspectOverlay:
         marker.setPen(QPen(QColor("white"), 0))
         marker.setBrush(QBrush(QColor(255, 255, 255, 120)))
         self._add(marker, self._items)
+        placed: list[QPointF] = []
         for rank, src in enumerate(sources):
             color = QColor(RANK_COLORS[rank % len(RANK_COLORS)])
             size = float(src.size)
@@ -97,8 +98,17 @@ class InspectOverlay:
             label.setFont(font)
             label.setBrush(QBrush(color))
             label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            label.setPos(centre.x() - size / 2, centre.y() + size / 2)
+            label.setPos(self._free_spot(QPointF(centre.x() - size / 2, centre.y() + size / 2), placed, zoom))
             self._add(label, self._items)
+
+    @staticmethod
+    def _free_spot(pos: QPointF, placed: list[QPointF], zoom: float) -> QPointF:
+        """Move a label down until it clears the labels already placed (neighbouring sources share a corner)."""
+        line, width = 14.0 / max(zoom, 1e-3), 80.0 / max(zoom, 1e-3)  # label size in scene units
+        while any(abs(pos.y() - p.y()) < line and abs(pos.x() - p.x()) < width for p in placed):
+            pos = QPointF(pos.x(), pos.y() + line)
+        placed.append(pos)
+        return pos
 
     def hover(self, target: QPointF, sources: Sequence[Any]) -> None:
         """A light outline of the best source of the pixel under the cursor and a faint line to it."""
