@@ -494,6 +494,10 @@ def convert_any(path: str | os.PathLike[str], source_order: SourceOrder = "bgr")
     p = Path(path)
     if p.suffix in (".pth", ".pt"):
         return convert_torch_port(p, source_order)
+    if p.is_file() and p.suffix != ".index":
+        raise WeightsError(
+            f"{p}: not a checkpoint this can convert (a TF snap-0.index, its folder or prefix, or a .pth)"
+        )
     return convert_tf_checkpoint(p, source_order)
 
 

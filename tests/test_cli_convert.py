@@ -100,7 +100,9 @@ def test_refuses_to_overwrite_unless_forced(tmp_path: Path, capsys: pytest.Captu
     load_generator(out)
 
 
-@pytest.mark.parametrize("problem", ["garbage_pth", "missing_source", "missing_folder", "bad_suffix"])
+@pytest.mark.parametrize(
+    "problem", ["garbage_pth", "missing_source", "missing_folder", "bad_suffix", "not_a_checkpoint"]
+)
 def test_error_exit_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str], problem: str) -> None:
     src = tmp_path / "states.pth"
     out = tmp_path / "g.safetensors"
@@ -112,11 +114,16 @@ def test_error_exit_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture
     elif problem == "bad_suffix":
         src = _tf_checkpoint(tmp_path, _model())
         out = tmp_path / "g.pth"
+    elif problem == "not_a_checkpoint":
+        src = tmp_path / "photo.jpg"
+        src.write_bytes(b"\xff\xd8 not weights")
     before = sorted(p.name for p in tmp_path.iterdir())
     assert cli.main(["convert-weights", str(src), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary file
+    if problem == "not_a_checkpoint":
+        assert "not a checkpoint this can convert" in err
 
 
 _REGISTRY_COMPLETE = (
