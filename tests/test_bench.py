@@ -151,3 +151,50 @@ def test_real_eval_data_pairs_when_present() -> None:
         pytest.skip("../shared/data is absent")
     bins = mask_bins(root / "masks" / "nvidia_irregular")
     assert bins[1][0].name == "02000.png" and bins[5][-1].name == "11999.png"
+
+
+def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from inpaint_core.bench.figure import HEADER_PX, HOLE_GREY
+    from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+    from inpaint_core.weights import save_generator
+
+    torch.manual_seed(0)
+    weights = tmp_path / "guided.safetensors"
+    save_generator(
+        DeepFillV2Generator(GeneratorConfig(cnum=8, guide_channel=True)), weights, dtype=torch.float32
+    )
+    images, masks = _write_dataset(tmp_path)
+    out = tmp_path / "grid.png"
+    argv = ["bench", "figure", "--images", str(images), "--masks", str(masks), "--weights", str(weights)]
+    assert cli_main([*argv, "--size", "32", "--count", "2", "--bin", "4", "-o", str(out)]) == 0
+    grid = np.asarray(Image.open(out).convert("RGB"))
+    assert grid.shape == (HEADER_PX + 2 * 32, 5 * 32, 3)
+    for row in range(2):
+        tiles = [
+            grid[HEADER_PX + 32 * row : HEADER_PX + 32 * (row + 1), 32 * c : 32 * (c + 1)] for c in range(5)
+        ]
+        shown, telea, ours, sketch, original = tiles
+        hole = np.all(shown == HOLE_GREY, axis=2) & np.any(original != HOLE_GREY, axis=2)
+        assert hole.any()
+        for fill in (telea, ours, sketch):
+            assert np.array_equal(fill[~hole], original[~hole])  # only the hole changes
+    assert cli_main([*argv, "--size", "32", "--count", "2", "-o", str(out)]) == 2  # never overwrites silently
+    assert "--force" in capsys.readouterr().err
+
+
+def test_figure_needs_guided_weights(tmp_path: Path, random_weights: Path) -> None:
+    images, masks = _write_dataset(tmp_path)
+    argv = [
+        "bench",
+        "figure",
+        "--images",
+        str(images),
+        "--masks",
+        str(masks),
+        "--weights",
+        str(random_weights),
+    ]
+    assert cli_main([*argv, "--size", "32", "--count", "1", "-o", str(tmp_path / "g.png")]) == 2
+    assert not (tmp_path / "g.png").exists()

@@ -149,7 +149,7 @@ def load_eval_mask(path: Path, size: int) -> np.ndarray:
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 127
 
 
-def _paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
     out = truth.copy()
     out[hole] = np.clip(np.rint(fill[hole] * 255.0), 0, 255).astype(np.uint8)
     return out
@@ -175,7 +175,7 @@ def _classical(method: str, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return classical_fill(truth, hole, method)  # type: ignore[arg-type]
 
 
-def _deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
     # the guide channel fed the ground truth's edges, as in training (an upper bound for a user's sketch)
     from inpaint_core.train.guide import edges_for_guide
 
@@ -221,7 +221,7 @@ def run_quality(
         if engine in CLASSICAL_METHODS:
             fills[engine] = partial(_classical, engine)
             continue
-        model = _load_deepfill(weights, device, report)
+        model = load_deepfill(weights, device, report)
         if model is None:
             continue
         fills["deepfill"] = partial(deepfill_fill, model)
@@ -229,7 +229,7 @@ def run_quality(
             if not model.config.guide_channel:
                 report.notes.append(f"{EDGES_ENGINE} skipped: these weights have no guide channel")
             else:
-                fills[EDGES_ENGINE] = partial(_deepfill_with_edges, model)
+                fills[EDGES_ENGINE] = partial(deepfill_with_edges, model)
     if guide_edges and "deepfill" not in engines:
         report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine in --engines")
 
@@ -245,7 +245,7 @@ def run_quality(
             empty += 1  # a tiny hole can vanish at a small size: nothing to measure
             continue
         for name, fill in fills.items():
-            result = _paste_uint8(fill(truth, hole), truth, hole)
+            result = paste_uint8(fill(truth, hole), truth, hole)
             m = hole_metrics(result, truth, hole)
             acc = sums.setdefault((name, pair.bin), BinScore(name, pair.bin))
             acc.count += 1
@@ -271,7 +271,7 @@ def run_quality(
     return report
 
 
-def _load_deepfill(
+def load_deepfill(
     weights: str | Path | None, device: str, report: QualityReport
 ) -> DeepFillV2Generator | None:
     from inpaint_core.devices import resolve_device

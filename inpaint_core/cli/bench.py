@@ -69,6 +69,21 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     q.set_defaults(run=run_quality_cmd)
 
+    f = actions.add_parser(
+        "figure", help="comparison picture: input | Telea | DeepFill | with sketch | original"
+    )
+    f.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
+    f.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
+    f.add_argument("--weights", help="DeepFill weights with a guide channel (default: the shipped ones)")
+    f.add_argument("--count", type=int, default=8, help="rows (default 8)")
+    f.add_argument("--bin", type=int, default=3, help="NVIDIA mask-ratio bin (default 3: 30-40%%)")
+    f.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the image/mask pairing (default 0)")
+    f.add_argument("--device", default="auto", help="device for deepfill (default auto)")
+    f.add_argument("-o", "--output", required=True, help="PNG to write")
+    f.add_argument("--force", action="store_true", help="replace an existing output file")
+    f.set_defaults(run=run_figure_cmd)
+
     s = actions.add_parser("speed", help="forward latency, FLOPs, efficiency, peak memory, 12 MP path")
     s.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     s.add_argument("--sizes", type=_ints, help="square sizes (default 256,512 on CPU, 256,512,1024 on CUDA)")
@@ -96,7 +111,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
-    print("error: choose an action: bench quality or bench speed", file=sys.stderr)
+    print("error: choose an action: bench quality, speed or figure", file=sys.stderr)
     return 2
 
 
@@ -127,6 +142,25 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
     print(format_table(report))
     for note in report.notes:
         print(f"\nnote: {note}")
+    return 0
+
+
+def run_figure_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.figure import comparison_grid
+    from inpaint_core.image_ops import save_image
+
+    grid = comparison_grid(
+        args.images,
+        args.masks,
+        weights=args.weights,
+        count=args.count,
+        mask_bin=args.bin,
+        size=args.size,
+        seed=args.seed,
+        device=args.device,
+    )
+    save_image(args.output, grid, overwrite=args.force)
+    print(f"wrote {args.output} ({grid.shape[1]}x{grid.shape[0]})")
     return 0
 
 
