@@ -270,6 +270,23 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
     return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
+def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> str:
+    """Raise unless `path` can be written (known format, free or `overwrite`, folder exists); returns the format.
+
+    Callers with expensive work ahead (the CLI) call it first, so a bad output path fails before the work.
+    """
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
+        raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --force to replace it")
+    if not path.parent.is_dir():
+        raise InpaintError(f"{path.parent}: output folder does not exist")
+    return fmt
+
+
 def save_image(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
@@ -285,14 +302,7 @@ def save_image(
     8-bit, and JPEG has no alpha (dropped). Refuses an existing path unless `overwrite` (OutputExistsError).
     """
     path = Path(path)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
-        raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --force (or overwrite=True) to replace it")
-    if not path.parent.is_dir():
-        raise InpaintError(f"{path.parent}: output folder does not exist")
+    fmt = check_output_path(path, overwrite)
     if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3):
         raise InpaintError(f"cannot save an array of dtype {pixels.dtype} and shape {pixels.shape}")
 

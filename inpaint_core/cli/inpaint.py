@@ -85,20 +85,6 @@ def run(args: argparse.Namespace) -> int:
     return _run_single(args)
 
 
-def _check_output(path: Path, force: bool) -> None:
-    """Fail before any work if the output cannot be written."""
-    from inpaint_core.errors import InpaintError
-    from inpaint_core.image_ops import SAVE_FORMATS, OutputExistsError
-
-    if path.suffix.lower() not in SAVE_FORMATS:
-        known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
-        raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; pass --force to replace it")
-    if not path.parent.is_dir():
-        raise InpaintError(f"{path.parent}: output folder does not exist")
-
-
 def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None, forbid: Any = None) -> Any:
     from inpaint_core.engine import InpaintRequest
 
@@ -119,13 +105,13 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
 def _run_single(args: argparse.Namespace) -> int:
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import InpaintError
-    from inpaint_core.image_ops import load_image, load_mask, save_image
+    from inpaint_core.image_ops import check_output_path, load_image, load_mask, save_image
 
-    _check_output(args.output, args.force)
+    check_output_path(args.output, args.force)
     if args.flow_out is not None:
         if args.engine != "deepfill":
             raise InpaintError("--flow-out needs --engine deepfill (classical fills have no attention)")
-        _check_output(args.flow_out, args.force)
+        check_output_path(args.flow_out, args.force)
     loaded = load_image(args.image)
     shape = loaded.pixels.shape
     mask = load_mask(args.mask, shape)
@@ -163,7 +149,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import DeviceError, InpaintError, WeightsError
-    from inpaint_core.image_ops import load_image, load_mask, save_image
+    from inpaint_core.image_ops import check_output_path, load_image, load_mask, save_image
 
     images = _list_images(args.images)
     masks: dict[str, list[Path]] = {}
@@ -191,7 +177,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             continue
         out_path = out_dir / image_path.name
         try:
-            _check_output(out_path, args.force)
+            check_output_path(out_path, args.force)
             loaded = load_image(image_path)
             mask = load_mask(candidates[0], loaded.pixels.shape)
             result = engine.run(_request(args, loaded.pixels, mask))
