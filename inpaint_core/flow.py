@@ -24,32 +24,22 @@ FLOW_MAX_RADIUS = 128.0
 _SEGMENTS = (("RY", 15), ("YG", 6), ("GC", 4), ("CB", 11), ("BM", 13), ("MR", 6))
 
 
+# Per segment: the channel held at 255, the channel that ramps, and whether it rises (R=0, G=1, B=2).
+_RAMPS = ((0, 1, True), (1, 0, False), (1, 2, True), (2, 1, False), (2, 0, True), (0, 2, False))
+
+
 def make_colorwheel() -> np.ndarray:
     """The Middlebury colour wheel: 55 hues from red through yellow, green, cyan, blue and magenta.
 
     Shape: () -> (55, 3) float32 in [0, 255]
     """
-    ry, yg, gc, cb, bm, mr = (n for _, n in _SEGMENTS)
-    wheel = np.zeros((ry + yg + gc + cb + bm + mr, 3), np.float32)
+    wheel = np.zeros((sum(n for _, n in _SEGMENTS), 3), np.float32)
     col = 0
-    ramp = {n: np.floor(255.0 * np.arange(n) / n) for n in {ry, yg, gc, cb, bm, mr}}
-    wheel[col : col + ry, 0] = 255
-    wheel[col : col + ry, 1] = ramp[ry]
-    col += ry
-    wheel[col : col + yg, 0] = 255 - ramp[yg]
-    wheel[col : col + yg, 1] = 255
-    col += yg
-    wheel[col : col + gc, 1] = 255
-    wheel[col : col + gc, 2] = ramp[gc]
-    col += gc
-    wheel[col : col + cb, 1] = 255 - ramp[cb]
-    wheel[col : col + cb, 2] = 255
-    col += cb
-    wheel[col : col + bm, 2] = 255
-    wheel[col : col + bm, 0] = ramp[bm]
-    col += bm
-    wheel[col : col + mr, 2] = 255 - ramp[mr]
-    wheel[col : col + mr, 0] = 255
+    for (_, n), (held, ramped, rising) in zip(_SEGMENTS, _RAMPS):
+        ramp = np.floor(255.0 * np.arange(n) / n)
+        wheel[col : col + n, held] = 255
+        wheel[col : col + n, ramped] = ramp if rising else 255 - ramp
+        col += n
     return wheel
 
 
