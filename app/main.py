@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-DEMO_PHOTO = Path(__file__).resolve().parents[1] / "resources" / "demo" / "coffee.png"
+from inpaint_core import RESOURCES
+
+DEMO_PHOTO = RESOURCES / "demo" / "coffee.png"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inpaint_core import RESOURCES
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
@@ -51,7 +52,6 @@ from inpaint_core.tf_checkpoint import read_index, read_tensors, resolve_prefix
 log = logging.getLogger(__name__)
 
 FORMAT = "deepfill-studio/1"
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 MANIFEST = RESOURCES / "weights" / "manifest.json"
 
 SourceOrder = Literal["bgr", "rgb"]
