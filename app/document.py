@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
+from inpaint_core.image_io import to_uint8
 
 MASK, GUIDE, FORBID = "mask", "guide", "forbid"
 LAYERS = (MASK, GUIDE, FORBID)
@@ -79,8 +80,7 @@ class Document(QObject):
             rgb = np.repeat(rgb[:, :, None], 3, axis=2)
         elif rgb.shape[2] == 4:
             rgb = rgb[:, :, :3]
-        if rgb.dtype == np.uint16:
-            rgb = (rgb >> 8).astype(np.uint8)
+        rgb = to_uint8(rgb)
         self.original = np.ascontiguousarray(rgb, dtype=np.uint8).copy()
         self.image = self.original.copy()
         self.path, self.exif, self.icc, self.format = path, exif, icc, fmt

@@ -12,15 +12,15 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 from app.canvas.commands import LayerReplaceCommand
 from app.document import MASK, Document
 from app.settings import AppSettings
-from inpaint_core import image_ops
+from inpaint_core import image_io
 from inpaint_core.errors import InpaintError
 
-OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp);;All files (*)"
+# File-dialog filters, from the core's one format table.
+OPEN_FILTER = f"Images ({' '.join('*' + e for e in image_io.IMAGE_EXTENSIONS)});;All files (*)"
 EXPORT_FILTERS = {
-    "PNG image (*.png)": ".png",
-    "JPEG image (*.jpg *.jpeg)": ".jpg",
-    "WebP image (*.webp)": ".webp",
-    "TIFF image (*.tif *.tiff)": ".tif",
+    f"{f.label} ({' '.join('*' + e for e in f.extensions)})": f.extensions[0]
+    for f in image_io.FORMATS
+    if f.writable
 }
 
 
@@ -69,7 +69,7 @@ class FileController(QObject):
         if ask and not self.maybe_save():
             return False
         try:
-            loaded = image_ops.load_image(path)
+            loaded = image_io.load_image(path)
         except InpaintError as exc:
             self.error("Cannot open the photo", str(exc))
             return False
@@ -85,7 +85,7 @@ class FileController(QObject):
     def _write(self, path: Path, pixels: np.ndarray, overwrite: bool) -> bool:
         quality = self.settings.jpeg_quality
         try:
-            image_ops.save_image(
+            image_io.save_image(
                 path, pixels, exif=self.doc.exif, icc=self.doc.icc, quality=quality, overwrite=overwrite
             )
         except InpaintError as exc:
@@ -97,7 +97,7 @@ class FileController(QObject):
         """Save over the document's file, after asking (the original is never overwritten silently)."""
         if self.doc.path is None:
             return self.save_as()
-        if self.doc.path.suffix.lower() not in image_ops.SAVE_FORMATS:
+        if self.doc.path.suffix.lower() not in image_io.SAVE_FORMATS:
             return self.save_as()
         answer = QMessageBox.question(
             self.parent_widget,
@@ -121,9 +121,9 @@ class FileController(QObject):
         if not path:
             return None
         p = Path(path)
-        if p.suffix.lower() not in image_ops.SAVE_FORMATS:
+        if p.suffix.lower() not in image_io.SAVE_FORMATS:
             p = p.with_suffix(EXPORT_FILTERS.get(chosen, ".png"))
-        if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        if image_io.is_lossy(p):
             quality, ok = QInputDialog.getInt(
                 self.parent_widget,
                 "Quality",
@@ -170,7 +170,7 @@ class FileController(QObject):
     def import_mask_from(self, path: str | Path) -> bool:
         """Replace the mask with a mask file (white/opaque = hole) as one undoable step."""
         try:
-            hole = image_ops.load_mask(path, self.doc.image.shape)
+            hole = image_io.load_mask(path, self.doc.image.shape)
         except InpaintError as exc:
             self.error("Cannot import the mask", str(exc))
             return False
@@ -189,7 +189,7 @@ class FileController(QObject):
         """Write the mask as a white-on-black PNG."""
         mask = (self.doc.mask_array() * 255).astype(np.uint8)
         try:
-            image_ops.save_image(path, mask, overwrite=True)
+            image_io.save_image(path, mask, overwrite=True)
         except InpaintError as exc:
             self.error("Cannot export the mask", str(exc))
             return False
@@ -214,7 +214,7 @@ class FileController(QObject):
         """Write the attention-flow colours (RGBA, transparent outside the holes) as a PNG."""
         rgba = np.asarray(self.doc.attention.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
         try:
-            image_ops.save_image(path, rgba, overwrite=True)
+            image_io.save_image(path, rgba, overwrite=True)
         except InpaintError as exc:
             self.error("Cannot export the overlay", str(exc))
             return False

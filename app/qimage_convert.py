@@ -11,6 +11,8 @@ import sys
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
+from inpaint_core.image_io import to_uint8
+
 
 def _view(image: QImage, channels: int) -> np.ndarray:
     """A (H, W, channels) uint8 view over ``image``'s buffer; only valid while ``image`` lives."""
@@ -23,7 +25,7 @@ def rgb_to_qimage(pixels: np.ndarray) -> QImage:
     """An RGB888 QImage copied from an HxWx3 uint8 array (HxW grey and HxWx4 RGBA are converted first)."""
     arr = np.asarray(pixels)
     if arr.dtype != np.uint8:
-        arr = (arr >> 8).astype(np.uint8) if arr.dtype == np.uint16 else arr.astype(np.uint8)
+        arr = to_uint8(arr) if arr.dtype == np.uint16 else arr.astype(np.uint8)
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     elif arr.shape[2] == 4:

@@ -1,6 +1,6 @@
 """The inference engine: runs an InpaintRequest through DeepFill v2 (or a classical fill) at any image size.
 
-High-resolution strategy: the holes are grouped into context windows (`image_ops.plan_windows`: each hole's box
+High-resolution strategy: the holes are grouped into context windows (`boxes.plan_windows`: each hole's box
 grown by a margin proportional to its size, overlapping windows merged). Each window is resized so the model
 sees at most `max_side` pixels on its longer side, padded to a multiple of 8, filled, resized back, and pasted
 only inside the hole with a feathered edge, so pixels outside the mask stay bit-identical. Windows run one by
@@ -20,19 +20,18 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from inpaint_core.boxes import Box, model_size, plan_windows
 from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
 from inpaint_core.devices import autocast, for_inference, inference_tensor, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
 from inpaint_core.flow import AttentionField, WindowAttention
+from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import (
-    Box,
-    check_same_size,
     from_model_tensor,
+    hole_boxes,
     mask_to_tensor,
-    model_size,
     pad_to_multiple,
     paste_fill,
-    plan_windows,
     resize_mask,
     resize_rgb,
     to_float_rgb,
@@ -255,8 +254,14 @@ class InpaintEngine:
                 notes.append(f"the do-not-borrow mask is ignored by the {request.engine} engine")
 
         state.enter("prepare", 0.1)
+        height, width = hole_all.shape
         windows = plan_windows(
-            hole_all, margin_ratio=self.margin_ratio, min_margin=self.min_margin, min_side=self.min_side
+            hole_boxes(hole_all),
+            width,
+            height,
+            margin_ratio=self.margin_ratio,
+            min_margin=self.min_margin,
+            min_side=self.min_side,
         )
         work = image.copy()
         coarse_img = image.copy() if model is not None else None

@@ -29,3 +29,7 @@ class DeviceError(InpaintError):
 
 class CancelledError(InpaintError):
     """The caller cancelled the run between two stages."""
+
+
+class OutputExistsError(InpaintError, FileExistsError):
+    """The output path exists and overwriting was not asked for."""

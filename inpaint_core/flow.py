@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inpaint_core.image_ops import Box
+from inpaint_core.boxes import Box
 
 # Offsets of this length (model pixels) or longer get the fully saturated wheel colour.
 FLOW_MAX_RADIUS = 128.0

@@ -34,7 +34,6 @@ import logging
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +44,7 @@ from torch import nn
 
 from inpaint_core import RESOURCES
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
+from inpaint_core.files import atomic_write
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.tf_checkpoint import read_index, read_tensors, resolve_prefix
@@ -126,20 +126,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over `path`: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def default_weights() -> tuple[Path, str] | None:
@@ -288,7 +274,8 @@ def save_generator(
     }
     out = Path(path)
     try:
-        _atomic_write_bytes(out, save(tensors, metadata=metadata))
+        with atomic_write(out) as fh:
+            fh.write(save(tensors, metadata=metadata))
     except OSError as exc:
         raise WeightsError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return out

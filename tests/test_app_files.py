@@ -11,7 +11,7 @@ from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
-from inpaint_core import image_ops
+from inpaint_core import image_io
 
 
 def _save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path | str) -> None:
@@ -27,10 +27,10 @@ def test_save_as_and_reload_round_trip(
     out = tmp_path / "edited.png"
     _save_dialog(monkeypatch, out)
     assert window.files.save_as()
-    assert np.array_equal(image_ops.load_image(out).pixels, window.doc.image)
+    assert np.array_equal(image_io.load_image(out).pixels, window.doc.image)
     assert window.doc.path == out and not window.doc.is_modified
     assert window.files.open_path(out)
-    assert np.array_equal(window.doc.image, image_ops.load_image(out).pixels)
+    assert np.array_equal(window.doc.image, image_io.load_image(out).pixels)
     assert str(out.resolve()) in window.settings.recent_files
 
 
@@ -71,7 +71,7 @@ def test_save_never_overwrites_the_original_without_asking(
     assert dialogs.calls[-1][1] == "Overwrite the original?"
     dialogs.answer = QMessageBox.StandardButton.Yes
     assert window.files.save()
-    assert np.array_equal(image_ops.load_image(src).pixels, window.doc.image)
+    assert np.array_equal(image_io.load_image(src).pixels, window.doc.image)
 
 
 def test_a_corrupt_file_shows_an_error_and_keeps_the_document(

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from app.canvas import geometry
-from inpaint_core.image_ops import Box
+from inpaint_core.boxes import Box
 
 
 @pytest.mark.parametrize("factor", [1.25, 0.8, 3.0, 0.1])

@@ -114,7 +114,7 @@ def test_overlay_export(make_window: Any, tmp_path: Path) -> None:
     window.doc.set_attention(FakeField(window.doc.height, window.doc.width))
     out = tmp_path / "overlay.png"
     assert window.files.export_overlay_to(out)
-    from inpaint_core.image_ops import load_image
+    from inpaint_core.image_io import load_image
 
     pixels = load_image(out).pixels
     assert pixels.shape == (48, 64, 4) and pixels[20, 30, 3] == 255 and pixels[0, 0, 3] == 0

@@ -14,7 +14,7 @@ from PIL import Image
 import inpaint_core.cli as cli
 import inpaint_core.weights as weights_module
 from inpaint_core.cli import main
-from inpaint_core.image_ops import load_image
+from inpaint_core.image_io import load_image
 from inpaint_core.weights import sha256_file
 from tests.conftest import box_mask, synthetic_photo
 
@@ -97,10 +97,10 @@ def test_wrong_size_mask(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_decompression_bomb(pair, tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import inpaint_core.image_ops as image_ops
+    import inpaint_core.image_io as image_io
 
     image_path, mask_path, _, _ = pair
-    monkeypatch.setattr(image_ops, "MAX_IMAGE_PIXELS", 1000)
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", 1000)
     out = tmp_path / "out.png"
     assert (
         main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--engine", "telea"]) == 2

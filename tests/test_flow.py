@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inpaint_core.boxes import Box
 from inpaint_core.flow import (
     FLOW_MAX_RADIUS,
     AttentionField,
@@ -13,7 +14,6 @@ from inpaint_core.flow import (
     legend,
     make_colorwheel,
 )
-from inpaint_core.image_ops import Box
 
 
 def _rgb(dx: float, dy: float) -> np.ndarray:

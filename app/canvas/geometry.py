@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from inpaint_core.image_ops import Box
+from inpaint_core.boxes import Box
 
 MIN_SCALE = 0.01
 MAX_SCALE = 64.0

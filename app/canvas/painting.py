@@ -9,7 +9,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, 
 
 from app.canvas import geometry
 from app.canvas.geometry import Point
-from inpaint_core.image_ops import Box
+from inpaint_core.boxes import Box
 
 Mode = QPainter.CompositionMode
 

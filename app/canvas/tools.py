@@ -11,7 +11,7 @@ from app.canvas import geometry
 from app.canvas.commands import LayerPatchCommand
 from app.canvas.painting import BrushSpec, StrokeRecorder, fill_shape, paint_segment, to_qrect
 from app.document import FORBID, GUIDE, MASK, Document
-from inpaint_core.image_ops import Box
+from inpaint_core.boxes import Box
 
 
 class ToolSettings(QObject):

@@ -26,8 +26,7 @@ from app.canvas import geometry
 from app.canvas.items import BrushCursorItem, LayerItem, PhotoItem
 from app.canvas.tools import Tool
 from app.document import FORBID, GUIDE, MASK, Document
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+from inpaint_core.image_io import IMAGE_EXTENSIONS
 
 
 class CanvasView(QGraphicsView):
@@ -297,7 +296,7 @@ class CanvasView(QGraphicsView):
     @staticmethod
     def _dropped_path(event: QDragEnterEvent | QDropEvent) -> str | None:
         urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and urls[0].toLocalFile().lower().endswith(IMAGE_SUFFIXES):
+        if urls and urls[0].isLocalFile() and urls[0].toLocalFile().lower().endswith(IMAGE_EXTENSIONS):
             return str(urls[0].toLocalFile())
         return None
 

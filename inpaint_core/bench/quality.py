@@ -27,7 +27,8 @@ from PIL import Image
 
 from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
-from inpaint_core.image_ops import IMAGE_EXTENSIONS, from_model_tensor, mask_to_tensor, to_model_tensor
+from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
+from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model.generator import DeepFillV2Generator
 
@@ -121,16 +122,11 @@ def _centre_square(array: np.ndarray) -> np.ndarray:
 
 
 def load_eval_image(path: Path, size: int) -> np.ndarray:
-    """RGB uint8, centre-cropped to a square and resized to size x size.
+    """RGB uint8 (EXIF orientation applied, as everywhere), centre-cropped to a square, resized to size x size.
 
     Shape: -> (size, size, 3) uint8
     """
-    try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise ImageLoadError(f"cannot read image {path}: {exc}") from None
-    square = _centre_square(rgb)
+    square = _centre_square(load_rgb8(path))
     interp = cv2.INTER_AREA if square.shape[0] >= size else cv2.INTER_CUBIC
     return np.ascontiguousarray(cv2.resize(square, (size, size), interpolation=interp))
 

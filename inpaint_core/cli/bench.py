@@ -147,7 +147,7 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
 
 def run_figure_cmd(args: argparse.Namespace) -> int:
     from inpaint_core.bench.figure import comparison_grid
-    from inpaint_core.image_ops import save_image
+    from inpaint_core.image_io import save_image
 
     grid = comparison_grid(
         args.images,

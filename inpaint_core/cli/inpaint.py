@@ -105,7 +105,7 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
 def _run_single(args: argparse.Namespace) -> int:
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import InpaintError
-    from inpaint_core.image_ops import check_output_path, load_image, load_mask, save_image
+    from inpaint_core.image_io import check_output_path, load_image, load_mask, save_image
 
     check_output_path(args.output, args.force)
     if args.flow_out is not None:
@@ -137,7 +137,7 @@ def _run_single(args: argparse.Namespace) -> int:
 
 def _list_images(folder: Path) -> list[Path]:
     from inpaint_core.errors import InpaintError
-    from inpaint_core.image_ops import IMAGE_EXTENSIONS
+    from inpaint_core.image_io import IMAGE_EXTENSIONS
 
     if not folder.is_dir():
         raise InpaintError(f"{folder}: not a folder")
@@ -149,7 +149,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import DeviceError, InpaintError, WeightsError
-    from inpaint_core.image_ops import check_output_path, load_image, load_mask, save_image
+    from inpaint_core.image_io import check_output_path, load_image, load_mask, save_image
 
     images = _list_images(args.images)
     masks: dict[str, list[Path]] = {}

@@ -6,10 +6,8 @@ code). Files are `ckpt_<step:08d>.pt`, written atomically; only the last `keep` 
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import numpy as np
 import torch
 
 from inpaint_core.errors import InpaintError
+from inpaint_core.files import atomic_write
 
 CKPT_PATTERN = re.compile(r"^ckpt_(\d{8})\.pt$")
 
@@ -78,14 +77,8 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int
     run_dir.mkdir(parents=True, exist_ok=True)
     path = checkpoint_path(run_dir, step)
     full = {**payload, "step": int(step), "rng": capture_rng_state()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=run_dir)
-    os.close(fd)
-    try:
-        torch.save(full, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        torch.save(full, fh)
     for _, old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path

@@ -16,41 +16,28 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 
 from inpaint_core.errors import ImageLoadError
+from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
 from inpaint_core.train.config import TrainConfig
 from inpaint_core.train.guide import edges_for_guide
 from inpaint_core.train.masks import BoxRule, folder_mask, free_form_mask
 
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff"})
-
 
 def list_photos(folders: Sequence[str | Path]) -> list[Path]:
-    """Photo files (JPEG/PNG/TIFF) under the folders, recursively, sorted per folder."""
+    """Photo files (`image_io.IMAGE_EXTENSIONS`) under the folders, recursively, sorted per folder."""
     found: list[Path] = []
     for folder in folders:
         root = Path(folder)
         if not root.is_dir():
             raise ImageLoadError(f"photo folder not found: {root}")
-        found.extend(sorted(p for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file()))
+        found.extend(
+            sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        )
     if not found:
-        raise ImageLoadError(f"no photos (JPEG/PNG/TIFF) in {', '.join(str(f) for f in folders)}")
+        raise ImageLoadError(f"no photos in {', '.join(str(f) for f in folders)}")
     return found
-
-
-def load_photo(path: str | Path) -> np.ndarray:
-    """A photo as RGB uint8 (H, W, 3), EXIF orientation applied, grey and 16-bit converted."""
-    try:
-        with Image.open(path) as opened:
-            im: Image.Image = ImageOps.exif_transpose(opened)
-            if im.mode in ("I;16", "I"):  # 16-bit grey: scale to 8 bits before the RGB conversion
-                im = im.point(lambda v: v / 256).convert("L")
-            rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (OSError, ValueError) as exc:
-        raise ImageLoadError(f"cannot read photo {path}: {exc}") from exc
-    return np.ascontiguousarray(rgb)
 
 
 def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
@@ -165,7 +152,7 @@ class PhotoSource:
             return (
                 item if min(item.shape[:2]) == self.short_side else resize_short_side(item, self.short_side)
             )
-        return resize_short_side(load_photo(item), self.short_side)
+        return resize_short_side(load_rgb8(item), self.short_side)
 
 
 class TrainSamples(Dataset[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]):

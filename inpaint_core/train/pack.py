@@ -14,9 +14,7 @@ between S and P px still have room for scale augmentation. ~660 photos at S=256 
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,9 @@ import cv2
 import numpy as np
 
 from inpaint_core.errors import ImageLoadError
-from inpaint_core.train.data import load_photo, resize_short_side
+from inpaint_core.files import atomic_write
+from inpaint_core.image_io import load_rgb8
+from inpaint_core.train.data import resize_short_side
 
 MAGIC = b"DFSPACK1"
 FORMAT = "deepfill-studio-pack/1"
@@ -79,7 +79,7 @@ def write_pack(
     entries: list[PackEntry] = []
     offset = 0
     for done, path in enumerate(photos, start=1):
-        rgb = resize_short_side(load_photo(path), short_side)
+        rgb = resize_short_side(load_rgb8(path), short_side)
         ok, buf = cv2.imencode(
             ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
         )
@@ -103,18 +103,12 @@ def write_pack(
         }
     ).encode("utf-8")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(MAGIC)
-            fh.write(struct.pack("<Q", len(head)))
-            fh.write(head)
-            for blob in blobs:
-                fh.write(blob)
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(out_path) as fh:
+        fh.write(MAGIC)
+        fh.write(struct.pack("<Q", len(head)))
+        fh.write(head)
+        for blob in blobs:
+            fh.write(blob)
     return header
 
 

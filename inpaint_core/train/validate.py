@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from inpaint_core.files import atomic_write
+from inpaint_core.image_io import load_rgb8
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model import GeneratorOutput
 from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.data import load_photo, resize_short_side
+from inpaint_core.train.data import resize_short_side
 from inpaint_core.train.guide import edges_for_guide
 from inpaint_core.train.masks import BoxRule, free_form_mask
 
@@ -50,7 +50,7 @@ def build_val_set(photos: Sequence[Path | np.ndarray], config: TrainConfig) -> V
     rule = BoxRule(config.bbox_size, config.bbox_size, config.bbox_max_delta, config.bbox_margin)
     images, masks, guides = [], [], []
     for i, item in enumerate(photos):
-        photo = item if isinstance(item, np.ndarray) else load_photo(item)
+        photo = item if isinstance(item, np.ndarray) else load_rgb8(item)
         photo = resize_short_side(photo, size)
         top, left = (photo.shape[0] - size) // 2, (photo.shape[1] - size) // 2
         crop = np.ascontiguousarray(photo[top : top + size, left : left + size])
@@ -190,11 +190,5 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
     if not ok:
         raise OSError(f"cannot encode {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        fh.write(buf.tobytes())

@@ -1,0 +1,344 @@
+"""Image files: loading (EXIF, ICC, 16 bit, size limits), masks, saving (atomic), output-path checks, formats.
+
+No torch: the editor uses this module directly. Layouts follow the conventions in `inpaint_core.api`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
+from inpaint_core.files import atomic_write
+
+__all__ = [
+    "FORMATS",
+    "IMAGE_EXTENSIONS",
+    "MAX_IMAGE_PIXELS",
+    "SAVE_FORMATS",
+    "ImageFormat",
+    "LoadedImage",
+    "OutputExistsError",
+    "check_output_path",
+    "check_same_size",
+    "is_lossy",
+    "load_image",
+    "load_mask",
+    "load_rgb8",
+    "mask_from_pixels",
+    "save_image",
+    "to_rgb8",
+    "to_uint8",
+]
+
+# Larger images are refused before decoding (a decompression bomb: a tiny file that expands to gigabytes).
+MAX_IMAGE_PIXELS = 250_000_000
+# PIL warns above its own limit and refuses above twice it; lift it to ours so our explicit check (with a
+# clear message) decides, and PIL's error stays a backstop for anything twice as large.
+Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, MAX_IMAGE_PIXELS)
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """One row of the format table: what the editor's dialogs, the CLI, training and saving agree on."""
+
+    name: str  # PIL format name
+    label: str  # for file dialogs
+    extensions: tuple[str, ...]  # the first is the one a new file gets
+    writable: bool
+    lossy: bool  # takes a quality setting (1-100)
+
+
+# The one format table: everything below (and every file filter in the editor) is derived from it.
+FORMATS: tuple[ImageFormat, ...] = (
+    ImageFormat("PNG", "PNG image", (".png",), writable=True, lossy=False),
+    ImageFormat("JPEG", "JPEG image", (".jpg", ".jpeg"), writable=True, lossy=True),
+    ImageFormat("WEBP", "WebP image", (".webp",), writable=True, lossy=True),
+    ImageFormat("TIFF", "TIFF image", (".tif", ".tiff"), writable=True, lossy=False),
+    ImageFormat("BMP", "BMP image", (".bmp",), writable=False, lossy=False),
+)
+# extension -> PIL format name, for the formats we write
+SAVE_FORMATS: dict[str, str] = {ext: f.name for f in FORMATS if f.writable for ext in f.extensions}
+# every extension we read
+IMAGE_EXTENSIONS: tuple[str, ...] = tuple(ext for f in FORMATS for ext in f.extensions)
+_LOSSY = frozenset(f.name for f in FORMATS if f.lossy)
+
+
+def is_lossy(path: str | os.PathLike[str]) -> bool:
+    """True when the file's format takes a quality setting (JPEG, WebP)."""
+    return SAVE_FORMATS.get(Path(path).suffix.lower()) in _LOSSY
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded image with the metadata worth carrying to the output file."""
+
+    pixels: np.ndarray  # HxW, HxWx3 or HxWx4; uint8 or uint16; EXIF orientation already applied
+    exif: bytes | None  # EXIF block without the orientation tag (already applied to the pixels)
+    icc: bytes | None  # ICC colour profile
+    format: str  # PIL format name ("PNG", "JPEG", ...)
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+def _size_text(width: int, height: int) -> str:
+    return f"{width}x{height}"
+
+
+def _orientation_transpose(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an array, as ImageOps.exif_transpose does to a PIL image."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(pixels)) if op else pixels
+
+
+def _is_deep_colour(im: Image.Image) -> bool:
+    """True for 16-bit-per-channel colour files, which PIL would silently reduce to 8 bits."""
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    for tile in getattr(im, "tile", []) or []:
+        args = tile[3] if len(tile) > 3 else None
+        rawmode = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            return True
+    return False
+
+
+def _decode_deep_colour(data: bytes, orientation: int) -> np.ndarray | None:
+    """Decode a 16-bit colour PNG/TIFF with OpenCV (keeps all 16 bits); RGB(A) order; None if it fails."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        return None
+    code = cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return _orientation_transpose(cv2.cvtColor(arr, code), orientation)
+
+
+def _pil_to_array(im: Image.Image) -> np.ndarray:
+    """Convert any PIL mode to one of the boundary layouts (grey/RGB/RGBA, uint8/uint16)."""
+    mode = im.mode
+    if mode in ("L", "RGB", "RGBA"):
+        return np.asarray(im).copy()
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(im).astype(np.uint16)
+    if mode == "I":
+        # PIL reports some 16-bit grey files as 32-bit "I"; values beyond 16 bits are clipped.
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+    if mode == "1":
+        return np.asarray(im.convert("L")).copy()
+    if mode == "P" or mode == "PA":
+        has_alpha = mode == "PA" or "transparency" in im.info
+        return np.asarray(im.convert("RGBA" if has_alpha else "RGB")).copy()
+    if mode in ("LA", "La", "RGBa"):
+        return np.asarray(im.convert("RGBA")).copy()
+    if mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        return np.asarray(im.convert("RGB")).copy()
+    raise ImageLoadError(f"unsupported image mode {mode!r} (use 8- or 16-bit grey, RGB or RGBA)")
+
+
+def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+    """Read an image file into the boundary layout, with the EXIF orientation applied.
+
+    16-bit PNG/TIFF stay uint16, grey stays HxW, RGBA keeps its alpha; palette, LA and CMYK images are
+    converted to RGB(A). Raises ImageLoadError (one line) for missing, corrupt, truncated or oversized files.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageLoadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageLoadError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im: Image.Image = Image.open(io.BytesIO(data))
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageLoadError(
+                    f"{path}: {_size_text(width, height)} is too large to decode safely "
+                    f"(limit {MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+                )
+            fmt = im.format or "unknown"
+            deep = _is_deep_colour(im) and fmt in ("PNG", "TIFF")  # before getexif(), which may decode
+            icc = im.info.get("icc_profile") or None
+            orientation = int(im.getexif().get(0x0112, 1) or 1)
+            im.load()
+            pixels = _decode_deep_colour(data, orientation) if deep else None
+            if pixels is None:
+                im = ImageOps.exif_transpose(im) or im
+                pixels = _pil_to_array(im)
+            exif_obj = im.getexif()
+            if 0x0112 in exif_obj:
+                del exif_obj[0x0112]  # the orientation is applied to the pixels now
+            exif = exif_obj.tobytes() if len(exif_obj) else None
+    except ImageLoadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(f"{path}: image is too large to decode safely (decompression bomb?)") from None
+    except Image.UnidentifiedImageError:
+        raise ImageLoadError(f"{path}: not an image file, or a format that cannot be read") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageLoadError(f"{path}: corrupt or truncated image ({reason})") from None
+    if pixels.ndim == 3 and pixels.shape[2] not in (3, 4):
+        raise ImageLoadError(f"{path}: unsupported number of channels ({pixels.shape[2]})")
+    if pixels.size == 0:
+        raise ImageLoadError(f"{path}: image is empty")
+    return LoadedImage(pixels=pixels, exif=exif, icc=icc, format=fmt)
+
+
+def load_rgb8(path: str | os.PathLike[str]) -> np.ndarray:
+    """A photo as RGB uint8 with its EXIF orientation applied: the one loader of training and the benchmarks.
+
+    It is `load_image` (same EXIF handling, limits and one-line ImageLoadError as the engine's input) followed
+    by `to_rgb8`, so a photo looks the same to the editor, to training and to the quality benchmark.
+
+    Shape: -> (H, W, 3) uint8
+    """
+    return to_rgb8(load_image(path).pixels)
+
+
+def mask_from_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Binarise mask pixels: a pixel is a hole when it is not black and not fully transparent.
+
+    This reads white-on-black masks (any non-black = hole) as well as RGBA masks painted on a transparent layer.
+
+    Shape: (H, W) | (H, W, 3) | (H, W, 4) -> (H, W) bool
+    """
+    if pixels.ndim == 2:
+        return pixels > 0
+    hole = np.any(pixels[..., :3] > 0, axis=2)
+    if pixels.shape[2] == 4:
+        hole &= pixels[..., 3] > 0
+    return hole
+
+
+def load_mask(path: str | os.PathLike[str], shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Read a mask file as HxW bool (see `mask_from_pixels`); MaskError if unreadable or not `shape[:2]`."""
+    try:
+        pixels = load_image(path).pixels
+    except ImageLoadError as exc:
+        raise MaskError(str(exc)) from None
+    mask = mask_from_pixels(pixels)
+    if shape is not None:
+        check_same_size(mask, shape, f"mask {Path(path).name}")
+    return mask
+
+
+def check_same_size(array: np.ndarray, shape: tuple[int, ...], what: str) -> None:
+    """Raise MaskError naming both sizes (WxH) when `array` is not `shape[:2]`."""
+    if tuple(array.shape[:2]) != tuple(shape[:2]):
+        got = _size_text(array.shape[1], array.shape[0])
+        want = _size_text(shape[1], shape[0])
+        raise MaskError(f"{what} is {got} but the image is {want}")
+
+
+# ---------------------------------------------------------------------------------------------------- saving
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 by rounding (65535 / 257 = 255 exactly); uint8 is returned as is.
+
+    The one 16-to-8-bit conversion: saving, the editor's display copy and the training/benchmark loader use it.
+    """
+    if pixels.dtype == np.uint8:
+        return pixels
+    return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def to_rgb8(pixels: np.ndarray) -> np.ndarray:
+    """Any boundary image -> RGB uint8 (grey replicated, alpha dropped, 16 bits rounded to 8).
+
+    Shape: (H, W) | (H, W, 3) | (H, W, 4) -> (H, W, 3)
+    """
+    rgb = to_uint8(pixels)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(rgb[..., :3])
+
+
+def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> str:
+    """Raise unless `path` can be written (known format, free or `overwrite`, folder exists); returns the format.
+
+    Callers with expensive work ahead (the CLI) call it first, so a bad output path fails before the work.
+    """
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
+        raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --force to replace it")
+    if not path.parent.is_dir():
+        raise InpaintError(f"{path.parent}: output folder does not exist")
+    return fmt
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    *,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    quality: int = 95,
+    overwrite: bool = False,
+) -> None:
+    """Write an image atomically (temp file in the same folder, then os.replace); format from the extension.
+
+    PNG and TIFF keep 16 bits (16-bit colour is written with OpenCV, which drops EXIF/ICC); JPEG and WEBP are
+    8-bit, and JPEG has no alpha (dropped). Refuses an existing path unless `overwrite` (OutputExistsError).
+    """
+    path = Path(path)
+    fmt = check_output_path(path, overwrite)
+    if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3):
+        raise InpaintError(f"cannot save an array of dtype {pixels.dtype} and shape {pixels.shape}")
+
+    deep = pixels.dtype == np.uint16 and fmt in ("PNG", "TIFF")
+    if not deep:
+        pixels = to_uint8(pixels)
+    if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = pixels[..., :3]
+
+    encoded: bytes | None = None
+    if deep and pixels.ndim == 3:
+        code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        ok, buf = cv2.imencode(path.suffix.lower(), cv2.cvtColor(np.ascontiguousarray(pixels), code))
+        if not ok:
+            raise InpaintError(f"{path}: could not encode the image")
+        encoded = buf.tobytes()
+
+    try:
+        with atomic_write(path) as fh:
+            if encoded is not None:
+                fh.write(encoded)
+            else:
+                im = Image.fromarray(np.ascontiguousarray(pixels))
+                params: dict[str, object] = {}
+                if exif:
+                    params["exif"] = exif
+                if icc:
+                    params["icc_profile"] = icc
+                if fmt in _LOSSY:
+                    params["quality"] = int(quality)
+                im.save(fh, format=fmt, **params)
+    except OSError as exc:
+        raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
