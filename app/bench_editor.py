@@ -21,10 +21,10 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
+from app.main import create_engine
 from app.main_window import MainWindow
 from app.self_test import send_mouse
 from app.settings import AppSettings
-from inpaint_core.engine import InpaintEngine
 
 
 def _ms(seconds: float) -> str:
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(AppSettings.from_ini(Path(tempfile.mkdtemp()) / "bench.ini"), InpaintEngine())
+    window = MainWindow(AppSettings.from_ini(Path(tempfile.mkdtemp()) / "bench.ini"), create_engine())
     window.resize(1600, 1000)
     window.show()
     photo = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), dtype=np.uint8)

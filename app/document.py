@@ -7,13 +7,13 @@ stays fluid); the numpy masks the engine needs are derived lazily from their alp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
+from inpaint_core.api import AttentionField
 from inpaint_core.image_io import to_uint8
 
 MASK, GUIDE, FORBID = "mask", "guide", "forbid"
@@ -52,7 +52,7 @@ class Document(QObject):
         self.image: np.ndarray = self.original.copy()
         self.colors: dict[str, QColor] = {k: QColor(v) for k, v in DEFAULT_COLORS.items()}
         self.layers: dict[str, QImage] = {}
-        self.attention: Any = None  # inpaint_core.flow.AttentionField | None
+        self.attention: AttentionField | None = None
         # Bumped whenever the photo pixels change: a fill computed on an older photo is stale.
         self.image_revision = 0
         self._reset_layers()
@@ -112,7 +112,7 @@ class Document(QObject):
         self.image_revision += 1
         self.image_region_changed.emit(QRect(left, top, w, h))
 
-    def set_attention(self, attention: Any) -> None:
+    def set_attention(self, attention: AttentionField | None) -> None:
         self.attention = attention
         self.attention_changed.emit()
 

@@ -212,7 +212,11 @@ class FileController(QObject):
 
     def export_overlay_to(self, path: Path) -> bool:
         """Write the attention-flow colours (RGBA, transparent outside the holes) as a PNG."""
-        rgba = np.asarray(self.doc.attention.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
+        field = self.doc.attention
+        if field is None:
+            self.error("Cannot export", "There is no attention overlay: fill with DeepFill first.")
+            return False
+        rgba = np.asarray(field.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
         try:
             image_io.save_image(path, rgba, overwrite=True)
         except InpaintError as exc:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.canvas.commands import FillCommand
 from app.document import MASK, Document
-from app.settings import ENGINE_LABELS, AppSettings
-from app.workers import Engine, InpaintWorker
+from app.settings import AppSettings
+from app.workers import InpaintWorker
+from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
 from inpaint_core.errors import WeightsMissingError
 
 
@@ -61,10 +61,8 @@ class InpaintController(QObject):
     def is_running(self) -> bool:
         return bool(self._pending)
 
-    def make_request(self, engine: str | None = None) -> Any:
+    def make_request(self, engine: str | None = None) -> InpaintRequest | None:
         """Snapshot the document into an immutable InpaintRequest (numpy copies); None if the mask is empty."""
-        from inpaint_core.engine import InpaintRequest
-
         mask = self.doc.mask_array()
         if not mask.any():
             return None
@@ -133,7 +131,7 @@ class InpaintController(QObject):
         if rid == self.latest_id:
             self.progress.emit(stage, fraction)
 
-    def _on_worker_finished(self, result: Any) -> None:
+    def _on_worker_finished(self, result: InpaintResult) -> None:
         rid = int(result.request_id)
         pending = self._finish(rid)
         if pending is None or rid != self.latest_id:
@@ -145,13 +143,13 @@ class InpaintController(QObject):
         request = pending.worker.request
         self._apply(request, result)
         elapsed = time.perf_counter() - pending.started_at
-        note = f" ({result.note})" if getattr(result, "note", "") else ""
+        note = f" ({result.note})" if result.note else ""
         self.message.emit(
             f"Filled with {ENGINE_LABELS.get(request.engine, request.engine)} in {elapsed:.2f} s{note}"
         )
         self.applied.emit(elapsed)
 
-    def _apply(self, request: Any, result: Any) -> None:
+    def _apply(self, request: InpaintRequest, result: InpaintResult) -> None:
         new = np.asarray(result.image)
         if new.ndim == 3 and new.shape[2] == 4:
             new = new[:, :, :3]

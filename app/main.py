@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inpaint_core import RESOURCES
+from inpaint_core.api import Engine
 
 DEMO_PHOTO = RESOURCES / "demo" / "coffee.png"
 
@@ -33,6 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def create_engine() -> Engine:
+    """The real engine: the one place the editor builds it (the rest of `app/` sees only `inpaint_core.api`).
+
+    Importing it loads torch, so it happens here, after the window's modules, not at import time.
+    """
+    from inpaint_core.engine import InpaintEngine
+
+    return InpaintEngine()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the editor; returns the process exit code."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -43,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.main_window import MainWindow
     from app.settings import AppSettings
     from app.theme import apply_theme
-    from inpaint_core.engine import InpaintEngine
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
@@ -54,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.self_test import run_self_test
 
         return run_self_test(
-            app, Path(args.photo) if args.photo else DEMO_PHOTO, args.screenshot, args.weights
+            app,
+            create_engine(),
+            Path(args.photo) if args.photo else DEMO_PHOTO,
+            args.screenshot,
+            args.weights,
         )
 
     settings = AppSettings.from_ini(Path(args.settings)) if args.settings else AppSettings()
@@ -62,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.weights = str(Path(args.weights).resolve())
         settings.engine = "deepfill"
     apply_theme(app, settings.theme)
-    window = MainWindow(settings, InpaintEngine())
+    window = MainWindow(settings, create_engine())
     window.show()
     photo = Path(args.photo) if args.photo else DEMO_PHOTO
     window.files.open_path(photo, ask=False)

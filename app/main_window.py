@@ -3,8 +3,8 @@ view and tools, the file controller and the inpaint controller."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -34,13 +34,13 @@ from app.document import MASK, Document
 from app.file_controller import FileController
 from app.icons import icon
 from app.inpaint_controller import InpaintController
-from app.settings import AppSettings, default_engine
+from app.settings import AppSettings
 from app.theme import apply_theme, icon_color
 from app.widgets.attention_panel import AttentionPanel
 from app.widgets.compare_bar import CompareBar
 from app.widgets.engine_panel import EnginePanel
 from app.widgets.tool_options_panel import ToolOptionsPanel
-from app.workers import Engine
+from inpaint_core.api import Engine, Source, default_engine
 
 TOOL_KEYS = {
     "brush": "B",
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
             self.tools[tool.name] = tool
         self._tool_before_overlay: str | None = None
         self._icon_names: dict[QAction, str] = {}
-        self.last_inspected: list[Any] = []
+        self.last_inspected: list[Source] = []
         self.last_fill_seconds: float | None = None
 
         self._build_status_bar()
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
     def _action(
         self,
         text: str,
-        slot: Any,
+        slot: Callable[..., object],
         shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
         icon_name: str | None = None,
     ) -> QAction:
@@ -404,7 +404,10 @@ class MainWindow(QMainWindow):
             self._show_flow()
 
     def _show_flow(self) -> None:
-        rgba = np.asarray(self.doc.attention.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
+        field = self.doc.attention
+        if field is None:
+            return
+        rgba = np.asarray(field.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
         self.view.set_flow(qimage_convert.rgba_to_qimage(rgba), self.attention_panel.overlay_opacity())
 
     def set_overlay_visible(self, visible: bool) -> None:
@@ -426,7 +429,7 @@ class MainWindow(QMainWindow):
                 self.set_tool(self._tool_before_overlay)
                 self._tool_before_overlay = None
 
-    def inspect_at(self, pos: QPointF) -> list[Any]:
+    def inspect_at(self, pos: QPointF) -> list[Source]:
         """Outline where the filled pixel at ``pos`` borrowed from; returns its sources (empty if none)."""
         field = self.doc.attention
         sources = list(field.query(int(pos.x()), int(pos.y()))) if field is not None else []

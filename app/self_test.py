@@ -19,6 +19,8 @@ from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from inpaint_core.api import Engine, default_engine
+
 # The spoon on the demo photo as strokes (points in image pixels of the 600x400 photo, brush diameter).
 SPOON_STROKES = (
     (((412, 70), (407, 105), (400, 145), (392, 185), (383, 225), (375, 250)), 34),
@@ -68,20 +70,12 @@ def wait_for(signals: list[Any], timeout_s: float) -> tuple[int, tuple[Any, ...]
     return fired[0] if fired else None
 
 
-def best_engine() -> str:
-    try:
-        from inpaint_core.weights import default_weights
-
-        return "deepfill" if default_weights() is not None else "telea"
-    except Exception:
-        return "telea"
-
-
-def run_self_test(app: QApplication, photo: Path, screenshot: str | None, weights: str | None = None) -> int:
+def run_self_test(
+    app: QApplication, engine: Engine, photo: Path, screenshot: str | None, weights: str | None = None
+) -> int:
     from app.main_window import MainWindow
     from app.settings import AppSettings
     from app.theme import apply_theme
-    from inpaint_core.engine import InpaintEngine
 
     dialogs: list[str] = []
 
@@ -108,7 +102,7 @@ def run_self_test(app: QApplication, photo: Path, screenshot: str | None, weight
         if weights:
             settings.engine = "deepfill"
         apply_theme(app, "dark")
-        window = MainWindow(settings, InpaintEngine())
+        window = MainWindow(settings, engine)
         window.resize(1280, 820)
         window.show()
         app.processEvents()
@@ -133,16 +127,16 @@ def run_self_test(app: QApplication, photo: Path, screenshot: str | None, weight
         ok(f"{int(mask.sum())} masked pixels")
 
         step = "inpaint"
-        engine = "deepfill" if weights else best_engine()
+        engine_name = "deepfill" if weights else default_engine()
         detail = (
             f" (weights: {weights})"
             if weights
-            else ("" if engine == "deepfill" else " (no DeepFill weights ship yet)")
+            else ("" if engine_name == "deepfill" else " (no DeepFill weights ship yet)")
         )
-        print(f"self-test: engine: {engine}{detail}", flush=True)
+        print(f"self-test: engine: {engine_name}{detail}", flush=True)
         original = window.doc.image.copy()
         t0 = time.perf_counter()
-        rid = window.inpaint.start(engine)
+        rid = window.inpaint.start(engine_name)
         if rid == 0:
             raise SelfTestError("the fill did not start")
         fired = wait_for(
@@ -158,7 +152,7 @@ def run_self_test(app: QApplication, photo: Path, screenshot: str | None, weight
             raise SelfTestError("the fill changed nothing")
         if changed[mask == 0].any():
             raise SelfTestError("the fill changed pixels outside the mask")
-        ok(f"{engine}, {elapsed:.2f} s from click to fill, {int(changed.sum())} pixels changed")
+        ok(f"{engine_name}, {elapsed:.2f} s from click to fill, {int(changed.sum())} pixels changed")
 
         step = "undo and redo the fill"
         filled = window.doc.image.copy()
@@ -189,7 +183,7 @@ def run_self_test(app: QApplication, photo: Path, screenshot: str | None, weight
                 )
             ok(f"{len(window.last_inspected)} sources, best weight {window.last_inspected[0].weight:.2f}")
         else:
-            ok(f"skipped: the {engine} engine produces no attention")
+            ok(f"skipped: the {engine_name} engine produces no attention")
 
         if screenshot:
             step = "screenshot"

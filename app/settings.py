@@ -7,21 +7,11 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
-ENGINES = ("deepfill", "telea", "ns")
-ENGINE_LABELS = {"deepfill": "DeepFill v2", "telea": "Telea (classical)", "ns": "Navier-Stokes (classical)"}
+from inpaint_core.api import ENGINES, MIN_MAX_SIDE, default_engine
+
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 MAX_RECENT = 8
-
-
-def default_engine() -> str:
-    """'deepfill' when weights ship (``inpaint_core.weights.default_weights()``), else 'telea'."""
-    try:
-        from inpaint_core.weights import default_weights
-
-        return "deepfill" if default_weights() is not None else "telea"
-    except Exception:  # weights module absent or manifest broken: the classical engine always works
-        return "telea"
 
 
 class AppSettings:
@@ -73,7 +63,7 @@ class AppSettings:
 
     @property
     def max_side(self) -> int:
-        return self._int("engine/max_side", 512, 64, 4096)
+        return self._int("engine/max_side", 512, MIN_MAX_SIDE, 4096)
 
     @max_side.setter
     def max_side(self, value: int) -> None:

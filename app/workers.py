@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from inpaint_core.api import Engine, InpaintRequest
 from inpaint_core.errors import CancelledError, InpaintError
 
 log = logging.getLogger(__name__)
-
-
-class Engine(Protocol):
-    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any: ...
 
 
 class WorkerSignals(QObject):
@@ -36,7 +32,7 @@ class WorkerSignals(QObject):
 class InpaintWorker(QRunnable):
     """Runs ``engine.run(request)`` once on a pool thread."""
 
-    def __init__(self, engine: Engine, request: Any) -> None:
+    def __init__(self, engine: Engine, request: InpaintRequest) -> None:
         super().__init__()
         self.setAutoDelete(False)  # the controller keeps a reference until a final signal arrives
         self.engine, self.request = engine, request

@@ -6,15 +6,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import cv2
 import numpy as np
 
+from inpaint_core.api import CLASSICAL_ENGINES, ClassicalMethod
 from inpaint_core.image_ops import to_float_rgb
 
-ClassicalMethod = Literal["telea", "ns"]
-CLASSICAL_METHODS: tuple[str, ...] = ("telea", "ns")
 # Neighbourhood radius in pixels; OpenCV's docs suggest 3; larger blurs more.
 DEFAULT_RADIUS = 3
 
@@ -33,7 +30,7 @@ def classical_fill(
     Shape: pixels (H, W[, C]) uint8/uint16, hole (H, W) -> (H, W, 3) float32
     """
     if method not in _FLAGS:
-        raise ValueError(f"unknown classical method {method!r}; use one of {CLASSICAL_METHODS}")
+        raise ValueError(f"unknown classical method {method!r}; use one of {CLASSICAL_ENGINES}")
     flag = _FLAGS[method]
     hole_u8 = (hole > 0).astype(np.uint8)
     colour = pixels if pixels.ndim == 2 else pixels[..., :3]

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 
+from inpaint_core.api import (
+    ENGINES,
+    MIN_MAX_SIDE,
+    CancelFlag,
+    InpaintRequest,
+    InpaintResult,
+    ProgressCallback,
+)
 from inpaint_core.boxes import Box, model_size, plan_windows
-from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
+from inpaint_core.classical import classical_fill
 from inpaint_core.devices import autocast, for_inference, inference_tensor, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
 from inpaint_core.flow import AttentionField, WindowAttention
@@ -37,53 +43,13 @@ from inpaint_core.image_ops import (
     to_float_rgb,
     to_model_tensor,
 )
+from inpaint_core.manifest import default_weights
 from inpaint_core.model.generator import DeepFillV2Generator
 
-ENGINES: tuple[str, ...] = ("deepfill", *CLASSICAL_METHODS)
-STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
-MIN_MAX_SIDE = 64
 NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
     "use --engine telea or pass --weights FILE"
 )
-
-ProgressCallback = Callable[[str, float], None]
-
-
-class CancelFlag(Protocol):
-    """Anything with `is_set()`, e.g. threading.Event."""
-
-    def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True, eq=False)
-class InpaintRequest:
-    """Everything one run needs: an immutable snapshot (the caller passes copies it will not modify)."""
-
-    image: np.ndarray  # HxW, HxWx3 or HxWx4; uint8 or uint16
-    mask: np.ndarray  # HxW, nonzero = hole
-    guide: np.ndarray | None = None  # HxW, nonzero = sketch stroke (used by weights with a guide channel)
-    forbid: np.ndarray | None = None  # HxW, nonzero = do not borrow from here
-    engine: str = "deepfill"  # "deepfill" | "telea" | "ns"
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16"
-    max_side: int = 512  # the longest side the model sees, in pixels
-    feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
-    weights: str | Path | None = None  # None = the shipped default weights
-    request_id: int = 0
-
-
-@dataclass
-class InpaintResult:
-    """The filled image and what the overlay needs."""
-
-    image: np.ndarray  # same shape and dtype as the request image; bit-identical outside the mask
-    coarse: np.ndarray | None  # the coarse stage pasted into the hole (None for classical engines)
-    attention: AttentionField | None  # None for classical engines and empty masks
-    windows: list[Box] = field(default_factory=list)
-    request_id: int = 0
-    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
-    note: str = ""
 
 
 @dataclass
@@ -173,8 +139,6 @@ class InpaintEngine:
         """The weights file to use and its expected SHA-256 (known only for the shipped default)."""
         if weights is not None:
             return Path(weights), None
-        from inpaint_core.weights import default_weights
-
         shipped = default_weights()
         if shipped is None:
             raise WeightsMissingError(NO_WEIGHTS_MESSAGE)

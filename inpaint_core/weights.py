@@ -42,7 +42,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from inpaint_core import RESOURCES
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
 from inpaint_core.model.config import GeneratorConfig
@@ -52,7 +51,6 @@ from inpaint_core.tf_checkpoint import read_index, read_tensors, resolve_prefix
 log = logging.getLogger(__name__)
 
 FORMAT = "deepfill-studio/1"
-MANIFEST = RESOURCES / "weights" / "manifest.json"
 
 SourceOrder = Literal["bgr", "rgb"]
 
@@ -126,27 +124,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def default_weights() -> tuple[Path, str] | None:
-    """The shipped weights `(path, sha256)` from `resources/weights/manifest.json`, or None when none ship.
-
-    Raises:
-        WeightsError: the manifest is malformed.
-    """
-    if not MANIFEST.is_file():
-        return None
-    try:
-        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-        entry = manifest["default"]
-        if entry is None:
-            return None
-        name, sha = str(entry["file"]), str(entry["sha256"]).lower()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"the weights manifest {MANIFEST} is malformed: {exc}") from exc
-    if Path(name).name != name or not re.fullmatch(r"[0-9a-f]{64}", sha):
-        raise WeightsError(f"the weights manifest {MANIFEST} has a bad file name or sha256")
-    return MANIFEST.parent / name, sha
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -86,8 +86,8 @@ def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def no_shipped_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Point the weights manifest at a file that does not exist, as in a checkout before weights ship."""
-    import inpaint_core.weights as weights
+    import inpaint_core.manifest as manifest
 
     missing = tmp_path / "no-weights" / "manifest.json"
-    monkeypatch.setattr(weights, "MANIFEST", missing)
+    monkeypatch.setattr(manifest, "MANIFEST", missing)
     return missing

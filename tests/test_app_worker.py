@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
 from app.workers import InpaintWorker
-from inpaint_core.engine import InpaintEngine, InpaintRequest, InpaintResult
+from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import CancelledError, DeviceError, WeightsMissingError
 
 

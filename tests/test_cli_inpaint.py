@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import inpaint_core.cli as cli
-import inpaint_core.weights as weights_module
+import inpaint_core.manifest as manifest_module
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
 from inpaint_core.weights import sha256_file
@@ -134,7 +134,7 @@ def test_tampered_shipped_weights(
     manifest.write_text(
         json.dumps({"default": {"file": "w.safetensors", "sha256": sha256_file(random_weights)}})
     )
-    monkeypatch.setattr(weights_module, "MANIFEST", manifest)
+    monkeypatch.setattr(manifest_module, "MANIFEST", manifest)
     data[-100] ^= 0xFF  # flip a byte of a tensor: the file still parses, only the hash can tell
     (shipped / "w.safetensors").write_bytes(bytes(data))
     out = tmp_path / "out.png"

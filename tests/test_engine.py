@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from inpaint_core.api import InpaintRequest
 from inpaint_core.devices import autocast, resolve_device, translate_oom
-from inpaint_core.engine import NO_WEIGHTS_MESSAGE, InpaintEngine, InpaintRequest
+from inpaint_core.engine import NO_WEIGHTS_MESSAGE, InpaintEngine
 from inpaint_core.errors import CancelledError, DeviceError, InpaintError, MaskError, WeightsMissingError
 from tests.conftest import box_mask, synthetic_photo
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import struct
 from pathlib import Path
@@ -21,7 +20,6 @@ from inpaint_core.tf_checkpoint import read_index
 from inpaint_core.weights import (
     convert_tf_checkpoint,
     convert_torch_port,
-    default_weights,
     load_generator,
     reverse_color_channels,
     save_generator,
@@ -513,29 +511,3 @@ def test_load_bad_device(tmp_path: Path) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="cannot use device cuda"):
             load_generator(path, device="cuda")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Shipped weights manifest
-
-
-def test_shipped_manifest_says_none_yet() -> None:
-    manifest = json.loads(weights.MANIFEST.read_text())
-    if manifest["default"] is None:
-        assert default_weights() is None
-    else:
-        path, sha = default_weights()  # type: ignore[misc]
-        assert path.is_file() and sha256_file(path) == sha
-
-
-def test_manifest_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    manifest = tmp_path / "manifest.json"
-    monkeypatch.setattr(weights, "MANIFEST", manifest)
-    assert default_weights() is None  # no manifest at all
-    sha = "ab" * 32
-    manifest.write_text(json.dumps({"default": {"file": "g.safetensors", "sha256": sha, "source": "x"}}))
-    assert default_weights() == (tmp_path / "g.safetensors", sha)
-    for bad in ('{"default": {"file": "../g.safetensors", "sha256": "' + sha + '"}}', '{"default": {}}', "{"):
-        manifest.write_text(bad)
-        with pytest.raises(WeightsError, match="manifest"):
-            default_weights()

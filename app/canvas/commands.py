@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QUndoCommand
 
 from app.document import Document
+from inpaint_core.api import AttentionField
 
 
 class LayerPatchCommand(QUndoCommand):
@@ -56,7 +55,7 @@ class FillCommand(QUndoCommand):
         box: tuple[int, int, int, int],
         before: np.ndarray,
         after: np.ndarray,
-        attention: Any,
+        attention: AttentionField | None,
         mask_before: np.ndarray,
         mask_after: np.ndarray,
         text: str,

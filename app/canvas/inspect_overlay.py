@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
@@ -16,6 +15,8 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
 )
+
+from inpaint_core.api import Source
 
 RANK_COLORS = ("#ffd400", "#ff7a00", "#ff3da8", "#7a5cff", "#00c2ff", "#3dff8a")
 
@@ -63,7 +64,7 @@ class InspectOverlay:
         """How many sources the current inspection outlines."""
         return sum(isinstance(i, QGraphicsRectItem) for i in self._items)
 
-    def show(self, target: QPointF, sources: Sequence[Any], zoom: float) -> None:
+    def show(self, target: QPointF, sources: Sequence[Source], zoom: float) -> None:
         """Outline each source patch (best first) with its weight and an arrow from ``target``."""
         for item in self._items:
             self.scene.removeItem(item)
@@ -110,7 +111,7 @@ class InspectOverlay:
         placed.append(pos)
         return pos
 
-    def hover(self, target: QPointF, sources: Sequence[Any]) -> None:
+    def hover(self, target: QPointF, sources: Sequence[Source]) -> None:
         """A light outline of the best source of the pixel under the cursor and a faint line to it."""
         self.clear_hover()
         if not sources:

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.icons import icon
-from app.settings import DEVICES, ENGINE_LABELS, ENGINES, AppSettings
+from app.settings import DEVICES, AppSettings
+from inpaint_core.api import ENGINE_LABELS, ENGINES, MIN_MAX_SIDE
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
 
@@ -34,7 +35,7 @@ class EnginePanel(QWidget):
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
         self.max_side = QSpinBox()
-        self.max_side.setRange(64, 4096)
+        self.max_side.setRange(MIN_MAX_SIDE, 4096)
         self.max_side.setSingleStep(64)
         self.max_side.setSuffix(" px")
         self.max_side.setToolTip(

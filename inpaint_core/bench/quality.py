@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
+from inpaint_core.api import CLASSICAL_ENGINES, ENGINES
+from inpaint_core.classical import classical_fill
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
 from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
@@ -34,7 +35,6 @@ from inpaint_core.model.generator import DeepFillV2Generator
 
 BIN_COUNT = 6
 BIN_LABELS: tuple[str, ...] = ("1-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%")
-ENGINES: tuple[str, ...] = ("deepfill", *CLASSICAL_METHODS)
 EDGES_ENGINE = "deepfill+edges"
 
 Log = Callable[[str], None]
@@ -214,7 +214,7 @@ def run_quality(
 
     fills: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
     for engine in engines:
-        if engine in CLASSICAL_METHODS:
+        if engine in CLASSICAL_ENGINES:
             fills[engine] = partial(_classical, engine)
             continue
         model = load_deepfill(weights, device, report)
@@ -271,7 +271,8 @@ def load_deepfill(
     weights: str | Path | None, device: str, report: QualityReport
 ) -> DeepFillV2Generator | None:
     from inpaint_core.devices import resolve_device
-    from inpaint_core.weights import default_weights, load_generator
+    from inpaint_core.manifest import default_weights
+    from inpaint_core.weights import load_generator
 
     if weights is None:
         shipped = default_weights()

@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Any
 
+from inpaint_core.api import ENGINES
 from inpaint_core.errors import InpaintError
 
 _SHARED = "../shared/data"
@@ -51,7 +52,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     q.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
     q.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
     q.add_argument("--size", type=int, default=256, help="square evaluation size in pixels (default 256)")
-    q.add_argument("--engines", type=_names, default=("deepfill", "telea", "ns"), help="comma separated")
+    q.add_argument("--engines", type=_names, default=ENGINES, help="comma separated")
     q.add_argument(
         "--bins",
         type=_ints,

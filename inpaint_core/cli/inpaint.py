@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from inpaint_core.api import ENGINES
+
 # Kept here (not imported from the engine) so building the CLI parser does not import torch.
-_ENGINES = ("deepfill", "telea", "ns")
 _DEVICES = ("auto", "cpu", "cuda", "mps")
 _PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -41,7 +42,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--forbid", type=Path, help="a mask of regions the fill must not borrow from")
     parser.add_argument(
-        "--engine", choices=_ENGINES, default="deepfill", help="fill method (default: deepfill)"
+        "--engine", choices=ENGINES, default="deepfill", help="fill method (default: deepfill)"
     )
     parser.add_argument(
         "--weights", type=Path, help="DeepFill weights (.safetensors); default: the shipped ones"
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None, forbid: Any = None) -> Any:
-    from inpaint_core.engine import InpaintRequest
+    from inpaint_core.api import InpaintRequest
 
     return InpaintRequest(
         image=pixels,

@@ -1,0 +1,123 @@
+"""The core's front door: what a caller (the editor, the CLI, a script) needs to ask for a fill and read it back.
+
+No torch here (nor in anything this imports), so the editor can build requests, read results and type against
+the engine without loading the ML stack; only the composition root (`app/main.py`) imports
+`inpaint_core.engine.InpaintEngine`, which satisfies `Engine`.
+
+Conventions (the one place they are spelled out):
+- Images at boundaries are numpy arrays in RGB channel order: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA), dtype
+  uint8 or uint16.
+- Masks are HxW; nonzero = hole (or stroke for a guide, or "do not borrow from here" for a forbid mask).
+- Boxes are half-open pixel rectangles `boxes.Box(x0, y0, x1, y1)` in image coordinates.
+- Model tensors (inside the core only) are float32 NCHW, images in [-1, 1], masks in {0, 1}, H and W multiples
+  of 8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, get_args
+
+import numpy as np
+
+from inpaint_core.boxes import Box
+from inpaint_core.errors import WeightsError
+from inpaint_core.flow import AttentionField, Source
+from inpaint_core.manifest import default_weights
+
+__all__ = [
+    "CLASSICAL_ENGINES",
+    "DEEPFILL",
+    "ENGINES",
+    "ENGINE_LABELS",
+    "MIN_MAX_SIDE",
+    "STAGES",
+    "AttentionField",
+    "CancelFlag",
+    "ClassicalMethod",
+    "Engine",
+    "InpaintRequest",
+    "InpaintResult",
+    "ProgressCallback",
+    "Source",
+    "default_engine",
+]
+
+# The engine names: the one list (the CLI's choices, the editor's menu, the benchmark's rows come from it).
+DEEPFILL = "deepfill"
+ClassicalMethod = Literal["telea", "ns"]  # OpenCV's cv2.inpaint methods (classical.py)
+CLASSICAL_ENGINES: tuple[str, ...] = get_args(ClassicalMethod)
+ENGINES: tuple[str, ...] = (DEEPFILL, *CLASSICAL_ENGINES)
+ENGINE_LABELS: dict[str, str] = {
+    "deepfill": "DeepFill v2",
+    "telea": "Telea (classical)",
+    "ns": "Navier-Stokes (classical)",
+}
+
+# The progress stages, in order; per window "coarse", "refine" (classical engines: "refine" only) and "paste".
+STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
+# The smallest `max_side` the engine accepts: below it the model's 8x downsampling leaves too little context.
+MIN_MAX_SIDE = 64
+
+ProgressCallback = Callable[[str, float], None]
+"""`progress(stage, fraction)`: a stage of `STAGES` and the fraction (0..1) of the whole run done."""
+
+
+class CancelFlag(Protocol):
+    """Anything with `is_set()`, e.g. threading.Event."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True, eq=False)
+class InpaintRequest:
+    """Everything one run needs: an immutable snapshot (the caller passes copies it will not modify)."""
+
+    image: np.ndarray  # HxW, HxWx3 or HxWx4; uint8 or uint16
+    mask: np.ndarray  # HxW, nonzero = hole
+    guide: np.ndarray | None = None  # HxW, nonzero = sketch stroke (used by weights with a guide channel)
+    forbid: np.ndarray | None = None  # HxW, nonzero = do not borrow from here
+    engine: str = DEEPFILL  # one of ENGINES
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
+    precision: str = "fp32"  # "fp32" | "bf16" | "fp16"
+    max_side: int = 512  # the longest side the model sees, in pixels
+    feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
+    weights: str | Path | None = None  # None = the shipped default weights
+    return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
+    request_id: int = 0
+
+
+@dataclass
+class InpaintResult:
+    """The filled image and what the overlay needs."""
+
+    image: np.ndarray  # same shape and dtype as the request image; bit-identical outside the mask
+    # DeepFill's coarse stage pasted into the hole; only with `request.return_coarse` (else None, and always
+    # None for classical engines)
+    coarse: np.ndarray | None
+    attention: AttentionField | None  # None for classical engines and empty masks
+    windows: list[Box] = field(default_factory=list)  # the context windows filled, none overlapping
+    request_id: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    note: str = ""
+
+
+class Engine(Protocol):
+    """What runs a request: `inpaint_core.engine.InpaintEngine`, or a test's stand-in."""
+
+    def run(
+        self,
+        request: InpaintRequest,
+        progress: ProgressCallback | None = None,
+        cancel: CancelFlag | None = None,
+    ) -> InpaintResult: ...
+
+
+def default_engine() -> str:
+    """DeepFill when weights ship (`resources/weights/manifest.json`), else Telea: the classical fill always works."""
+    try:
+        return DEEPFILL if default_weights() is not None else "telea"
+    except WeightsError:  # a broken manifest: the engine says so when DeepFill is asked for
+        return "telea"

@@ -1,0 +1,37 @@
+"""The shipped weights: `resources/weights/manifest.json` names the default file and its SHA-256.
+
+Kept apart from `weights.py` (which needs torch) so that the editor's front door (`inpaint_core.api`) can say
+which engine is the default without loading the ML stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from inpaint_core import RESOURCES
+from inpaint_core.errors import WeightsError
+
+MANIFEST = RESOURCES / "weights" / "manifest.json"
+
+
+def default_weights() -> tuple[Path, str] | None:
+    """The shipped weights `(path, sha256)` from `resources/weights/manifest.json`, or None when none ship.
+
+    Raises:
+        WeightsError: the manifest is malformed.
+    """
+    if not MANIFEST.is_file():
+        return None
+    try:
+        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+        entry = manifest["default"]
+        if entry is None:
+            return None
+        name, sha = str(entry["file"]), str(entry["sha256"]).lower()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"the weights manifest {MANIFEST} is malformed: {exc}") from exc
+    if Path(name).name != name or not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise WeightsError(f"the weights manifest {MANIFEST} has a bad file name or sha256")
+    return MANIFEST.parent / name, sha
