@@ -14,35 +14,28 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
 from inpaint_core.api import (
+    DEEPFILL,
     ENGINES,
     MIN_MAX_SIDE,
     CancelFlag,
+    ClassicalMethod,
     InpaintRequest,
     InpaintResult,
     ProgressCallback,
 )
-from inpaint_core.boxes import Box, model_size, plan_windows
-from inpaint_core.classical import classical_fill
-from inpaint_core.devices import autocast, for_inference, inference_tensor, resolve_device, translate_oom
+from inpaint_core.boxes import plan_windows
+from inpaint_core.devices import for_inference, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
+from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
-from inpaint_core.image_ops import (
-    from_model_tensor,
-    hole_boxes,
-    mask_to_tensor,
-    pad_to_multiple,
-    paste_fill,
-    resize_mask,
-    resize_rgb,
-    to_float_rgb,
-    to_model_tensor,
-)
+from inpaint_core.image_ops import hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
 from inpaint_core.model.generator import DeepFillV2Generator
 
@@ -84,19 +77,6 @@ class _Run:
             elapsed = time.perf_counter() - self._since
             self.timings[self._stage] = self.timings.get(self._stage, 0.0) + elapsed
             self._stage = None
-
-
-@dataclass(frozen=True)
-class _WindowInput:
-    """One window prepared for the model (model space, padded)."""
-
-    box: Box
-    size: tuple[int, int]  # (height, width) before padding
-    image: torch.Tensor  # (1, 3, Hp, Wp) in [-1, 1]
-    mask: torch.Tensor  # (1, 1, Hp, Wp)
-    guide: torch.Tensor | None
-    forbid: torch.Tensor | None
-    hole: np.ndarray  # (box.height, box.width) bool, image space
 
 
 def _validate(request: InpaintRequest) -> None:
@@ -195,27 +175,17 @@ class InpaintEngine:
         state.enter("load", 0.0)
         if not hole_all.any():
             state.close()
+            wants_coarse = request.return_coarse and request.engine == DEEPFILL
             return InpaintResult(
                 image=image.copy(),
-                coarse=image.copy() if request.engine == "deepfill" else None,
+                coarse=image.copy() if wants_coarse else None,
                 attention=None,
                 windows=[],
                 request_id=request.request_id,
                 timings=state.timings,
                 note="empty mask: nothing to fill",
             )
-        model: DeepFillV2Generator | None = None
-        device = torch.device("cpu")
-        if request.engine == "deepfill":
-            device = resolve_device(request.device)
-            model = self.get_model(request.weights, device, request.precision)
-            if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:
-                notes.append("guide strokes ignored: these weights have no guide channel")
-        else:
-            if request.guide is not None and np.any(request.guide):
-                notes.append(f"guide strokes ignored by the {request.engine} engine")
-            if request.forbid is not None and np.any(request.forbid):
-                notes.append(f"the do-not-borrow mask is ignored by the {request.engine} engine")
+        filler = self._filler(request, notes)
 
         state.enter("prepare", 0.1)
         height, width = hole_all.shape
@@ -228,116 +198,44 @@ class InpaintEngine:
             min_side=self.min_side,
         )
         work = image.copy()
-        coarse_img = image.copy() if model is not None else None
+        coarse_img = image.copy() if request.return_coarse and filler.has_coarse else None
         attention: list[WindowAttention] = []
         n = len(windows)
         for i, box in enumerate(windows):
             base, span = 0.1 + 0.9 * i / n, 0.9 / n
+
+            def step(stage: str, at: float, base: float = base, span: float = span) -> None:
+                state.enter(stage, base + at * span)
+
             hole = hole_all[box.slices]
-            if model is None:
-                state.enter("refine", base)
-                fill = classical_fill(work[box.slices], hole, request.engine, self.radius)  # type: ignore[arg-type]
-                state.enter("paste", base + 0.9 * span)
-                paste_fill(work, fill, hole, box, request.feather)
-                continue
-            prepared = self._prepare(work, request, box, hole, model, device)
-            assert coarse_img is not None
-            state.enter("coarse", base + 0.05 * span)
-            fill, coarse_fill, win_att = self._run_model(model, prepared, request, device, state, base, span)
-            state.enter("paste", base + 0.9 * span)
-            paste_fill(work, fill, hole, box, request.feather)
-            paste_fill(coarse_img, coarse_fill, hole, box, request.feather)
-            if win_att is not None:
-                attention.append(win_att)
+            out = filler.fill(work, box, hole, step)
+            step("paste", 0.9)
+            paste_fill(work, out.fill, hole, box, request.feather)
+            if coarse_img is not None and out.coarse is not None:
+                paste_fill(coarse_img, out.coarse, hole, box, request.feather)
+            if out.attention is not None:
+                attention.append(out.attention)
         state.finish()
-        field_ = AttentionField(attention, image.shape[:2]) if model is not None else None
         return InpaintResult(
             image=work,
             coarse=coarse_img,
-            attention=field_,
+            attention=AttentionField(attention, image.shape[:2]) if filler.has_attention else None,
             windows=windows,
             request_id=request.request_id,
             timings=state.timings,
             note="; ".join(notes),
         )
 
-    # ---------------------------------------------------------------------------------------------- helpers
-
-    def _prepare(
-        self,
-        work: np.ndarray,
-        request: InpaintRequest,
-        box: Box,
-        hole: np.ndarray,
-        model: DeepFillV2Generator,
-        device: torch.device,
-    ) -> _WindowInput:
-        """Crop, resize (longer side <= max_side) and pad one window into model tensors."""
-        mh, mw = model_size(box, request.max_side)
-        rgb = resize_rgb(to_float_rgb(work[box.slices]), mw, mh)
-        hole_m = resize_mask(hole, mw, mh)
-        rgb_p = pad_to_multiple(rgb, 8, "reflect")
-        hole_p = pad_to_multiple(hole_m, 8, "constant")
-        guide_t = None
-        if model.config.guide_channel:
-            guide = request.guide[box.slices] if request.guide is not None else np.zeros_like(hole)
-            guide_t = inference_tensor(
-                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), 8, "constant")), device
-            )
-        forbid_p = np.zeros(hole_p.shape, bool)
-        forbid_p[mh:, :] = True  # the reflected padding is not real content: never borrow from it
-        forbid_p[:, mw:] = True
-        if request.forbid is not None:
-            forbid_p[:mh, :mw] |= resize_mask(request.forbid[box.slices], mw, mh)
-        forbid_t = inference_tensor(mask_to_tensor(forbid_p), device) if forbid_p.any() else None
-        return _WindowInput(
-            box=box,
-            size=(mh, mw),
-            image=inference_tensor(to_model_tensor(rgb_p), device),
-            mask=inference_tensor(mask_to_tensor(hole_p), device),
-            guide=guide_t,
-            forbid=forbid_t,
-            hole=hole,
-        )
-
-    @staticmethod
-    def _run_model(
-        model: DeepFillV2Generator,
-        win: _WindowInput,
-        request: InpaintRequest,
-        device: torch.device,
-        state: _Run,
-        base: float,
-        span: float,
-    ) -> tuple[np.ndarray, np.ndarray, WindowAttention | None]:
-        """Both stages on one window; returns the fine and coarse fills (image space, RGB float) and attention."""
-        mask, image = win.mask, win.image
-        with torch.inference_mode(), translate_oom(device):
-            with autocast(request.precision, device):
-                # The generator's forward, split so progress can be reported between the two stages.
-                coarse = model.coarse(model.prepare_input(image, mask, win.guide))
-            state.enter("refine", base + 0.45 * span)
-            with autocast(request.precision, device):
-                pasted = coarse * mask + image * (1.0 - mask)
-                fine, att = model.refine(pasted, mask, win.forbid, True)
-            fine = fine.float() * mask + image * (1.0 - mask)
-            coarse = coarse.float() * mask + image * (1.0 - mask)
-        mh, mw = win.size
-        box = win.box
-        fine_rgb = resize_rgb(from_model_tensor(fine)[:mh, :mw], box.width, box.height)
-        coarse_rgb = resize_rgb(from_model_tensor(coarse)[:mh, :mw], box.width, box.height)
-        win_att = None
-        if att is not None:
-            win_att = WindowAttention(
-                box=box,
-                scale_x=mw / box.width,
-                scale_y=mh / box.height,
-                topk_index=att.topk_index[0].cpu().numpy().astype(np.int64),
-                topk_weight=att.topk_weight[0].float().cpu().numpy(),
-                offsets=att.offsets[0].float().cpu().numpy(),
-                valid=att.valid[0, 0].cpu().numpy().astype(bool),
-                hole=win.hole.copy(),
-                cell=int(att.cell),
-                patch=int(att.patch),
-            )
-        return fine_rgb, coarse_rgb, win_att
+    def _filler(self, request: InpaintRequest, notes: list[str]) -> Filler:
+        """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores."""
+        if request.engine == DEEPFILL:
+            device = resolve_device(request.device)
+            model = self.get_model(request.weights, device, request.precision)
+            if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:
+                notes.append("guide strokes ignored: these weights have no guide channel")
+            return DeepFillFiller(model, request, device)
+        if request.guide is not None and np.any(request.guide):
+            notes.append(f"guide strokes ignored by the {request.engine} engine")
+        if request.forbid is not None and np.any(request.forbid):
+            notes.append(f"the do-not-borrow mask is ignored by the {request.engine} engine")
+        return ClassicalFiller(cast(ClassicalMethod, request.engine), self.radius)

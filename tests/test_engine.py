@@ -47,7 +47,7 @@ def test_outside_the_mask_is_bit_identical(
     mask = box_mask(40, 56, 12, 20, 26, 36)
     mask[3, 3] = True  # a second, one-pixel hole near the corner
 
-    result = engine.run(_request(image, mask, random_weights, engine=method))
+    result = engine.run(_request(image, mask, random_weights, engine=method, return_coarse=True))
 
     np.testing.assert_array_equal(image, original)  # the request is not modified
     assert result.image.shape == image.shape and result.image.dtype == image.dtype
@@ -270,3 +270,12 @@ def test_autocast_contexts() -> None:
         assert (x @ x).dtype == torch.float32
     with pytest.raises(DeviceError):
         autocast("fp8", torch.device("cpu"))
+
+
+def test_coarse_stage_is_opt_in(engine: InpaintEngine, random_weights: Path, photo: np.ndarray) -> None:
+    mask = box_mask(48, 64, 18, 24, 30, 38)
+    plain = engine.run(_request(photo, mask, random_weights))
+    asked = engine.run(_request(photo, mask, random_weights, return_coarse=True))
+    assert plain.coarse is None and asked.coarse is not None
+    np.testing.assert_array_equal(plain.image, asked.image)  # asking for it changes nothing else
+    assert np.any(asked.coarse[mask] != asked.image[mask])  # the coarse stage is not the fine one

@@ -180,6 +180,31 @@ class DeepFillV2Generator(nn.Module):
         parts += [ones, ones * mask]
         return torch.cat(parts, dim=1)  # (B, in_channels, H, W)
 
+    def coarse_stage(
+        self, image: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Stage 1 on the masked image (see `prepare_input`): the raw coarse output, not pasted.
+
+        Shape: image (B, 3, H, W), mask (B, 1, H, W), guide (B, 1, H, W) or None -> (B, 3, H, W) in [-1, 1]
+        """
+        return self.coarse(self.prepare_input(image, mask, guide))
+
+    def refine_stage(
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        coarse: torch.Tensor,
+        forbid: torch.Tensor | None = None,
+        return_attention: bool = False,
+    ) -> tuple[torch.Tensor, AttentionMap | None]:
+        """Stage 2: the coarse output pasted into the hole, refined (v2 feeds stage 2 the 3-channel image only).
+
+        Shape: image, coarse (B, 3, H, W); mask, forbid (B, 1, H, W) -> (B, 3, H, W) in [-1, 1], AttentionMap
+        """
+        mask = mask.to(image.dtype)
+        pasted = coarse * mask + image * (1.0 - mask)
+        return self.refine(pasted, mask, forbid, return_attention)
+
     def forward(
         self,
         image: torch.Tensor,
@@ -188,8 +213,7 @@ class DeepFillV2Generator(nn.Module):
         forbid: torch.Tensor | None = None,
         return_attention: bool = False,
     ) -> GeneratorOutput:
-        mask = mask.to(image.dtype)
-        coarse = self.coarse(self.prepare_input(image, mask, guide))
-        pasted = coarse * mask + image * (1.0 - mask)  # v2 feeds stage 2 the 3-channel image only
-        fine, attention = self.refine(pasted, mask, forbid, return_attention)
+        # The engine calls the two stages itself, to report progress and check cancel between them.
+        coarse = self.coarse_stage(image, mask, guide)
+        fine, attention = self.refine_stage(image, mask, coarse, forbid, return_attention)
         return GeneratorOutput(coarse=coarse, fine=fine, attention=attention)
