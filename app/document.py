@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
 from inpaint_core.api import AttentionField
+from inpaint_core.boxes import Box
 from inpaint_core.image_io import to_uint8
 
 MASK, GUIDE, FORBID = "mask", "guide", "forbid"
@@ -105,12 +106,11 @@ class Document(QObject):
         return not self.undo_stack.isClean()
 
     # -- photo pixels ---------------------------------------------------------------------------------------
-    def set_image_region(self, top: int, left: int, pixels: np.ndarray) -> None:
-        """Write ``pixels`` (h x w x 3) into the photo at (left, top); used by fill commands and their undo."""
-        h, w = pixels.shape[:2]
-        self.image[top : top + h, left : left + w] = pixels
+    def set_image_region(self, box: Box, pixels: np.ndarray) -> None:
+        """Write ``pixels`` (box.height x box.width x 3) into the photo inside ``box``; used by fill commands."""
+        self.image[box.slices] = pixels
         self.image_revision += 1
-        self.image_region_changed.emit(QRect(left, top, w, h))
+        self.image_region_changed.emit(QRect(box.x0, box.y0, box.width, box.height))
 
     def set_attention(self, attention: AttentionField | None) -> None:
         self.attention = attention
@@ -132,12 +132,21 @@ class Document(QObject):
         painter.end()
         self.layer_changed.emit(name, rect)
 
-    def layer_alpha(self, name: str) -> np.ndarray:
-        """A copy of layer ``name``'s coverage (HxW uint8, 0..255)."""
-        return qimage_convert.alpha_of(self.layers[name])
+    def layer_alpha(self, name: str, box: Box | None = None) -> np.ndarray:
+        """A copy of layer ``name``'s coverage (uint8, 0..255): the whole layer (HxW), or inside ``box``."""
+        if box is None:
+            return qimage_convert.alpha_of(self.layers[name])
+        return qimage_convert.alpha_of(self.layers[name], box.x0, box.y0, box.x1, box.y1)
 
-    def set_layer_alpha(self, name: str, alpha: np.ndarray) -> None:
-        """Replace layer ``name`` with coverage ``alpha`` (HxW uint8) in its colour."""
+    def set_layer_alpha(self, name: str, alpha: np.ndarray, box: Box | None = None) -> None:
+        """Replace layer ``name``'s coverage with ``alpha`` (uint8) in its colour: all of it, or inside ``box``."""
+        if box is not None:
+            self.put_patch(
+                name,
+                QRect(box.x0, box.y0, box.width, box.height),
+                qimage_convert.layer_from_alpha(alpha, self.colors[name]),
+            )
+            return
         qimage_convert.set_alpha(self.layers[name], alpha, self.colors[name])
         self.layer_changed.emit(name, QRect(0, 0, self.width, self.height))
 

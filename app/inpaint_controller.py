@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.canvas.commands import FillCommand
+from app.canvas.commands import FillCommand, FillPatch
 from app.document import MASK, Document
 from app.settings import AppSettings
 from app.workers import InpaintWorker
@@ -150,26 +150,18 @@ class InpaintController(QObject):
         self.applied.emit(elapsed)
 
     def _apply(self, request: InpaintRequest, result: InpaintResult) -> None:
-        new = np.asarray(result.image)
-        if new.ndim == 3 and new.shape[2] == 4:
-            new = new[:, :, :3]
-        changed = np.any(new != request.image, axis=2) if new.ndim == 3 else new != request.image
-        mask_before = self.doc.layer_alpha(MASK)
-        mask_after = mask_before.copy()
-        mask_after[request.mask > 0] = 0  # the holes just filled; strokes painted meanwhile stay
-        ys, xs = np.nonzero(changed)
-        if len(ys):
-            top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-        else:
-            top = bottom = left = right = 0
-        box = (top, left, bottom, right)
-        before = self.doc.image[top:bottom, left:right].copy()
-        after = np.ascontiguousarray(new[top:bottom, left:right], dtype=np.uint8)
+        """Push the fill as one history step holding only its windows (every filled pixel lies in one)."""
+        patches = []
+        for box in result.windows:
+            mask_before = self.doc.layer_alpha(MASK, box)
+            mask_after = mask_before.copy()
+            mask_after[request.mask[box.slices] > 0] = (
+                0  # the holes just filled; strokes painted meanwhile stay
+            )
+            after = np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8)
+            patches.append(FillPatch(box, self.doc.image[box.slices].copy(), after, mask_before, mask_after))
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        command = FillCommand(
-            self.doc, box, before, after, result.attention, mask_before, mask_after, f"Fill ({label})"
-        )
-        self.doc.undo_stack.push(command)
+        self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})"))
 
     def _on_worker_failed(self, rid: int, error: object) -> None:
         pending = self._finish(rid)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
 from inpaint_core import image_io
+from inpaint_core.boxes import Box
 
 
 def _save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path | str) -> None:
@@ -22,7 +23,7 @@ def test_save_as_and_reload_round_trip(
     make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = make_window()
-    window.doc.set_image_region(5, 5, np.full((4, 4, 3), 200, np.uint8))
+    window.doc.set_image_region(Box(5, 5, 9, 9), np.full((4, 4, 3), 200, np.uint8))
     window.doc.undo_stack.resetClean()  # pretend an edit is unsaved
     out = tmp_path / "edited.png"
     _save_dialog(monkeypatch, out)
@@ -63,7 +64,7 @@ def test_save_never_overwrites_the_original_without_asking(
     original_bytes = src.read_bytes()
     window = make_window()
     assert window.files.open_path(src)
-    window.doc.set_image_region(0, 0, np.zeros((8, 8, 3), np.uint8))
+    window.doc.set_image_region(Box(0, 0, 8, 8), np.zeros((8, 8, 3), np.uint8))
     dialogs.answer = QMessageBox.StandardButton.No
     _save_dialog(monkeypatch, "")  # ... and then cancels the Save As dialog
     assert not window.files.save()

@@ -10,8 +10,10 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMessageBox
 from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
+from app.canvas.commands import FillCommand
 from app.workers import InpaintWorker
 from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.boxes import Box
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import CancelledError, DeviceError, WeightsMissingError
 
@@ -36,7 +38,15 @@ class GateEngine:
             raise CancelledError("cancelled")
         out = request.image.copy()
         out[request.mask > 0] = 40 * request.request_id
-        return InpaintResult(image=out, coarse=None, attention=None, request_id=request.request_id)
+        height, width = out.shape[:2]
+        # One window over the whole photo: like the real engine's, it holds every changed pixel.
+        return InpaintResult(
+            image=out,
+            coarse=None,
+            attention=None,
+            windows=[Box(0, 0, width, height)],
+            request_id=request.request_id,
+        )
 
 
 def _paint_hole(window: Any) -> np.ndarray:
@@ -81,6 +91,29 @@ def test_fill_through_the_window_is_one_undoable_step(make_window: Any, qtbot: A
     window.doc.undo_stack.undo()
     assert np.array_equal(window.doc.image, before)
     assert np.array_equal(window.doc.mask_array(), mask)
+
+
+def test_fill_history_keeps_only_the_windows(make_window: Any, qtbot: Any) -> None:
+    window = make_window(image=photo(300, 400))
+    window.settings.engine = "telea"
+    window.view.zoom_100()
+    mask = _paint_hole(window)
+    before = window.doc.image.copy()
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        window.act_inpaint.trigger()
+    after = window.doc.image.copy()
+    stack = window.doc.undo_stack
+    command = stack.command(stack.count() - 1)
+    assert isinstance(command, FillCommand)
+    (patch,) = command.patches
+    assert patch.image_before.shape[:2] == patch.mask_before.shape == (patch.box.height, patch.box.width)
+    assert patch.box.width * patch.box.height < 300 * 400 // 2  # a crop, not the frame
+    ys, xs = np.nonzero(mask)
+    assert patch.box.contains(xs.min(), ys.min()) and patch.box.contains(xs.max(), ys.max())
+    stack.undo()
+    assert np.array_equal(window.doc.image, before) and np.array_equal(window.doc.mask_array(), mask)
+    stack.redo()
+    assert np.array_equal(window.doc.image, after) and not window.doc.mask_array().any()
 
 
 def test_cancel_leaves_the_document_unchanged(make_window: Any, qtbot: Any) -> None:
@@ -138,7 +171,9 @@ def test_a_result_for_a_changed_photo_is_dropped(make_window: Any, qtbot: Any) -
     _paint_hole(window)
     window.start_inpaint()
     assert engine.entered.wait(5)
-    window.doc.set_image_region(0, 0, np.zeros((2, 2, 3), np.uint8))  # e.g. undoing an earlier fill
+    window.doc.set_image_region(
+        Box(0, 0, 2, 2), np.zeros((2, 2, 3), np.uint8)
+    )  # e.g. undoing an earlier fill
     edited = window.doc.image.copy()
     with qtbot.waitSignal(window.inpaint.running_changed, timeout=10000):
         engine.gate.set()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QUndoCommand
 
-from app.document import Document
+from app.document import MASK, Document
 from inpaint_core.api import AttentionField
+from inpaint_core.boxes import Box
 
 
 class LayerPatchCommand(QUndoCommand):
@@ -46,34 +49,41 @@ class LayerReplaceCommand(QUndoCommand):
         self._doc.set_layer_alpha(self._name, self._before)
 
 
+@dataclass(frozen=True)
+class FillPatch:
+    """One filled window: the photo's pixels and the mask's coverage inside ``box``, before and after."""
+
+    box: Box
+    image_before: np.ndarray  # (box.height, box.width, 3) uint8
+    image_after: np.ndarray
+    mask_before: np.ndarray  # (box.height, box.width) uint8 coverage
+    mask_after: np.ndarray  # the holes just filled cleared; strokes painted meanwhile kept
+
+
 class FillCommand(QUndoCommand):
-    """A fill: the photo's changed box before/after, the attention field, and the mask holes it consumed."""
+    """A fill: per filled window the photo and mask crops before/after, and the attention field.
+
+    Only the windows are kept (as strokes keep only their tiles), never full-frame copies."""
 
     def __init__(
-        self,
-        doc: Document,
-        box: tuple[int, int, int, int],
-        before: np.ndarray,
-        after: np.ndarray,
-        attention: AttentionField | None,
-        mask_before: np.ndarray,
-        mask_after: np.ndarray,
-        text: str,
+        self, doc: Document, patches: list[FillPatch], attention: AttentionField | None, text: str
     ) -> None:
         super().__init__(text)
-        self._doc, self._box = doc, box
-        self._before, self._after = before, after
+        self._doc, self._patches = doc, patches
         self._attention_before, self._attention_after = doc.attention, attention
-        self._mask_before, self._mask_after = mask_before, mask_after
+
+    @property
+    def patches(self) -> list[FillPatch]:
+        return self._patches
 
     def redo(self) -> None:
-        top, left = self._box[0], self._box[1]
-        self._doc.set_image_region(top, left, self._after)
-        self._doc.set_layer_alpha("mask", self._mask_after)
+        for p in self._patches:
+            self._doc.set_image_region(p.box, p.image_after)
+            self._doc.set_layer_alpha(MASK, p.mask_after, p.box)
         self._doc.set_attention(self._attention_after)
 
     def undo(self) -> None:
-        top, left = self._box[0], self._box[1]
-        self._doc.set_image_region(top, left, self._before)
-        self._doc.set_layer_alpha("mask", self._mask_before)
+        for p in self._patches:
+            self._doc.set_image_region(p.box, p.image_before)
+            self._doc.set_layer_alpha(MASK, p.mask_before, p.box)
         self._doc.set_attention(self._attention_before)
