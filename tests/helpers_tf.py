@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inpaint_core.tf_checkpoint import TABLE_MAGIC, crc32c, mask_crc
+from inpaint_core.convert.tf_checkpoint import TABLE_MAGIC, crc32c, mask_crc
 
 _DTYPE_ENUMS = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int64": 9, "float16": 19}
 

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from helpers_tf import entry_proto, table_bytes, write_bundle
 
-from inpaint_core.errors import WeightsError, WeightsMissingError
-from inpaint_core.tf_checkpoint import (
+from inpaint_core.convert.tf_checkpoint import (
     _crc32c_python,
     crc32c,
     mask_crc,
@@ -21,6 +20,7 @@ from inpaint_core.tf_checkpoint import (
     resolve_prefix,
     unmask_crc,
 )
+from inpaint_core.errors import WeightsError, WeightsMissingError
 
 REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "deepfill_v2"
 needs_reference = pytest.mark.skipif(

@@ -35,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that building the CLI parser does not import torch.
     import torch
 
+    from inpaint_core.convert import convert_any
     from inpaint_core.errors import InpaintError
-    from inpaint_core.weights import build_generator, convert_any, count_parameters, save_generator
+    from inpaint_core.weights import build_generator, count_parameters, save_generator
 
     output: Path = args.output
     if output.exists() and not args.force:
