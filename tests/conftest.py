@@ -1,15 +1,42 @@
-"""Shared fixtures: small synthetic photos and masks, a random-weights generator file, no shipped weights.
+"""Fixtures shared by every test folder: small synthetic photos and masks, a random-weights generator file, no
+shipped weights. Qt-free: the editor's Qt fixtures live in tests/app/conftest.py.
 
-Everything is generated here with fixed seeds; no test data is read from ../shared.
+Everything is generated here with fixed seeds; only tests marked shared_data read ../shared (and skip without it).
+
+`DEEPFILL_NO_QT=1 python -m pytest -p no:pytest-qt tests/core tests/train tests/cli` runs the core's tests as if
+PySide6, qtpy and qtawesome were not installed (napari's headless job): any Qt import fails the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.abc
+import os
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"  # photos, masks and the reference release; never committed
+QT_PACKAGES = ("PySide6", "shiboken6", "qtpy", "qtawesome", "pytestqt")
+
+
+class _RefuseQt(importlib.abc.MetaPathFinder):
+    """Makes `import PySide6` (and qtpy, qtawesome) fail as if the package were not installed."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> None:
+        if fullname.split(".")[0] in QT_PACKAGES:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (DEEPFILL_NO_QT is set)", name=fullname)
+
+
+if os.environ.get("DEEPFILL_NO_QT"):
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in QT_PACKAGES)
+    if loaded:  # e.g. pytest-qt was not disabled with -p no:pytest-qt: the check would prove nothing
+        raise RuntimeError(f"DEEPFILL_NO_QT is set but Qt is already imported: {', '.join(loaded[:3])}")
+    sys.meta_path.insert(0, _RefuseQt())
 
 # A narrow generator keeps the engine tests fast; the architecture is the same as with cnum=48.
 TEST_CNUM = 8

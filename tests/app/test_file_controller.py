@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
-from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
 from inpaint_core import image_io
 from inpaint_core.boxes import Box
+from tests.app.qt_helpers import drag, photo
 
 
 def _save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path | str) -> None:

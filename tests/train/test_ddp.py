@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
-from test_train_loop import make_photos, tiny_config
 
 from inpaint_core.train.checkpoint import load_checkpoint
 from inpaint_core.train.loop import train
+from tests.train.conftest import make_photos, tiny_config
 
 
 def _free_port() -> int:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from inpaint_core.train.masks import box_mask, brush_stroke_mask, folder_mask, free_form_mask, list_mask_files
+from tests.conftest import SHARED
 
-SHARED_MASKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "masks" / "nvidia_irregular"
+SHARED_MASKS = SHARED / "data" / "masks" / "nvidia_irregular"
 
 
 def test_hole_ratio_statistics_at_256() -> None:

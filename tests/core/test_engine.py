@@ -18,11 +18,6 @@ from tests.conftest import box_mask, synthetic_photo
 LAYOUTS = [(3, np.uint8), (3, np.uint16), (1, np.uint8), (1, np.uint16), (4, np.uint8), (4, np.uint16)]
 
 
-@pytest.fixture(scope="module")
-def engine() -> InpaintEngine:
-    return InpaintEngine()
-
-
 def _request(
     image: np.ndarray, mask: np.ndarray, weights: Path | None = None, **kw: object
 ) -> InpaintRequest:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from test_train_loop import make_photos
 
 from inpaint_core.cli import train as train_cli
+from tests.train.conftest import make_photos
 
 TINY_ARGS = ["--size", "64", "--batch", "2", "--device", "cpu"]
 TINY_SET = ["--set", "cnum=8", "--set", "d_cnum=8", "--set", "workers=1", "--set", "val_count=2"]

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers_tf import write_bundle
 
 from inpaint_core import cli
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.weights import load_generator, sha256_file
+from tests.conftest import REPO
+from tests.helpers_tf import write_bundle
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 CONFIG = GeneratorConfig(cnum=8)  # the CLI infers the config from the weights
 
 

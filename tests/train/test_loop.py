@@ -14,24 +14,7 @@ from inpaint_core.train.config import ConfigError, TrainConfig
 from inpaint_core.train.data import DevicePhotos, PhotoSource, TrainSamples, batch_indices, to_model_inputs
 from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train, train_step
 from inpaint_core.train.losses import discounted_weight
-
-TINY = {"size": 64, "batch": 2, "cnum": 8, "d_cnum": 8, "workers": 0, "val_count": 2, "log_every": 1}
-
-
-def make_photos(folder: Path, count: int = 5) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        h, w = 72 + 8 * i, 96
-        yy, xx = np.mgrid[0:h, 0:w]
-        rgb = np.stack([(xx * 3 + 17 * i) % 256, (yy * 2) % 256, (xx + yy) % 256], -1).astype(np.uint8)
-        rgb[10:30, 20 + i : 50 + i] = rng.integers(0, 255, 3)
-        Image.fromarray(rgb).save(folder / f"p{i}.png")
-    return folder
-
-
-def tiny_config(data: Path, **changes: object) -> TrainConfig:
-    return TrainConfig(data=(str(data),), **{**TINY, **changes})  # type: ignore[arg-type]
+from tests.train.conftest import make_photos, tiny_config
 
 
 def _fixed_batch(config: TrainConfig, folder: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

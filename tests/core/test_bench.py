@@ -12,7 +12,7 @@ from PIL import Image
 
 from inpaint_core.bench.quality import BIN_COUNT, make_pairs, mask_bins
 from inpaint_core.cli import main as cli_main
-from tests.conftest import TEST_CNUM, synthetic_photo
+from tests.conftest import SHARED, TEST_CNUM, synthetic_photo
 
 
 def test_flop_count_positive_and_scales_between_area_and_area_squared() -> None:
@@ -146,7 +146,7 @@ def test_mask_bins_are_consecutive_blocks(tmp_path: Path) -> None:
 
 @pytest.mark.shared_data
 def test_real_eval_data_pairs_when_present() -> None:
-    root = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    root = SHARED / "data"
     if not (root / "masks" / "nvidia_irregular").is_dir():
         pytest.skip("../shared/data is absent")
     bins = mask_bins(root / "masks" / "nvidia_irregular")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_tf import entry_proto, table_bytes, write_bundle
 
 from inpaint_core.convert.tf_checkpoint import (
     _crc32c_python,
@@ -21,8 +20,10 @@ from inpaint_core.convert.tf_checkpoint import (
     unmask_crc,
 )
 from inpaint_core.errors import WeightsError, WeightsMissingError
+from tests.conftest import SHARED
+from tests.helpers_tf import entry_proto, table_bytes, write_bundle
 
-REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "deepfill_v2"
+REFERENCE = SHARED / "reference" / "deepfill_v2"
 needs_reference = pytest.mark.skipif(
     not (REFERENCE / "official_places2_snap-0.index").is_file(), reason="../shared/reference is absent"
 )

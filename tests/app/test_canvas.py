@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture  # noqa: F401
 
 from app.document import FORBID, GUIDE, MASK
+from tests.app.qt_helpers import drag
 
 
 def _distance_to_segment(h: int, w: int, p0: tuple[float, float], p1: tuple[float, float]) -> np.ndarray:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMessageBox
-from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture, photo  # noqa: F401
 
 from app.canvas.commands import FillCommand
 from app.workers import InpaintWorker
@@ -16,6 +15,7 @@ from inpaint_core.api import InpaintRequest, InpaintResult
 from inpaint_core.boxes import Box
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import CancelledError, DeviceError, WeightsMissingError
+from tests.app.qt_helpers import drag, photo
 
 
 class GateEngine:

@@ -1,5 +1,4 @@
-"""Shared Qt fixtures for the editor tests (the test_app_* modules import the ``*_fixture`` functions;
-pytest registers them under their ``name``).
+"""Qt fixtures for the editor's tests (pytest finds them here; test modules never import them).
 
 Settings go to an ini file in tmp_path; message boxes are recorded instead of shown; every window's pool is
 checked for leftover threads at teardown.
@@ -16,12 +15,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import MainWindow
 from app.settings import AppSettings
+from tests.app.qt_helpers import photo
 
 
 class DialogRecorder:
@@ -39,29 +37,21 @@ class DialogRecorder:
         return record
 
 
-@pytest.fixture(name="dialogs")
-def dialogs_fixture(monkeypatch: pytest.MonkeyPatch) -> DialogRecorder:
+@pytest.fixture
+def dialogs(monkeypatch: pytest.MonkeyPatch) -> DialogRecorder:
     rec = DialogRecorder()
     for kind in ("warning", "question", "critical", "information"):
         monkeypatch.setattr(QMessageBox, kind, staticmethod(rec.make(kind)))
     return rec
 
 
-@pytest.fixture(name="app_settings")
-def app_settings_fixture(tmp_path: Path) -> AppSettings:
+@pytest.fixture
+def app_settings(tmp_path: Path) -> AppSettings:
     return AppSettings.from_ini(tmp_path / "settings.ini")
 
 
-def photo(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
-    """A small synthetic RGB photo: smooth gradients plus a little noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    img = np.stack([xx * 255 / width, yy * 255 / height, (xx + yy) * 127 / (width + height)], axis=2)
-    return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture(name="make_window")
-def make_window_fixture(
+@pytest.fixture
+def make_window(
     qtbot: Any, app_settings: AppSettings, dialogs: DialogRecorder
 ) -> Iterator[Callable[..., MainWindow]]:
     windows: list[MainWindow] = []
@@ -85,21 +75,3 @@ def make_window_fixture(
         window.inpaint.shutdown(10000)
         # guard against leftover threads: nothing may still run in the pool
         assert window.inpaint.pool.activeThreadCount() == 0
-
-
-def send_mouse(
-    widget: Any, kind: QEvent.Type, pos: QPointF, buttons: Qt.MouseButton = Qt.MouseButton.LeftButton
-) -> None:
-    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
-    event = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, event)
-
-
-def drag(window: MainWindow, points: list[tuple[float, float]]) -> None:
-    """A left-button drag through image points, sent as real mouse events to the canvas viewport."""
-    view = window.view
-    vp = [QPointF(view.mapFromScene(QPointF(x, y))) for x, y in points]
-    send_mouse(view.viewport(), QEvent.Type.MouseButtonPress, vp[0])
-    for p in vp[1:]:
-        send_mouse(view.viewport(), QEvent.Type.MouseMove, p)
-    send_mouse(view.viewport(), QEvent.Type.MouseButtonRelease, vp[-1], Qt.MouseButton.NoButton)

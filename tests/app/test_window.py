@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
-from qt_conftest import app_settings_fixture, dialogs_fixture, drag, make_window_fixture  # noqa: F401
 
 from app.settings import AppSettings
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.app.qt_helpers import drag
+from tests.conftest import REPO
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers_tf import write_bundle
 
 from inpaint_core.convert import convert_tf_checkpoint, convert_torch_port, reverse_color_channels
 from inpaint_core.convert.channels import split_key
@@ -18,8 +17,10 @@ from inpaint_core.errors import WeightsError, WeightsMissingError
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.weights import load_generator
+from tests.conftest import SHARED
+from tests.helpers_tf import write_bundle
 
-REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "deepfill_v2"
+REFERENCE = SHARED / "reference" / "deepfill_v2"
 SMALL = GeneratorConfig(cnum=16)  # same topology as the release (cnum 48), a fraction of the compute
 
 # Written out here independently of convert/torch_port.py, from the port's networks.py: TF scope -> its module.

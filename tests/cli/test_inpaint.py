@@ -16,9 +16,9 @@ import inpaint_core.manifest as manifest_module
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
 from inpaint_core.weights import sha256_file
-from tests.conftest import box_mask, synthetic_photo
+from tests.cli.conftest import one_error_line
+from tests.conftest import REPO, box_mask, synthetic_photo
 
-REPO = Path(__file__).resolve().parents[1]
 ALL_COMMANDS = dict(cli.COMMANDS)
 
 
@@ -43,13 +43,6 @@ def pair(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
         image,
         mask,
     )
-
-
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def test_single_telea(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +75,7 @@ def test_corrupt_image(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     out = tmp_path / "out.png"
     assert main(["inpaint", str(bad), "--mask", str(mask_path), "-o", str(out), "--engine", "telea"]) == 2
-    assert "bad.png" in _one_error_line(capsys.readouterr().err)
+    assert "bad.png" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -91,7 +84,7 @@ def test_wrong_size_mask(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str
     small = _write(tmp_path / "small.png", np.full((10, 12), 255, np.uint8))
     out = tmp_path / "out.png"
     assert main(["inpaint", str(image_path), "--mask", str(small), "-o", str(out), "--engine", "ns"]) == 2
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "12x10" in line and "64x48" in line
     assert not out.exists()
 
@@ -105,7 +98,7 @@ def test_decompression_bomb(pair, tmp_path: Path, monkeypatch, capsys: pytest.Ca
     assert (
         main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--engine", "telea"]) == 2
     )
-    assert "too large" in _one_error_line(capsys.readouterr().err)
+    assert "too large" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -117,7 +110,7 @@ def test_missing_weights(
     assert (
         main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--device", "cpu"]) == 2
     )
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "weights are not installed" in line and "--engine telea" in line
     assert not out.exists()
 
@@ -141,7 +134,7 @@ def test_tampered_shipped_weights(
     assert (
         main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--device", "cpu"]) == 2
     )
-    assert "SHA-256" in _one_error_line(capsys.readouterr().err)
+    assert "SHA-256" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -152,7 +145,7 @@ def test_not_a_weights_file(pair, tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "out.png"
     argv = ["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--weights", str(junk)]
     assert main([*argv, "--device", "cpu"]) == 2
-    assert "not a valid weights file" in _one_error_line(capsys.readouterr().err)
+    assert "not a valid weights file" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -162,7 +155,7 @@ def test_existing_output_needs_force(pair, tmp_path: Path, capsys: pytest.Captur
     out.write_bytes(b"keep me")
     argv = ["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--engine", "telea"]
     assert main(argv) == 2
-    assert "--force" in _one_error_line(capsys.readouterr().err)
+    assert "--force" in one_error_line(capsys.readouterr().err)
     assert out.read_bytes() == b"keep me"
     assert main([*argv, "--force"]) == 0
     np.testing.assert_array_equal(load_image(out).pixels[~mask], image[~mask])
@@ -179,9 +172,9 @@ def test_empty_mask_copies_through(pair, tmp_path: Path, capsys: pytest.CaptureF
 
 def test_missing_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inpaint", "-o", str(tmp_path / "x.png")]) == 2
-    assert "IMAGE" in _one_error_line(capsys.readouterr().err)
+    assert "IMAGE" in one_error_line(capsys.readouterr().err)
     assert main(["inpaint", "--images", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
-    assert "--masks" in _one_error_line(capsys.readouterr().err)
+    assert "--masks" in one_error_line(capsys.readouterr().err)
 
 
 def test_batch_with_one_bad_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -237,5 +230,5 @@ def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2
-    _one_error_line(proc.stderr)
+    one_error_line(proc.stderr)
     assert not (tmp_path / "o.png").exists()
