@@ -1,7 +1,7 @@
 """Qt-free core of the editor: the DeepFill v2 model, its weights, the inference engine, training and benchmarks.
 
-Conventions (said once, here and in image_ops): images are RGB at the boundaries, HxWx3 (or HxW grey,
-HxWx4 RGBA), uint8 or uint16; masks are HxW with nonzero = hole; model tensors are float32 NCHW in [-1, 1].
+The conventions (image layouts, masks, boxes, model tensors) are spelled out once, in `inpaint_core.api`, the
+front door callers use; docs/DESIGN.md draws the module graph.
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Training configuration: one frozen dataclass, written to and read from JSON (the run folder keeps config.json).
 
-Defaults follow the published DeepFill v2 recipe (RESEARCH.md §3): 256x256 crops, batch 16, Adam lr 1e-4 with
+Defaults follow the published DeepFill v2 recipe (Yu et al., ICCV 2019; docs/TRAINING.md): 256x256 crops, batch 16, Adam lr 1e-4 with
 betas (0.5, 0.999), L1 : SN-PatchGAN = 1 : 1 (hinge loss), free-form masks. The guide (sketch) channel is on: the
 project trains its own guided weights.
 """

@@ -1,4 +1,4 @@
-"""Losses of the published recipe (RESEARCH.md §3) and the DeepFill v1 options.
+"""Losses of the published recipe (Yu et al., ICCV 2019; docs/TRAINING.md) and the DeepFill v1 options.
 
 v2: L1 on both stages over the whole image, SN-PatchGAN hinge loss, weights 1 : 1.
 v1 options: spatially discounted L1 (gamma 0.9) and WGAN-GP (lambda 10).

@@ -1,4 +1,4 @@
-"""Training masks: the published free-form generator (RESEARCH.md §4) and masks read from a folder.
+"""Training masks: the published free-form generator (Yu et al., ICCV 2019; docs/TRAINING.md) and mask folders.
 
 The published code draws ONE mask per batch (numpy's global RNG, shared by every sample). We draw one mask per
 sample from a generator the caller passes in, so a batch sees several hole shapes and a run is reproducible
