@@ -39,6 +39,7 @@ from inpaint_core.image_ops import (
     to_model_tensor,
 )
 from inpaint_core.model.generator import DeepFillV2Generator
+from inpaint_core.restore.tone import TONE_MODES, keep_tone
 
 ENGINES: tuple[str, ...] = ("deepfill", *CLASSICAL_METHODS)
 STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
@@ -72,6 +73,9 @@ class InpaintRequest:
     feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
     weights: str | Path | None = None  # None = the shipped default weights
     request_id: int = 0
+    tone: str = (
+        "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
+    )
 
 
 @dataclass
@@ -150,6 +154,8 @@ def _validate(request: InpaintRequest) -> None:
                 raise InpaintError(f"the {name} must be HxW, got shape {extra.shape}")
     if request.engine not in ENGINES:
         raise InpaintError(f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}")
+    if request.tone not in TONE_MODES:
+        raise InpaintError(f"unknown tone mode {request.tone!r}; use one of {', '.join(TONE_MODES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
 
@@ -280,6 +286,9 @@ class InpaintEngine:
             paste_fill(coarse_img, coarse_fill, hole, box, request.feather)
             if win_att is not None:
                 attention.append(win_att)
+        if request.tone == "auto":
+            work, tone_note = keep_tone(image, work, hole_all)
+            notes += [tone_note] if tone_note else []
         state.finish()
         field_ = AttentionField(attention, image.shape[:2]) if model is not None else None
         return InpaintResult(
