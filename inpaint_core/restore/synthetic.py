@@ -56,12 +56,25 @@ def random_curve(rng: np.random.Generator, height: int, width: int) -> np.ndarra
     return np.vstack([start[None], xy])
 
 
-def _coverage(height: int, width: int, draw: object) -> np.ndarray:
-    """Render `draw(canvas, scale)` on a supersampled uint8 canvas and average it down to coverage in [0, 1]."""
+def _coverage(height: int, width: int, draw: object, bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """Render `draw(canvas, scale, origin)` on a supersampled uint8 canvas covering `bounds` (x0, y0, x1, y1 in
+    image pixels, clipped to the image) and average it down to coverage in [0, 1].
+
+    Only the bounds are rendered (whole pixels, so the result is the same as rendering the whole image).
+
+    Shape: -> (height, width) float32
+    """
     s = SUPERSAMPLE
-    canvas = np.zeros((height * s, width * s), np.uint8)
-    draw(canvas, s)  # type: ignore[operator]
-    return cv2.resize(canvas.astype(np.float32) / 255.0, (width, height), interpolation=cv2.INTER_AREA)
+    x0, y0 = max(0, int(np.floor(bounds[0]))), max(0, int(np.floor(bounds[1])))
+    x1, y1 = min(width, int(np.ceil(bounds[2])) + 1), min(height, int(np.ceil(bounds[3])) + 1)
+    out = np.zeros((height, width), np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    canvas = np.zeros(((y1 - y0) * s, (x1 - x0) * s), np.uint8)
+    draw(canvas, s, (x0 * s, y0 * s))  # type: ignore[operator]
+    small = cv2.resize(canvas.astype(np.float32) / 255.0, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    out[y0:y1, x0:x1] = small
+    return out
 
 
 def curve_coverage(points: np.ndarray, stroke_width: float, height: int, width: int) -> np.ndarray:
@@ -70,13 +83,14 @@ def curve_coverage(points: np.ndarray, stroke_width: float, height: int, width: 
     Shape: points (N, 2) xy -> (height, width) float32 in [0, 1]
     """
 
-    def draw(canvas: np.ndarray, s: int) -> None:
-        pts = np.rint((points + 0.5) * s - 0.5).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(
-            canvas, [pts], False, 255, thickness=max(1, round(stroke_width * s)), lineType=cv2.LINE_8
-        )
+    def draw(canvas: np.ndarray, s: int, origin: tuple[int, int]) -> None:
+        pts = np.rint((points + 0.5) * s - 0.5).astype(np.int32) - np.array(origin, np.int32)
+        thickness = max(1, round(stroke_width * s))
+        cv2.polylines(canvas, [pts.reshape(-1, 1, 2)], False, 255, thickness=thickness, lineType=cv2.LINE_8)
 
-    return _coverage(height, width, draw)
+    pad = stroke_width + 2
+    lo, hi = points.min(axis=0) - pad, points.max(axis=0) + pad
+    return _coverage(height, width, draw, (lo[0], lo[1], hi[0], hi[1]))
 
 
 def speck_coverage(
@@ -87,12 +101,17 @@ def speck_coverage(
     Shape: () -> (height, width) float32 in [0, 1]
     """
 
-    def draw(canvas: np.ndarray, s: int) -> None:
+    def draw(canvas: np.ndarray, s: int, origin: tuple[int, int]) -> None:
         cx, cy = ((centre[0] + 0.5) * s - 0.5, (centre[1] + 0.5) * s - 0.5)
         axes = (max(1, round(diameter * s / 2)), max(1, round(diameter * aspect * s / 2)))
-        cv2.ellipse(canvas, (round(cx), round(cy)), axes, angle, 0, 360, 255, thickness=-1)
+        cv2.ellipse(
+            canvas, (round(cx) - origin[0], round(cy) - origin[1]), axes, angle, 0, 360, 255, thickness=-1
+        )
 
-    return _coverage(height, width, draw)
+    pad = diameter / 2 + 2
+    return _coverage(
+        height, width, draw, (centre[0] - pad, centre[1] - pad, centre[0] + pad, centre[1] + pad)
+    )
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
