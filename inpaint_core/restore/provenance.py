@@ -81,9 +81,12 @@ class ModelIdentity:
 
 @dataclass(frozen=True, eq=False)
 class FillRecord:
-    """One fill as it was made (immutable; the mask is the caller's copy)."""
+    """One fill as it was made. Only the filled pixels' bounding box is stored, so a long editing session with
+    many small fills on a large photo stays small."""
 
-    mask: np.ndarray  # (H, W) bool: the pixels this fill replaced
+    image_size: tuple[int, int]  # (height, width) of the photo
+    box: Box  # bounding box of the filled pixels (empty for an empty mask)
+    region: np.ndarray  # (box.height, box.width) bool: the filled pixels inside the box
     engine: str
     when: str  # ISO 8601, UTC
     model: ModelIdentity | None = None  # None for classical engines
@@ -92,13 +95,28 @@ class FillRecord:
     settings: dict[str, object] = field(default_factory=dict)
     note: str = ""
 
+    @classmethod
+    def from_mask(cls, mask: np.ndarray, engine: str, when: str | None = None, **extra: object) -> FillRecord:
+        """A record for the pixels of an (H, W) mask (nonzero = filled)."""
+        hole = np.asarray(mask) > 0
+        ys, xs = np.nonzero(hole)
+        box = Box(0, 0, 0, 0)
+        if ys.size:
+            box = Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        size = (int(hole.shape[0]), int(hole.shape[1]))
+        return cls(size, box, hole[box.slices].copy(), engine, when or _now(), **extra)  # type: ignore[arg-type]
+
     @property
-    def box(self) -> Box:
-        """The bounding box of the filled pixels (empty for an empty mask)."""
-        ys, xs = np.nonzero(self.mask)
-        if ys.size == 0:
-            return Box(0, 0, 0, 0)
-        return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    def pixels(self) -> int:
+        """How many pixels the fill replaced."""
+        return int(self.region.sum())
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The filled pixels as a full-size (H, W) bool mask (made on demand)."""
+        out = np.zeros(self.image_size, bool)
+        out[self.box.slices] = self.region
+        return out
 
     @property
     def generative(self) -> bool:
@@ -158,7 +176,6 @@ def record_fill(
 
     For DeepFill the weights are identified (name, SHA-256) unless `model` is given.
     """
-    mask = np.asarray(request.mask) > 0
     if request.engine == "deepfill" and model is None:
         model = identify_weights(request.weights)
     settings: dict[str, object] = {
@@ -170,10 +187,10 @@ def record_fill(
     }
     if request.engine == "deepfill":
         settings |= {"device": request.device, "precision": request.precision}
-    return FillRecord(
-        mask=mask.copy(),
-        engine=request.engine,
-        when=when or _now(),
+    return FillRecord.from_mask(
+        request.mask,
+        request.engine,
+        when,
         model=model if request.engine == "deepfill" else None,
         attention=result.attention,
         windows=tuple(result.windows),
@@ -197,7 +214,7 @@ def not_original(
     """
     out = np.zeros(shape[:2], bool)
     for fill in fills:
-        out |= fill.mask
+        out[fill.box.slices] |= fill.region
     if original is not None and result is not None and original.shape == result.shape:
         diff = original != result
         out |= diff.any(axis=2) if diff.ndim == 3 else diff
@@ -211,7 +228,7 @@ def fill_index(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarra
     """
     index = np.zeros(shape[:2], np.uint8 if len(fills) < 256 else np.uint16)
     for n, fill in enumerate(fills, start=1):
-        index[fill.mask] = n
+        index[fill.box.slices][fill.region] = n
     return index
 
 
@@ -225,9 +242,11 @@ def fill_regions_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np
     scale = max(0.4, min(height, width) / 800.0)
     for n, fill in enumerate(fills, start=1):
         colour = _PALETTE[(n - 1) % len(_PALETTE)]
-        out[fill.mask] = (*colour, 200)
-        edge = cv2.morphologyEx(fill.mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
-        out[edge & fill.mask] = (*colour, 255)
+        crop = out[fill.box.slices]
+        crop[fill.region] = (*colour, 200)
+        region = np.pad(fill.region, 1).astype(np.uint8)  # padded: the box edge is not the region's edge
+        edge = cv2.morphologyEx(region, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+        crop[edge & fill.region] = (*colour, 255)
     for n, fill in enumerate(fills, start=1):  # numbers last, so a later fill's colour never hides them
         box = fill.box
         if box.is_empty():
@@ -320,7 +339,7 @@ def provenance_record(
                 "weights_sha256": fill.model.sha256 if fill.model else None,
                 "date": fill.when,
                 "box": _box_list(fill.box),
-                "pixels": int(fill.mask.sum()),
+                "pixels": fill.pixels,
                 "windows": [_box_list(b) for b in fill.windows],
                 "settings": fill.settings,
                 "note": fill.note,
@@ -347,7 +366,7 @@ def _readme(
         if fill.model is not None:
             what = f"{fill.model.name}, weights {fill.model.file} SHA-256 {fill.model.sha256}"
         lines.append(
-            f"  fill {n}: {int(fill.mask.sum())} px in x {box.x0}..{box.x1 - 1}, y {box.y0}..{box.y1 - 1}; "
+            f"  fill {n}: {fill.pixels} px in x {box.x0}..{box.x1 - 1}, y {box.y0}..{box.y1 - 1}; "
             f"{what}; {fill.when}"
         )
     described = {
@@ -384,9 +403,10 @@ def write_sidecar(
     if not fills:
         raise InpaintError("nothing was filled, so there is no provenance to write")
     for fill in fills:
-        if fill.mask.shape != tuple(shape[:2]):
+        if fill.image_size != tuple(shape[:2]):
+            got, want = fill.image_size, shape[:2]
             raise InpaintError(
-                f"a fill's mask is {fill.mask.shape[::-1]} but the image is {tuple(shape[1::-1])}"
+                f"a fill was made on a {got[1]}x{got[0]} image but this one is {want[1]}x{want[0]}"
             )
     changed = not_original(shape, fills, original, result)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))

@@ -93,13 +93,15 @@ def fit_tone(image: np.ndarray, known: np.ndarray | None = None) -> ToneCurve | 
     """
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         return None
-    pixels = image[..., :3].reshape(-1, 3)
-    if known is not None:
-        pixels = pixels[known.reshape(-1)]
+    flat = image[..., :3].reshape(-1, 3)
+    count = flat.shape[0] if known is None else int(np.count_nonzero(known))
+    if count < MIN_PER_BIN:
+        return None
+    step = max(1, count // MAX_SAMPLES)  # a fixed stride over the photo: deterministic, and no full-size copy
+    pixels = flat[::step] if known is None else flat[::step][known.reshape(-1)[::step]]
     if len(pixels) < MIN_PER_BIN:
         return None
-    step = max(1, len(pixels) // MAX_SAMPLES)
-    rgb = _unit_rgb(pixels[::step])
+    rgb = _unit_rgb(pixels)
     luma = _luma(rgb)
     chroma = _chroma(rgb, luma)
     index = np.minimum((luma * BINS).astype(np.int64), BINS - 1)

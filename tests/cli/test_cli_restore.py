@@ -158,3 +158,11 @@ def test_bench_scratches_prints_the_table(tmp_path: Path, capsys: pytest.Capture
     row = next(line for line in out.splitlines() if line.startswith("| scratches 4 px |"))
     precision, recall = (float(v) for v in row.split("|")[3].split("/"))
     assert precision > 0.9 and recall > 0.7
+
+
+def test_cli_defaults_match_the_library() -> None:
+    import inpaint_core.cli.scratches as cli_scratches
+    from inpaint_core.restore import scratches
+
+    assert cli_scratches._DEFAULT_SENSITIVITY == scratches.DEFAULT_SENSITIVITY
+    assert cli_scratches._DEFAULT_MAX_WIDTH == scratches.DEFAULT_MAX_WIDTH

@@ -65,6 +65,7 @@ def test_sidecar_matches_the_fills(two_fills, tmp_path: Path, random_weights: Pa
     assert record["models"] == [{"name": "DeepFill v2 (cnum=8)", "file": random_weights.name, "sha256": sha}]
     assert record["fills"][1]["date"].endswith("+00:00")
     assert record["filled_pixels"] == 15 * 24 + 30 * 50
+    assert fills[0].region.shape == (15, 24) and fills[0].mask.shape == (H, W)  # only the box is stored
     for name in record["files"].values():
         assert (folder / name).is_file(), name
     assert set(record["files"].values()) == {p.name for p in folder.iterdir()}
@@ -122,7 +123,7 @@ def test_bad_sidecar_requests(two_fills, tmp_path: Path) -> None:
     photo, _, fills = two_fills
     with pytest.raises(InpaintError, match="nothing was filled"):
         write_sidecar(tmp_path / "a.png", [], shape=photo.shape)
-    with pytest.raises(InpaintError, match="mask"):
+    with pytest.raises(InpaintError, match="made on a 112x80 image"):
         write_sidecar(tmp_path / "b.png", fills, shape=(10, 10, 3))
     with pytest.raises(InpaintError, match="does not exist"):
         write_sidecar(tmp_path / "missing" / "c.png", fills, shape=photo.shape)
