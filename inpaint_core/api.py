@@ -34,6 +34,7 @@ __all__ = [
     "ENGINE_LABELS",
     "MIN_MAX_SIDE",
     "STAGES",
+    "TONE_MODES",
     "AttentionField",
     "CancelFlag",
     "ClassicalMethod",
@@ -55,6 +56,9 @@ ENGINE_LABELS: dict[str, str] = {
     "telea": "Telea (classical)",
     "ns": "Navier-Stokes (classical)",
 }
+
+# InpaintRequest.tone: "auto" detects a grey or toned photo and keeps its tone in the fill; "off" does not.
+TONE_MODES: tuple[str, ...] = ("auto", "off")
 
 # The progress stages, in order; per window "coarse", "refine" (classical engines: "refine" only) and "paste".
 STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
@@ -86,6 +90,7 @@ class InpaintRequest:
     feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
     weights: str | Path | None = None  # None = the shipped default weights
     return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
+    tone: str = "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
     request_id: int = 0
 
 

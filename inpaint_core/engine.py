@@ -23,6 +23,7 @@ from inpaint_core.api import (
     DEEPFILL,
     ENGINES,
     MIN_MAX_SIDE,
+    TONE_MODES,
     CancelFlag,
     ClassicalMethod,
     InpaintRequest,
@@ -38,6 +39,7 @@ from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
 from inpaint_core.model.generator import DeepFillV2Generator
+from inpaint_core.restore.tone import keep_tone
 
 NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
@@ -95,6 +97,8 @@ def _validate(request: InpaintRequest) -> None:
                 raise InpaintError(f"the {name} must be HxW, got shape {extra.shape}")
     if request.engine not in ENGINES:
         raise InpaintError(f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}")
+    if request.tone not in TONE_MODES:
+        raise InpaintError(f"unknown tone mode {request.tone!r}; use one of {', '.join(TONE_MODES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
 
@@ -215,6 +219,9 @@ class InpaintEngine:
                 paste_fill(coarse_img, out.coarse, hole, box, request.feather)
             if out.attention is not None:
                 attention.append(out.attention)
+        if request.tone == "auto":
+            work, tone_note = keep_tone(image, work, hole_all)
+            notes += [tone_note] if tone_note else []
         state.finish()
         return InpaintResult(
             image=work,

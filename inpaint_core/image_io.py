@@ -301,11 +301,14 @@ def save_image(
     icc: bytes | None = None,
     quality: int = 95,
     overwrite: bool = False,
+    text: dict[str, str] | None = None,
+    xmp: bytes | None = None,
 ) -> None:
     """Write an image atomically (temp file in the same folder, then os.replace); format from the extension.
 
     PNG and TIFF keep 16 bits (16-bit colour is written with OpenCV, which drops EXIF/ICC); JPEG and WEBP are
     8-bit, and JPEG has no alpha (dropped). Refuses an existing path unless `overwrite` (OutputExistsError).
+    `text` and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes.
     """
     path = Path(path)
     fmt = check_output_path(path, overwrite)
@@ -325,6 +328,10 @@ def save_image(
         if not ok:
             raise InpaintError(f"{path}: could not encode the image")
         encoded = buf.tobytes()
+        if fmt == "PNG" and (text or xmp):
+            from inpaint_core.restore.embed import add_png_chunks
+
+            encoded = add_png_chunks(encoded, text, xmp)
 
     try:
         with atomic_write(path) as fh:
@@ -339,6 +346,10 @@ def save_image(
                     params["icc_profile"] = icc
                 if fmt in _LOSSY:
                     params["quality"] = int(quality)
+                if text or xmp:
+                    from inpaint_core.restore.embed import pil_save_params
+
+                    params |= pil_save_params(fmt, text, xmp)
                 im.save(fh, format=fmt, **params)
     except OSError as exc:
         raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 # name -> module that implements it (imported lazily, so `inpaint` does not pay for the trainer's imports)
 COMMANDS: dict[str, str] = {
     "inpaint": "inpaint_core.cli.inpaint",
+    "detect-scratches": "inpaint_core.cli.scratches",
     "convert-weights": "inpaint_core.cli.convert",
     "train": "inpaint_core.cli.train",
     "bench": "inpaint_core.cli.bench",

@@ -1,9 +1,11 @@
-"""`python main.py bench quality|speed`: fill quality per mask-ratio bin, and speed/FLOPs/efficiency.
+"""`python main.py bench quality|speed|scratches`: fill quality per mask-ratio bin, speed/FLOPs/efficiency, and
+scratch detection's precision/recall.
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N]
+    python main.py bench scratches [--images DIR] [--count N] [--sensitivity 0.25,0.5,0.75] [--max-width PX]
 
 Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
 `efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
@@ -26,6 +28,13 @@ def _ints(text: str) -> tuple[int, ...]:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -85,6 +94,21 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="replace an existing output file")
     f.set_defaults(run=run_figure_cmd)
 
+    sc = actions.add_parser("scratches", help="scratch detection: precision/recall on synthetic damage")
+    sc.add_argument("--images", default=f"{_SHARED}/eval", help="clean photos to damage (recursive)")
+    sc.add_argument("--count", type=int, help="use the first N photos (default: all)")
+    sc.add_argument(
+        "--sensitivity",
+        type=_floats,
+        default=(0.25, 0.5, 0.75),
+        help="comma separated (default 0.25,0.5,0.75)",
+    )
+    sc.add_argument("--max-width", type=int, default=8, help="detector's max width in px (default 8)")
+    sc.add_argument("--seed", type=int, default=0, help="seed of the damage (default 0)")
+    sc.add_argument("--no-textures", action="store_true", help="skip the generated-texture rows")
+    sc.add_argument("--no-speed", action="store_true", help="skip the 6 MP timing")
+    sc.set_defaults(run=run_scratches_cmd)
+
     s = actions.add_parser("speed", help="forward latency, FLOPs, efficiency, peak memory, 12 MP path")
     s.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     s.add_argument("--sizes", type=_ints, help="square sizes (default 256,512 on CPU, 256,512,1024 on CUDA)")
@@ -112,7 +136,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
-    print("error: choose an action: bench quality, speed or figure", file=sys.stderr)
+    print("error: choose an action: bench quality, speed, figure or scratches", file=sys.stderr)
     return 2
 
 
@@ -162,6 +186,23 @@ def run_figure_cmd(args: argparse.Namespace) -> int:
     )
     save_image(args.output, grid, overwrite=args.force)
     print(f"wrote {args.output} ({grid.shape[1]}x{grid.shape[0]})")
+    return 0
+
+
+def run_scratches_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.scratches import format_report, load_photos, run_scratch_bench
+
+    photos = load_photos(args.images, args.count)
+    report = run_scratch_bench(
+        photos,
+        sensitivities=args.sensitivity,
+        max_width=args.max_width,
+        seed=args.seed,
+        textures=not args.no_textures,
+        speed=not args.no_speed,
+        log=_log,
+    )
+    print(format_report(report))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 One image:  python main.py inpaint IMAGE --mask MASK -o OUT [--guide G] [--forbid F] [--flow-out FLOW.png]
 A folder:   python main.py inpaint --images DIR --masks DIR -o OUTDIR   (pairs matched by file stem)
+Old photos: python main.py inpaint --images DIR --auto-scratches -o OUTDIR [--provenance]   (or IMAGE)
 
 Masks: white (any non-black) = hole. The output format follows the output's extension (png, jpg, webp, tif).
 """
@@ -15,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from inpaint_core.api import ENGINES
+from inpaint_core.cli.restore_options import (
+    add_restore_options,
+    check_restore_outputs,
+    proposed_mask,
+    save_result,
+)
 
 # Kept here (not imported from the engine) so building the CLI parser does not import torch.
 _DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -65,6 +72,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--flow-out", type=Path, metavar="FLOW.png", help="also write the attention-flow image"
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
+    add_restore_options(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -73,16 +81,18 @@ def run(args: argparse.Namespace) -> int:
     from inpaint_core.errors import InpaintError
 
     batch = args.images is not None or args.masks is not None
+    if (args.mask is not None or args.masks is not None) and args.auto_scratches:
+        raise InpaintError("give masks or --auto-scratches, not both")
     if batch:
-        if args.images is None or args.masks is None:
-            raise InpaintError("batch mode needs both --images DIR and --masks DIR")
+        if args.images is None or (args.masks is None and not args.auto_scratches):
+            raise InpaintError("batch mode needs --images DIR and --masks DIR (or --auto-scratches)")
         if args.image is not None or args.mask is not None:
             raise InpaintError("give either IMAGE --mask MASK or --images DIR --masks DIR, not both")
         if args.guide or args.forbid or args.flow_out:
             raise InpaintError("--guide, --forbid and --flow-out work with a single image only")
         return _run_batch(args)
-    if args.image is None or args.mask is None:
-        raise InpaintError("give an IMAGE and --mask MASK (or --images DIR --masks DIR)")
+    if args.image is None or (args.mask is None and not args.auto_scratches):
+        raise InpaintError("give an IMAGE and --mask MASK or --auto-scratches (or --images DIR --masks DIR)")
     return _run_single(args)
 
 
@@ -100,6 +110,7 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
         max_side=args.max_side,
         feather=args.feather,
         weights=args.weights,
+        tone=args.tone,
     )
 
 
@@ -109,22 +120,24 @@ def _run_single(args: argparse.Namespace) -> int:
     from inpaint_core.image_io import check_output_path, load_image, load_mask, save_image
 
     check_output_path(args.output, args.force)
+    check_restore_outputs(args, args.output)
     if args.flow_out is not None:
         if args.engine != "deepfill":
             raise InpaintError("--flow-out needs --engine deepfill (classical fills have no attention)")
         check_output_path(args.flow_out, args.force)
     loaded = load_image(args.image)
     shape = loaded.pixels.shape
-    mask = load_mask(args.mask, shape)
+    mask = proposed_mask(args, loaded.pixels) if args.auto_scratches else load_mask(args.mask, shape)
     guide = load_mask(args.guide, shape) if args.guide else None
     forbid = load_mask(args.forbid, shape) if args.forbid else None
 
     start = time.perf_counter()
-    result = InpaintEngine().run(_request(args, loaded.pixels, mask, guide, forbid))
+    request = _request(args, loaded.pixels, mask, guide, forbid)
+    result = InpaintEngine().run(request)
     elapsed = time.perf_counter() - start
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
-    save_image(args.output, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force)
+    save_result(args, args.output, loaded, request, result)
     if args.flow_out is not None:
         if result.attention is None:
             print("note: nothing was filled, so no flow image was written", file=sys.stderr)
@@ -150,11 +163,11 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import DeviceError, InpaintError, WeightsError
-    from inpaint_core.image_io import check_output_path, load_image, load_mask, save_image
+    from inpaint_core.image_io import check_output_path, load_image, load_mask
 
     images = _list_images(args.images)
     masks: dict[str, list[Path]] = {}
-    for path in _list_images(args.masks):
+    for path in _list_images(args.masks) if args.masks is not None else []:
         masks.setdefault(path.stem, []).append(path)
     out_dir: Path = args.output
     if out_dir.exists() and not out_dir.is_dir():
@@ -171,7 +184,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     for image_path in tqdm(images, desc="inpaint", unit="image", file=sys.stderr):
         candidates = masks.get(image_path.stem, [])
-        if len(candidates) != 1:
+        if len(candidates) != 1 and not args.auto_scratches:
             why = "no mask" if not candidates else f"{len(candidates)} masks"
             report(image_path.name, f"{why} named {image_path.stem}.* in {args.masks}; skipped")
             failed += 1
@@ -179,10 +192,15 @@ def _run_batch(args: argparse.Namespace) -> int:
         out_path = out_dir / image_path.name
         try:
             check_output_path(out_path, args.force)
+            check_restore_outputs(args, out_path)
             loaded = load_image(image_path)
-            mask = load_mask(candidates[0], loaded.pixels.shape)
-            result = engine.run(_request(args, loaded.pixels, mask))
-            save_image(out_path, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force)
+            if args.auto_scratches:
+                mask = proposed_mask(args, loaded.pixels)
+            else:
+                mask = load_mask(candidates[0], loaded.pixels.shape)
+            request = _request(args, loaded.pixels, mask)
+            result = engine.run(request)
+            save_result(args, out_path, loaded, request, result)
         except (WeightsError, DeviceError):
             raise  # the same for every image: stop rather than report it once per image
         except InpaintError as exc:

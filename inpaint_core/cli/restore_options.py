@@ -1,0 +1,99 @@
+"""The restoration and provenance options of `inpaint` (kept apart so `cli/inpaint.py` only hooks them in).
+
+    --auto-scratches        fill the damage `detect-scratches` proposes instead of a --mask / --masks
+    --sensitivity S, --max-width PX   the detector's settings (as in detect-scratches)
+    --provenance            also write the sidecar folder `<output stem>.provenance/` (restore/provenance.py)
+    --tone auto|off         keep a grey or toned (sepia) photo's fill in its tone (default auto)
+
+With --auto-scratches the proposed mask is written beside each result as `<output stem>.mask.png`, so it can be
+checked (and edited, then used with --mask). Every saved result that has filled pixels carries a short note
+(PNG text, XMP) saying so, naming the sidecar when one is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from inpaint_core.cli.scratches import add_detection_options, mask_pixels
+
+MASK_SUFFIX = ".mask.png"
+
+
+def add_restore_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("restoration and provenance")
+    group.add_argument(
+        "--auto-scratches",
+        action="store_true",
+        help="fill the scratches and dust that detect-scratches proposes (instead of --mask/--masks); "
+        "the mask is written beside each result as <name>.mask.png",
+    )
+    add_detection_options(group)  # type: ignore[arg-type]
+    group.add_argument(
+        "--provenance",
+        action="store_true",
+        help="also write <output name>.provenance/: the filled-pixel map, each fill's region, the attention "
+        "flow, the source-reuse heat map and provenance.json",
+    )
+    group.add_argument(
+        "--tone",
+        choices=("auto", "off"),
+        default="auto",
+        help="auto (default): a grey or toned (sepia, cyanotype) photo's fill keeps its tone; off: as filled",
+    )
+
+
+def mask_path_for(output: Path) -> Path:
+    """Where the proposed mask of `output` goes: beside it, `<stem>.mask.png`."""
+    return output.with_name(output.stem + MASK_SUFFIX)
+
+
+def check_restore_outputs(args: argparse.Namespace, output: Path) -> None:
+    """Fail before any work when an output that these options add cannot be written."""
+    from inpaint_core.image_io import check_output_path
+    from inpaint_core.restore.provenance import check_sidecar_path
+
+    if args.auto_scratches:
+        check_output_path(mask_path_for(output), args.force)
+    if args.provenance:
+        check_sidecar_path(output, args.force)
+
+
+def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
+    from inpaint_core.restore.scratches import detect_scratches
+
+    return detect_scratches(pixels, args.sensitivity, args.max_width)
+
+
+def save_result(args: argparse.Namespace, output: Path, loaded: Any, request: Any, result: Any) -> None:
+    """Write the proposed mask (--auto-scratches), the sidecar (--provenance), then the result with its note."""
+    from inpaint_core.image_io import save_image
+    from inpaint_core.restore.provenance import (
+        embedded_note,
+        record_fill,
+        sidecar_reference,
+        write_sidecar,
+    )
+
+    if args.auto_scratches:
+        save_image(mask_path_for(output), mask_pixels(request.mask > 0), overwrite=args.force)
+    shape = loaded.pixels.shape
+    filled = bool((request.mask > 0).any())
+    text = xmp = None
+    if filled:
+        fills = [record_fill(request, result)]
+        sidecar = None
+        if args.provenance:
+            write_sidecar(
+                output, fills, shape=shape, original=loaded.pixels, result=result.image, overwrite=args.force
+            )
+            sidecar = sidecar_reference(output)
+        note = embedded_note(fills, sidecar, shape)
+        text, xmp = note.text, note.xmp
+    elif args.provenance:
+        print(f"note: nothing was filled in {output.name}, so no provenance was written", file=sys.stderr)
+    save_image(
+        output, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force, text=text, xmp=xmp
+    )

@@ -1,0 +1,82 @@
+"""`detect-scratches IMAGE -o MASK.png`: propose a mask of scratches, creases and dust specks on an old photo.
+
+The mask is white where damage was found (the same convention as `inpaint --mask`): check it, edit it, then
+fill it with `inpaint IMAGE --mask MASK.png -o OUT`, or do both at once with `inpaint IMAGE --auto-scratches`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+# Kept in step with inpaint_core.restore.scratches (not imported: building the parser stays cheap).
+_DEFAULT_SENSITIVITY = 0.5
+_DEFAULT_MAX_WIDTH = 8
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def add_detection_options(parser: argparse.ArgumentParser) -> None:
+    """--sensitivity and --max-width, shared by `detect-scratches` and `inpaint --auto-scratches`."""
+    parser.add_argument(
+        "--sensitivity",
+        type=_unit_interval,
+        default=_DEFAULT_SENSITIVITY,
+        metavar="S",
+        help=f"0 (only the surest damage) to 1 (anything plausible); default {_DEFAULT_SENSITIVITY}",
+    )
+    parser.add_argument(
+        "--max-width",
+        type=int,
+        default=_DEFAULT_MAX_WIDTH,
+        metavar="PX",
+        help=f"widest scratch or speck to look for, in pixels (1 to 32; default {_DEFAULT_MAX_WIDTH})",
+    )
+
+
+def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help="propose a mask of scratches and dust on an old photo",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument("image", type=Path, help="the photo to examine")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="the mask to write (PNG: white = damage)"
+    )
+    add_detection_options(parser)
+    parser.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def mask_pixels(mask: Any) -> Any:
+    """A bool mask -> the uint8 image written to disk (255 = hole), as `inpaint --mask` reads it."""
+    import numpy as np
+
+    return np.where(mask, np.uint8(255), np.uint8(0))
+
+
+def run(args: argparse.Namespace) -> int:
+    from inpaint_core.image_io import check_output_path, load_image, save_image
+    from inpaint_core.restore.scratches import detect_scratches
+
+    check_output_path(args.output, args.force)
+    pixels = load_image(args.image).pixels
+    start = time.perf_counter()
+    mask = detect_scratches(pixels, args.sensitivity, args.max_width)
+    elapsed = time.perf_counter() - start
+    save_image(args.output, mask_pixels(mask), overwrite=args.force)
+    count = int(mask.sum())
+    print(f"wrote {args.output}: {count} px proposed ({count / mask.size:.2%} of the photo), {elapsed:.2f} s")
+    return 0

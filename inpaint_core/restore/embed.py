@@ -1,0 +1,97 @@
+"""Embedding a short note in saved image files: PNG text chunks, and an XMP packet for PNG, JPEG, TIFF and WEBP.
+
+`image_io.save_image(..., text=..., xmp=...)` calls these; the note's content comes from `provenance.py`.
+PNG gets its text as iTXt chunks (UTF-8) plus the XMP packet under the standard `XML:com.adobe.xmp` keyword;
+JPEG gets the XMP APP1 segment and the description as a comment; TIFF gets ImageDescription (270) and XMP (700);
+WEBP gets an XMP chunk. 16-bit colour PNGs are encoded by OpenCV, so their chunks are spliced into the encoded
+bytes (`add_png_chunks`); 16-bit colour TIFFs carry no note (OpenCV writes no tags), the sidecar still exists.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Mapping
+from xml.sax.saxutils import escape, quoteattr
+
+from PIL import PngImagePlugin
+
+XMP_KEYWORD = "XML:com.adobe.xmp"  # the PNG iTXt keyword for XMP (XMP spec part 3)
+_TIFF_DESCRIPTION = 270
+_TIFF_XMP = 700
+
+
+def xmp_packet(description: str, properties: Mapping[str, str], namespaces: Mapping[str, str]) -> bytes:
+    """A minimal XMP packet: dc:description plus simple `prefix:Name` properties in the given namespaces."""
+    ns = {
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "xmp": "http://ns.adobe.com/xap/1.0/",
+        **namespaces,
+    }
+    declarations = "".join(f"\n    xmlns:{prefix}={quoteattr(uri)}" for prefix, uri in ns.items())
+    attributes = "".join(f"\n    {name}={quoteattr(value)}" for name, value in properties.items())
+    body = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        f'  <rdf:Description rdf:about=""{declarations}{attributes}>\n'
+        "   <dc:description><rdf:Alt>"
+        f'<rdf:li xml:lang="x-default">{escape(description)}</rdf:li>'
+        "</rdf:Alt></dc:description>\n"
+        "  </rdf:Description>\n"
+        " </rdf:RDF>\n"
+        "</x:xmpmeta>\n"
+        '<?xpacket end="w"?>'
+    )
+    return body.encode("utf-8")
+
+
+def pil_save_params(fmt: str, text: Mapping[str, str] | None, xmp: bytes | None) -> dict[str, object]:
+    """Extra keyword arguments for `PIL.Image.save` in format `fmt` that embed `text` and `xmp`."""
+    text = dict(text or {})
+    description = text.get("Description", "")
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            info.add_itxt(key, value)
+        if xmp:
+            info.add_itxt(XMP_KEYWORD, xmp.decode("utf-8"))
+        return {"pnginfo": info}
+    params: dict[str, object] = {}
+    if fmt == "JPEG":
+        if xmp:
+            params["xmp"] = xmp
+        if description:
+            params["comment"] = description.encode("utf-8")
+    elif fmt == "TIFF":
+        tags: dict[int, object] = {}
+        if description:
+            tags[_TIFF_DESCRIPTION] = description
+        if xmp:
+            tags[_TIFF_XMP] = xmp
+        params["tiffinfo"] = tags
+    elif fmt == "WEBP" and xmp:
+        params["xmp"] = xmp
+    return params
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def _itxt(keyword: str, value: str) -> bytes:
+    # keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword, NUL, text
+    return _chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+
+
+def add_png_chunks(png: bytes, text: Mapping[str, str] | None, xmp: bytes | None) -> bytes:
+    """Insert iTXt chunks for `text` (and the XMP packet) just before a PNG's IEND chunk."""
+    chunks = [_itxt(key, value) for key, value in (text or {}).items()]
+    if xmp:
+        chunks.append(_itxt(XMP_KEYWORD, xmp.decode("utf-8")))
+    end = png.rfind(b"IEND") - 4  # the IEND chunk starts with its 4-byte length
+    if end < 8 or not chunks:
+        return png
+    return png[:end] + b"".join(chunks) + png[end:]

@@ -1,0 +1,519 @@
+"""An honest record of what was filled: the fills made, a sidecar folder beside the saved photo, and a note in it.
+
+Archivists and journalists must be able to show what in a restored photo is not original. So a saved photo
+carries a short note (PNG text + XMP; JPEG, TIFF and WEBP XMP) that says it contains filled regions and names its
+sidecar, and the sidecar `<photo stem>.provenance/` beside it holds:
+
+    README.txt                  what these files are, in plain words
+    provenance.json             engine, model name and weights SHA-256, dates, the fills in order with their boxes
+    filled-pixels.png           white = not original (any fill, or any pixel that differs from the original)
+    fill-regions.png            each fill's region in its own colour, numbered in the order of the fills
+    fill-index.png              grey levels: 0 = original, n = made by fill n (the last one over that pixel)
+    attention-flow.png          DeepFill fills: where each filled pixel borrowed from, as flow colours (+ legend)
+    source-reuse.png            DeepFill fills: how much each area was borrowed (+ legend; restore/reuse.py)
+
+The record of a fill (`FillRecord`) is made from the engine's request and result (`record_fill`); a caller keeps
+them in order (the editor drops one when its fill is undone) and hands them to `write_sidecar` and
+`embedded_note` when the photo is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from inpaint_core import __version__
+from inpaint_core.boxes import Box
+from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.flow import AttentionField
+from inpaint_core.flow import legend as flow_legend
+from inpaint_core.image_io import save_image
+from inpaint_core.restore.embed import xmp_packet
+from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
+
+if TYPE_CHECKING:
+    from inpaint_core.api import InpaintRequest, InpaintResult
+
+PROVENANCE_FORMAT = "deepfill-studio-provenance/1"
+SOFTWARE = f"DeepFill Studio {__version__}"
+SIDECAR_SUFFIX = ".provenance"
+RECORD_NAME = "provenance.json"
+FILES: dict[str, str] = {
+    "record": RECORD_NAME,
+    "readme": "README.txt",
+    "filled_pixels": "filled-pixels.png",
+    "fill_regions": "fill-regions.png",
+    "fill_index": "fill-index.png",
+    "attention_flow": "attention-flow.png",
+    "attention_flow_legend": "attention-flow-legend.png",
+    "source_reuse": "source-reuse.png",
+    "source_reuse_legend": "source-reuse-legend.png",
+}
+# IPTC Digital Source Type (cv.iptc.org/newscodes/digitalsourcetype): "edited with generative AI" for fills by a
+# trained model, "composite of synthetic elements" for classical fills.
+DIGITAL_SOURCE_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+DIGITAL_SOURCE_CLASSICAL = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
+XMP_NAMESPACE = "urn:deepfill-studio:provenance:1"
+ENGINE_NAMES = {"deepfill": "DeepFill v2", "telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}
+# Fill colours of fill-regions.png (tab10), cycled.
+_PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """Which network made a fill: a readable name, the weights file's name and its SHA-256."""
+
+    name: str
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True, eq=False)
+class FillRecord:
+    """One fill as it was made. Only the filled pixels' bounding box is stored, so a long editing session with
+    many small fills on a large photo stays small."""
+
+    image_size: tuple[int, int]  # (height, width) of the photo
+    box: Box  # bounding box of the filled pixels (empty for an empty mask)
+    region: np.ndarray  # (box.height, box.width) bool: the filled pixels inside the box
+    engine: str
+    when: str  # ISO 8601, UTC
+    model: ModelIdentity | None = None  # None for classical engines
+    attention: AttentionField | None = None
+    windows: tuple[Box, ...] = ()
+    settings: dict[str, object] = field(default_factory=dict)
+    note: str = ""
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray, engine: str, when: str | None = None, **extra: object) -> FillRecord:
+        """A record for the pixels of an (H, W) mask (nonzero = filled)."""
+        hole = np.asarray(mask) > 0
+        ys, xs = np.nonzero(hole)
+        box = Box(0, 0, 0, 0)
+        if ys.size:
+            box = Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        size = (int(hole.shape[0]), int(hole.shape[1]))
+        return cls(size, box, hole[box.slices].copy(), engine, when or _now(), **extra)  # type: ignore[arg-type]
+
+    @property
+    def pixels(self) -> int:
+        """How many pixels the fill replaced."""
+        return int(self.region.sum())
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The filled pixels as a full-size (H, W) bool mask (made on demand)."""
+        out = np.zeros(self.image_size, bool)
+        out[self.box.slices] = self.region
+        return out
+
+    @property
+    def generative(self) -> bool:
+        """True when a trained model made the fill."""
+        return self.model is not None
+
+
+@dataclass(frozen=True)
+class EmbeddedNote:
+    """What `save_image(..., text=note.text, xmp=note.xmp)` embeds in a saved photo."""
+
+    text: dict[str, str]
+    xmp: bytes
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@cache
+def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
+    from safetensors import safe_open
+
+    from inpaint_core.model.config import GeneratorConfig
+    from inpaint_core.weights import sha256_file
+
+    name = "DeepFill v2"
+    try:
+        with safe_open(path, framework="numpy") as fh:
+            config = GeneratorConfig.from_json((fh.metadata() or {})["config"])
+        name += f" (cnum={config.cnum}{', guide channel' if config.guide_channel else ''})"
+    except Exception:  # an unreadable header only loses the detail in the name; the hash still identifies it
+        pass
+    return ModelIdentity(name=name, file=Path(path).name, sha256=sha256_file(path))
+
+
+def identify_weights(weights: str | Path | None) -> ModelIdentity:
+    """The identity of these weights (None = the shipped default); hashed once per file version."""
+    from inpaint_core.engine import InpaintEngine
+
+    path, _ = InpaintEngine.resolve_weights(weights)
+    try:
+        stat = path.stat()
+    except OSError:
+        raise InpaintError(f"weights file not found: {path}") from None
+    return _identify(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def record_fill(
+    request: InpaintRequest,
+    result: InpaintResult,
+    *,
+    model: ModelIdentity | None = None,
+    when: str | None = None,
+) -> FillRecord:
+    """The record of one engine run (call it right after `InpaintEngine.run`).
+
+    For DeepFill the weights are identified (name, SHA-256) unless `model` is given.
+    """
+    if request.engine == "deepfill" and model is None:
+        model = identify_weights(request.weights)
+    settings: dict[str, object] = {
+        "max_side": request.max_side,
+        "feather": request.feather,
+        "tone": request.tone,
+        "forbid_mask": request.forbid is not None and bool(np.any(request.forbid)),
+        "guide_strokes": request.guide is not None and bool(np.any(request.guide)),
+    }
+    if request.engine == "deepfill":
+        settings |= {"device": request.device, "precision": request.precision}
+    return FillRecord.from_mask(
+        request.mask,
+        request.engine,
+        when,
+        model=model if request.engine == "deepfill" else None,
+        attention=result.attention,
+        windows=tuple(result.windows),
+        settings=settings,
+        note=result.note,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- the maps
+
+
+def not_original(
+    shape: tuple[int, ...],
+    fills: Sequence[FillRecord],
+    original: np.ndarray | None = None,
+    result: np.ndarray | None = None,
+) -> np.ndarray:
+    """Every pixel that is not original: inside any fill, or different from `original` in `result`.
+
+    Shape: -> (H, W) bool
+    """
+    out = np.zeros(shape[:2], bool)
+    for fill in fills:
+        out[fill.box.slices] |= fill.region
+    if original is not None and result is not None and original.shape == result.shape:
+        diff = original != result
+        out |= diff.any(axis=2) if diff.ndim == 3 else diff
+    return out
+
+
+def fill_index(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray:
+    """0 = original, n = made by fill n (1-based; the last fill over a pixel wins).
+
+    Shape: -> (H, W) uint8, or uint16 beyond 255 fills
+    """
+    index = np.zeros(shape[:2], np.uint8 if len(fills) < 256 else np.uint16)
+    for n, fill in enumerate(fills, start=1):
+        index[fill.box.slices][fill.region] = n
+    return index
+
+
+def fill_regions_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray:
+    """Each fill's region in its own colour, outlined, with its number beside its box; transparent elsewhere.
+
+    Shape: -> (H, W, 4) uint8
+    """
+    height, width = shape[:2]
+    out = np.zeros((height, width, 4), np.uint8)
+    scale = max(0.4, min(height, width) / 800.0)
+    for n, fill in enumerate(fills, start=1):
+        colour = _PALETTE[(n - 1) % len(_PALETTE)]
+        crop = out[fill.box.slices]
+        crop[fill.region] = (*colour, 200)
+        region = np.pad(fill.region, 1).astype(np.uint8)  # padded: the box edge is not the region's edge
+        edge = cv2.morphologyEx(region, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0
+        crop[edge & fill.region] = (*colour, 255)
+    for n, fill in enumerate(fills, start=1):  # numbers last, so a later fill's colour never hides them
+        box = fill.box
+        if box.is_empty():
+            continue
+        label = str(n)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        x = int(np.clip(box.x0, 0, max(0, width - tw - 2)))
+        y = int(np.clip(box.y0 - 3 if box.y0 - 3 - th >= 0 else box.y1 + th + 3, th + 1, height - 1))
+        cv2.rectangle(out, (x, y - th - 2), (x + tw + 2, y + 2), (255, 255, 255, 230), -1)
+        cv2.putText(out, label, (x + 1, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0, 255), 2, cv2.LINE_AA)
+    return out
+
+
+def attention_flow_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray | None:
+    """The flow colours of all DeepFill fills, later fills over earlier ones; None when no fill has attention.
+
+    Shape: -> (H, W, 4) uint8
+    """
+    out: np.ndarray | None = None
+    for fill in fills:
+        if fill.attention is None:
+            continue
+        flow = fill.attention.flow_rgba(shape[0], shape[1])
+        if out is None:
+            out = np.zeros_like(flow)
+        drawn = flow[..., 3] > 0
+        out[drawn] = flow[drawn]
+    return out
+
+
+def source_reuse(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray | None:
+    """The summed reuse density of all DeepFill fills (restore/reuse.py); None when no fill has attention.
+
+    Shape: -> (H, W) float32
+    """
+    total: np.ndarray | None = None
+    for fill in fills:
+        if fill.attention is not None:
+            density = reuse_density(fill.attention)
+            total = density if total is None else total + density
+    return total
+
+
+# ----------------------------------------------------------------------------------------------- the record
+
+
+def sidecar_path(image_path: str | os.PathLike[str]) -> Path:
+    """The sidecar folder of a saved photo: `photo.png` -> `photo.provenance` beside it."""
+    path = Path(image_path)
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def _box_list(box: Box) -> list[int]:
+    return [box.x0, box.y0, box.x1, box.y1]
+
+
+def provenance_record(
+    image_name: str,
+    shape: tuple[int, ...],
+    fills: Sequence[FillRecord],
+    filled_pixels: int,
+    files: Sequence[str] = (),
+) -> dict[str, object]:
+    """The content of provenance.json (boxes are [x0, y0, x1, y1], half-open, in image pixels)."""
+    height, width = shape[:2]
+    models: dict[str, dict[str, str]] = {}
+    for fill in fills:
+        if fill.model is not None:
+            models[fill.model.sha256] = {
+                "name": fill.model.name, "file": fill.model.file, "sha256": fill.model.sha256
+            }  # fmt: skip
+    return {
+        "format": PROVENANCE_FORMAT,
+        "software": SOFTWARE,
+        "image": image_name,
+        "width": width,
+        "height": height,
+        "written": _now(),
+        "filled_pixels": filled_pixels,
+        "filled_fraction": round(filled_pixels / max(1, width * height), 6),
+        "engines": sorted({fill.engine for fill in fills}),
+        "models": list(models.values()),
+        "fills": [
+            {
+                "index": n,
+                "engine": fill.engine,
+                "engine_name": ENGINE_NAMES.get(fill.engine, fill.engine),
+                "model": fill.model.name if fill.model else None,
+                "weights_file": fill.model.file if fill.model else None,
+                "weights_sha256": fill.model.sha256 if fill.model else None,
+                "date": fill.when,
+                "box": _box_list(fill.box),
+                "pixels": fill.pixels,
+                "windows": [_box_list(b) for b in fill.windows],
+                "settings": fill.settings,
+                "note": fill.note,
+            }
+            for n, fill in enumerate(fills, start=1)
+        ],
+        "files": {key: name for key, name in FILES.items() if name in files},
+    }
+
+
+def _readme(
+    image_name: str, fills: Sequence[FillRecord], filled_pixels: int, total: int, files: Sequence[str]
+) -> str:
+    lines = [
+        f"Provenance of {image_name}: NOT EVERY PIXEL OF THIS IMAGE IS ORIGINAL.",
+        "",
+        f"{len(fills)} region(s) were filled (inpainted) with {SOFTWARE}: {filled_pixels} pixels, "
+        f"{filled_pixels / max(1, total):.2%} of the image.",
+        "",
+    ]
+    for n, fill in enumerate(fills, start=1):
+        box = fill.box
+        what = ENGINE_NAMES.get(fill.engine, fill.engine)
+        if fill.model is not None:
+            what = f"{fill.model.name}, weights {fill.model.file} SHA-256 {fill.model.sha256}"
+        lines.append(
+            f"  fill {n}: {fill.pixels} px in x {box.x0}..{box.x1 - 1}, y {box.y0}..{box.y1 - 1}; "
+            f"{what}; {fill.when}"
+        )
+    described = {
+        FILES["record"]: "all of the above, machine-readable",
+        FILES["filled_pixels"]: "white = not original",
+        FILES["fill_regions"]: "each fill's region in its own colour, numbered in order",
+        FILES["fill_index"]: "grey level n = made by fill n, 0 = original",
+        FILES[
+            "attention_flow"
+        ]: "DeepFill: where each filled pixel borrowed from (colour wheel in the legend)",
+        FILES["source_reuse"]: "DeepFill: how much each area of the photo was borrowed (scale in the legend)",
+    }
+    lines += ["", "Files:"] + [f"  {name}: {text}" for name, text in described.items() if name in files]
+    return "\n".join(lines) + "\n"
+
+
+def write_sidecar(
+    image_path: str | os.PathLike[str],
+    fills: Sequence[FillRecord],
+    *,
+    shape: tuple[int, ...],
+    original: np.ndarray | None = None,
+    result: np.ndarray | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write the sidecar folder of the photo saved (or about to be saved) at `image_path`; returns the folder.
+
+    Written into a temporary folder beside it, then renamed into place, so no half-written sidecar is ever
+    seen. Refuses an existing sidecar unless `overwrite` (OutputExistsError).
+    """
+    image_path = Path(image_path)
+    folder = sidecar_path(image_path)
+    check_sidecar_path(image_path, overwrite)
+    if not fills:
+        raise InpaintError("nothing was filled, so there is no provenance to write")
+    for fill in fills:
+        if fill.image_size != tuple(shape[:2]):
+            got, want = fill.image_size, shape[:2]
+            raise InpaintError(
+                f"a fill was made on a {got[1]}x{got[0]} image but this one is {want[1]}x{want[0]}"
+            )
+    changed = not_original(shape, fills, original, result)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        written = _write_maps(tmp, shape, fills, changed)
+        record = provenance_record(
+            image_path.name, shape, fills, int(changed.sum()), [*written, RECORD_NAME, FILES["readme"]]
+        )
+        (tmp / RECORD_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        (tmp / FILES["readme"]).write_text(
+            _readme(image_path.name, fills, int(changed.sum()), changed.size, [*written, RECORD_NAME]),
+            encoding="utf-8",
+        )
+        _swap_into_place(tmp, folder)
+    except OSError as exc:
+        raise InpaintError(f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})") from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def check_sidecar_path(image_path: str | os.PathLike[str], overwrite: bool = False) -> None:
+    """Raise unless the sidecar of `image_path` can be written (free or `overwrite`, folder exists)."""
+    folder = sidecar_path(image_path)
+    if folder.exists() and not overwrite:
+        raise OutputExistsError(f"{folder} exists; pass --force to replace it")
+    if folder.exists() and not folder.is_dir():
+        raise InpaintError(f"{folder} exists and is not a folder")
+    if not folder.parent.is_dir():
+        raise InpaintError(f"{folder.parent}: output folder does not exist")
+
+
+def _write_maps(
+    folder: Path, shape: tuple[int, ...], fills: Sequence[FillRecord], changed: np.ndarray
+) -> list[str]:
+    save_image(folder / FILES["filled_pixels"], np.where(changed, np.uint8(255), np.uint8(0)))
+    save_image(folder / FILES["fill_regions"], fill_regions_rgba(shape, fills))
+    save_image(folder / FILES["fill_index"], fill_index(shape, fills))
+    written = [FILES["filled_pixels"], FILES["fill_regions"], FILES["fill_index"]]
+    flow = attention_flow_rgba(shape, fills)
+    if flow is not None:
+        save_image(folder / FILES["attention_flow"], flow)
+        save_image(folder / FILES["attention_flow_legend"], flow_legend(256))
+        written += [FILES["attention_flow"], FILES["attention_flow_legend"]]
+    reuse = source_reuse(shape, fills)
+    if reuse is not None:
+        save_image(folder / FILES["source_reuse"], reuse_rgba(reuse))
+        save_image(folder / FILES["source_reuse_legend"], reuse_legend(320, 64))
+        written += [FILES["source_reuse"], FILES["source_reuse_legend"]]
+    return written
+
+
+def _swap_into_place(tmp: Path, folder: Path) -> None:
+    """Rename `tmp` to `folder`; an existing `folder` is moved aside first and removed only after the swap."""
+    if not folder.exists():
+        os.rename(tmp, folder)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+    old.rmdir()
+    os.rename(folder, old)
+    try:
+        os.rename(tmp, folder)
+    except OSError:
+        os.rename(old, folder)  # put the previous sidecar back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------- the note
+
+
+def embedded_note(
+    fills: Sequence[FillRecord], sidecar: str | None, shape: tuple[int, ...] | None = None
+) -> EmbeddedNote:
+    """The short note a saved photo carries: it contains filled regions, by what, and where the sidecar is.
+
+    `sidecar`: the sidecar's record path relative to the photo (e.g. "photo.provenance/provenance.json"),
+    or None when none is written. Embed it with `save_image(..., text=note.text, xmp=note.xmp)`.
+    """
+    count = len(fills)
+    engines = ", ".join(dict.fromkeys(ENGINE_NAMES.get(f.engine, f.engine) for f in fills)) or "none"
+    pixels = int(not_original(shape, fills).sum()) if shape is not None and fills else None
+    amount = f" ({pixels} pixels)" if pixels is not None else ""
+    description = (
+        f"Not every pixel is original: this image contains {count} filled (inpainted) region"
+        f"{'s' if count != 1 else ''}{amount}, made with {engines} in {SOFTWARE}."
+    )
+    description += f" Provenance record: {sidecar}" if sidecar else " No provenance record was saved."
+    source = DIGITAL_SOURCE_TRAINED if any(f.generative for f in fills) else DIGITAL_SOURCE_CLASSICAL
+    properties = {
+        "xmp:CreatorTool": SOFTWARE,
+        "Iptc4xmpExt:DigitalSourceType": source,
+        "dfs:FilledRegions": str(count),
+    }
+    if pixels is not None:
+        properties["dfs:FilledPixels"] = str(pixels)
+    if sidecar:
+        properties["dfs:Sidecar"] = sidecar
+    namespaces = {"Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/", "dfs": XMP_NAMESPACE}
+    text = {"Description": description, "Software": SOFTWARE}
+    if sidecar:
+        text["Provenance"] = sidecar
+    return EmbeddedNote(text=text, xmp=xmp_packet(description, properties, namespaces))
+
+
+def sidecar_reference(image_path: str | os.PathLike[str]) -> str:
+    """The sidecar record's path relative to the photo, as the embedded note names it."""
+    return f"{sidecar_path(image_path).name}/{RECORD_NAME}"

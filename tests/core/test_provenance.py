@@ -1,0 +1,169 @@
+"""Provenance: the sidecar against the fills made, the note embedded in saved files, safe writing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_core.engine import InpaintEngine, InpaintRequest
+from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.image_io import load_image, save_image
+from inpaint_core.restore.provenance import (
+    DIGITAL_SOURCE_CLASSICAL,
+    DIGITAL_SOURCE_TRAINED,
+    FILES,
+    embedded_note,
+    record_fill,
+    sidecar_path,
+    sidecar_reference,
+    write_sidecar,
+)
+from inpaint_core.restore.reuse import reuse_density
+from inpaint_core.weights import sha256_file
+from tests.conftest import box_mask, synthetic_photo
+
+H, W = 80, 112
+
+
+@pytest.fixture(scope="module")
+def two_fills(random_weights: Path):
+    """A Telea fill, then a DeepFill fill on its result (as the editor chains them)."""
+    engine = InpaintEngine()
+    photo = synthetic_photo(H, W)
+    first = InpaintRequest(image=photo, mask=box_mask(H, W, 5, 6, 20, 30), engine="telea")
+    r1 = engine.run(first)
+    second = InpaintRequest(
+        image=r1.image, mask=box_mask(H, W, 40, 50, 70, 100), weights=random_weights, device="cpu"
+    )
+    r2 = engine.run(second)
+    fills = [record_fill(first, r1), record_fill(second, r2)]
+    return photo, r2.image, fills
+
+
+def test_sidecar_matches_the_fills(two_fills, tmp_path: Path, random_weights: Path) -> None:
+    photo, result, fills = two_fills
+    out = tmp_path / "restored.png"
+    folder = write_sidecar(out, fills, shape=photo.shape, original=photo, result=result)
+    assert folder == tmp_path / "restored.provenance" == sidecar_path(out)
+    record = json.loads((folder / "provenance.json").read_text())
+    assert record["image"] == "restored.png" and (record["width"], record["height"]) == (W, H)
+    assert record["engines"] == ["deepfill", "telea"]
+    assert [f["engine"] for f in record["fills"]] == ["telea", "deepfill"]  # in the order they were made
+    assert [f["index"] for f in record["fills"]] == [1, 2]
+    assert record["fills"][0]["box"] == [6, 5, 30, 20] and record["fills"][1]["box"] == [50, 40, 100, 70]
+    assert record["fills"][0]["pixels"] == 15 * 24 and record["fills"][1]["pixels"] == 30 * 50
+    assert record["fills"][0]["weights_sha256"] is None
+    sha = sha256_file(random_weights)
+    assert (
+        record["fills"][1]["weights_sha256"] == sha
+        and record["fills"][1]["weights_file"] == random_weights.name
+    )
+    assert record["models"] == [{"name": "DeepFill v2 (cnum=8)", "file": random_weights.name, "sha256": sha}]
+    assert record["fills"][1]["date"].endswith("+00:00")
+    assert record["filled_pixels"] == 15 * 24 + 30 * 50
+    assert fills[0].region.shape == (15, 24) and fills[0].mask.shape == (H, W)  # only the box is stored
+    for name in record["files"].values():
+        assert (folder / name).is_file(), name
+    assert set(record["files"].values()) == {p.name for p in folder.iterdir()}
+
+    union = box_mask(H, W, 5, 6, 20, 30) | box_mask(H, W, 40, 50, 70, 100)
+    np.testing.assert_array_equal(load_image(folder / FILES["filled_pixels"]).pixels > 0, union)
+    index = load_image(folder / FILES["fill_index"]).pixels
+    assert set(np.unique(index)) == {0, 1, 2}
+    np.testing.assert_array_equal(index == 1, box_mask(H, W, 5, 6, 20, 30))
+    regions = load_image(folder / FILES["fill_regions"]).pixels
+    assert regions.shape == (H, W, 4) and (regions[union, 3] > 0).all()
+    flow = load_image(folder / FILES["attention_flow"]).pixels
+    np.testing.assert_array_equal(flow[..., 3] > 0, box_mask(H, W, 40, 50, 70, 100) & (flow[..., 3] > 0))
+    assert (flow[..., 3] > 0).sum() > 0.9 * 30 * 50  # the DeepFill fill's pixels have flow colours
+    reuse = load_image(folder / FILES["source_reuse"]).pixels
+    expected = reuse_density(fills[1].attention) >= 0.01
+    np.testing.assert_array_equal(reuse[..., 3] > 0, expected)
+    readme = (folder / "README.txt").read_text()
+    assert "NOT EVERY PIXEL" in readme and sha in readme and "fill 2" in readme
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
+
+
+def test_changed_pixels_outside_the_fills_count_as_not_original(two_fills, tmp_path: Path) -> None:
+    photo, result, fills = two_fills
+    edited = result.copy()
+    edited[0, 0] = 255 - edited[0, 0]
+    folder = write_sidecar(tmp_path / "x.png", fills, shape=photo.shape, original=photo, result=edited)
+    assert load_image(folder / FILES["filled_pixels"]).pixels[0, 0] == 255
+
+
+def test_classical_only_has_no_attention_files(two_fills, tmp_path: Path) -> None:
+    photo, _, fills = two_fills
+    folder = write_sidecar(tmp_path / "t.jpg", fills[:1], shape=photo.shape)
+    names = {p.name for p in folder.iterdir()}
+    assert FILES["attention_flow"] not in names and FILES["source_reuse"] not in names
+    assert json.loads((folder / "provenance.json").read_text())["models"] == []
+
+
+def test_existing_sidecar_needs_overwrite(two_fills, tmp_path: Path) -> None:
+    photo, _, fills = two_fills
+    out = tmp_path / "p.png"
+    folder = sidecar_path(out)
+    folder.mkdir()
+    (folder / "mine.txt").write_text("keep")
+    with pytest.raises(OutputExistsError, match="--force"):
+        write_sidecar(out, fills, shape=photo.shape)
+    assert (folder / "mine.txt").read_text() == "keep"
+    write_sidecar(out, fills[:1], shape=photo.shape, overwrite=True)
+    assert not (folder / "mine.txt").exists()
+    assert len(json.loads((folder / "provenance.json").read_text())["fills"]) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["p.provenance"]
+
+
+def test_bad_sidecar_requests(two_fills, tmp_path: Path) -> None:
+    photo, _, fills = two_fills
+    with pytest.raises(InpaintError, match="nothing was filled"):
+        write_sidecar(tmp_path / "a.png", [], shape=photo.shape)
+    with pytest.raises(InpaintError, match="made on a 112x80 image"):
+        write_sidecar(tmp_path / "b.png", fills, shape=(10, 10, 3))
+    with pytest.raises(InpaintError, match="does not exist"):
+        write_sidecar(tmp_path / "missing" / "c.png", fills, shape=photo.shape)
+
+
+def _xmp_of(path: Path) -> bytes:
+    return path.read_bytes()[path.read_bytes().find(b"<x:xmpmeta") :]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "dtype", "channels"),
+    [(".png", np.uint8, 3), (".png", np.uint16, 3), (".png", np.uint8, 1), (".jpg", np.uint8, 3),
+     (".tif", np.uint8, 3), (".webp", np.uint8, 4)],
+)  # fmt: skip
+def test_note_is_embedded(two_fills, tmp_path: Path, suffix: str, dtype: type, channels: int) -> None:
+    photo, _, fills = two_fills
+    out = tmp_path / f"restored{suffix}"
+    note = embedded_note(fills, sidecar_reference(out), photo.shape)
+    assert "2 filled (inpainted) regions" in note.text["Description"]
+    assert note.text["Provenance"] == "restored.provenance/provenance.json"
+    pixels = synthetic_photo(H, W, channels=channels, dtype=dtype)
+    save_image(out, pixels, text=note.text, xmp=note.xmp)
+    xmp = _xmp_of(out)
+    assert b"restored.provenance/provenance.json" in xmp and DIGITAL_SOURCE_TRAINED.encode() in xmp
+    assert b"Not every pixel is original" in xmp
+    with Image.open(out) as im:
+        if suffix == ".png":
+            assert im.text["Description"] == note.text["Description"]
+            assert "restored.provenance" in im.text["XML:com.adobe.xmp"]
+        elif suffix == ".jpg":
+            assert im.info["comment"].decode() == note.text["Description"]
+        elif suffix == ".tif":
+            assert im.tag_v2[270] == note.text["Description"]
+    reloaded = load_image(out).pixels  # the file is still a valid image with the same pixels
+    if suffix in (".png", ".tif"):
+        np.testing.assert_array_equal(reloaded, pixels)
+
+
+def test_note_without_sidecar_and_for_classical_fills(two_fills) -> None:
+    _, _, fills = two_fills
+    note = embedded_note(fills[:1], None)
+    assert "No provenance record" in note.text["Description"] and "Provenance" not in note.text
+    assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"OpenCV Telea" in note.xmp
