@@ -9,11 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.canvas.commands import FillCommand, FillPatch
-from app.document import MASK, Document
+from app.canvas import mask_ops
+from app.canvas.commands import FillCommand, FillPatch, LayerCrop
+from app.document import FORBID, GUIDE, MASK, Document
 from app.settings import AppSettings
 from app.workers import InpaintWorker
 from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
+from inpaint_core.boxes import Box, grow_box, merge_boxes
 from inpaint_core.errors import WeightsMissingError
 
 
@@ -60,6 +62,12 @@ class InpaintController(QObject):
     @property
     def is_running(self) -> bool:
         return bool(self._pending)
+
+    @property
+    def cancelling(self) -> bool:
+        """A cancel was asked for and the latest fill has not stopped yet."""
+        pending = self._pending.get(self.latest_id)
+        return pending is not None and pending.worker.cancel_event.is_set()
 
     def make_request(self, engine: str | None = None) -> InpaintRequest | None:
         """Snapshot the document into an immutable InpaintRequest (numpy copies); None if the mask is empty."""
@@ -150,18 +158,48 @@ class InpaintController(QObject):
         self.applied.emit(elapsed)
 
     def _apply(self, request: InpaintRequest, result: InpaintResult) -> None:
-        """Push the fill as one history step holding only its windows (every filled pixel lies in one)."""
-        patches = []
-        for box in result.windows:
-            mask_before = self.doc.layer_alpha(MASK, box)
-            mask_after = mask_before.copy()
-            mask_after[request.mask[box.slices] > 0] = (
-                0  # the holes just filled; strokes painted meanwhile stay
+        """Push the fill as one history step holding only its windows (every filled pixel lies in one) and the
+        layer crops it consumed."""
+        patches = [
+            FillPatch(
+                box,
+                self.doc.image[box.slices].copy(),
+                np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8),
             )
-            after = np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8)
-            patches.append(FillPatch(box, self.doc.image[box.slices].copy(), after, mask_before, mask_after))
+            for box in result.windows
+        ]
+        layers = self._consumed_layers(request.mask > 0, result.windows)
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})"))
+        self.doc.undo_stack.push(FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})"))
+
+    def _consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:
+        """What a fill used up, as IOPaint clears its mask: the mask strokes that made its holes (their faint
+        edges too), and the guide and do-not-borrow marks inside its windows (where the model read them).
+        Strokes painted elsewhere while it ran stay for the next fill."""
+        crops = []
+        for box in merge_boxes(self._stroke_box(hole, window) for window in windows):
+            before = self.doc.layer_alpha(MASK, box)
+            consumed = mask_ops.connected_to(before, hole[box.slices])
+            crops.append(LayerCrop(MASK, box, before, np.where(consumed, 0, before).astype(np.uint8)))
+        for name in (GUIDE, FORBID):
+            for box in windows:
+                before = self.doc.layer_alpha(name, box)
+                crops.append(LayerCrop(name, box, before, np.zeros_like(before)))
+        return [c for c in crops if not np.array_equal(c.before, c.after)]
+
+    def _stroke_box(self, hole: np.ndarray, window: Box) -> Box:
+        """``window`` grown until it holds the whole of each mask stroke touching its holes (a soft brush's
+        faint edge can reach past the window's margin)."""
+        width, height = self.doc.width, self.doc.height
+        box = window
+        while box != Box(0, 0, width, height):
+            alpha = self.doc.layer_alpha(MASK, box)
+            if not mask_ops.touches_inner_edge(
+                mask_ops.connected_to(alpha, hole[box.slices]), box, width, height
+            ):
+                break
+            box = grow_box(box, max(box.width, box.height) // 2, 0, width, height)
+        return box
 
     def _on_worker_failed(self, rid: int, error: object) -> None:
         pending = self._finish(rid)
