@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSlider,
@@ -48,6 +48,7 @@ from app.widgets.attention_panel import AttentionPanel
 from app.widgets.compare_bar import CompareBar
 from app.widgets.engine_panel import EnginePanel
 from app.widgets.flow_legend import WHEEL
+from app.widgets.panel_scroll import PanelScroll
 from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import CHECKPOINT_SUFFIXES, STAGES, WEIGHTS_SUFFIX, Engine, ModelTools, Source
@@ -150,10 +151,11 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.cancel_button)
         bar.addPermanentWidget(self.status_fields)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.replace(" ", "_"))
-        dock.setWidget(widget)
+        # A panel taller than its share of a small screen scrolls instead of squashing its rows.
+        dock.setWidget(PanelScroll(widget) if scroll else widget)
         self.addDockWidget(area, dock)
         return dock
 
@@ -170,8 +172,13 @@ class MainWindow(QMainWindow):
             self._dock("Brush", self.tool_options, right),
             self._dock("Fill", self.engine_panel, right),
             self._dock("Attention", self.attention_panel, right),
-            self._dock("History", self.history_view, right),
+            self._dock("History", self.history_view, right, scroll=False),
         ]
+        # Attention and History share a tabbed dock: four stacked panels do not fit a laptop's height.
+        self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
+        self.tabifyDockWidget(self.attention_dock, self.history_dock)
+        self.history_dock.raise_()
+        self._docks_sized = False
 
     def _action(
         self,
@@ -562,6 +569,7 @@ class MainWindow(QMainWindow):
             widget.blockSignals(False)
         if visible:
             self._show_flow()
+            self.attention_dock.raise_()  # its tab holds the legend that reads the colours
             if self.view.tool is not None and self.view.tool.name != "inspect":
                 self._tool_before_overlay = self.view.tool.name
                 self.set_tool("inspect")
@@ -582,8 +590,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("That pixel was not filled by DeepFill: nothing to inspect.", 4000)
             return sources
         self.inspector.show(pos, sources, self.view.scale_factor())
-        parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {percent(s.weight)}" for s in sources)
-        self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from: {parts}")
+        parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {percent(s.weight)}" for s in sources[:3])
+        more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+        self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from {parts}{more}")
         return sources
 
     def _on_view_hovered(self, pos: QPointF) -> None:
@@ -629,6 +638,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{path.name} — DeepFill Studio")
         self.view.set_placeholder(f"Opening {path.name}…")
         self.statusBar().showMessage(f"Opening {path.name}…")
+        self.status_fields.image.setText("")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
 
         def load() -> None:
@@ -688,6 +698,7 @@ class MainWindow(QMainWindow):
             for widget in dock.findChildren(QWidget):
                 if isinstance(widget, (QAbstractButton, QAbstractSlider, QComboBox)):
                     widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.history_view.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.compare_bar.enabled_box.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.compare_bar.slider.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
@@ -702,6 +713,15 @@ class MainWindow(QMainWindow):
             "DeepFill Studio: remove objects from photos with DeepFill v2 (gated convolutions and contextual "
             "attention), with an overlay showing where each filled pixel was copied from.",
         )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized and self.settings.geometry is None:
+            # First run: Brush and Fill at their full height, the tabbed dock takes what is left. (Before the
+            # window is shown the dock area has no height to share.)
+            self._docks_sized = True
+            heights = [w.sizeHint().height() for w in (self.tool_options, self.engine_panel)]
+            self.resizeDocks(self.docks[:3], [*heights, 200], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

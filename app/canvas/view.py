@@ -318,6 +318,7 @@ class CanvasView(QGraphicsView):
     def set_placeholder(self, text: str) -> None:
         """A line centred on the canvas (e.g. "Opening photo.jpg…" while a large photo loads); "" removes it."""
         self._placeholder = text
+        self.photo_item.setVisible(not text)  # not the empty document's single pixel, zoomed up
         self.viewport().update()
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:

@@ -113,7 +113,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     ]
     paths = [settings.session_weights, settings.weights, *settings.weights_files]
     for path in dict.fromkeys(p for p in paths if p):  # unique, in order
-        label = f"DeepFill v2 · {Path(path).name}"
+        label = f"DeepFill · {Path(path).stem}"
         if path == settings.session_weights:
             label += " (this session)"
         try:
@@ -148,6 +148,7 @@ class EnginePanel(QWidget):
         self.model.setToolTip("The model that fills the mask")
         self.load_button = QToolButton()
         self.load_button.setText("Load…")
+        self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.load_button.setToolTip(
             "Add DeepFill weights: a .safetensors file, or a published DeepFill v2 checkpoint "
             "(snap-0.index or .pth), converted on the spot"
@@ -178,13 +179,19 @@ class EnginePanel(QWidget):
         self.feather.setToolTip("Blend width at the edge of the hole")
         self.auto_fill = QCheckBox("Fill when a stroke ends")
         self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
-        form.addRow("Model", picker)
-        form.addRow(self.model_info)
+        # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
+        # one line's height and the rows below draw over it.
+        top = QFormLayout()
+        top.addRow("Model", picker)
+        layout.addLayout(top)
+        layout.addWidget(self.model_info)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
         form.addRow("Feather", self.feather)
         form.addRow(self.auto_fill)
         layout.addLayout(form)
+        label_width = max(form.labelForField(w).sizeHint().width() for w in (self.device, self.max_side))
+        top.labelForField(picker).setMinimumWidth(label_width)  # the two forms' fields line up
         self.weights_note = QLabel()
         self.weights_note.setWordWrap(True)
         layout.addWidget(self.weights_note)

@@ -37,7 +37,7 @@ class StatusFields(QWidget):
         return line
 
     def set_image(self, width: int, height: int, depth: str) -> None:
-        self.image.setText(f"{width} × {height} px, {depth}")
+        self.image.setText(f"{width} × {height}, {depth}")
 
     def set_tool(self, text: str) -> None:
         self.tool.setText(text)
