@@ -639,6 +639,7 @@ class MainWindow(QMainWindow):
         self.view.set_placeholder(f"Opening {path.name}…")
         self.statusBar().showMessage(f"Opening {path.name}…")
         self.status_fields.image.setText("")
+        self.status_fields.zoom.setText("")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
 
         def load() -> None:

@@ -24,6 +24,7 @@ class StatusFields(QWidget):
         self.zoom.setToolTip("Zoom (Ctrl+0 fits, Ctrl+1 is 100 %)")
         # A fixed width keeps the fields from shifting as the numbers change.
         self.zoom.setMinimumWidth(self.zoom.fontMetrics().horizontalAdvance("6400 %"))
+        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("00000, 00000"))
         for i, label in enumerate((self.position, self.image, self.tool, self.model, self.zoom)):
             if i:
                 layout.addWidget(self._separator())
