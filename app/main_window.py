@@ -704,7 +704,9 @@ class MainWindow(QMainWindow):
         self.compare_bar.slider.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
     def _return_focus_to_canvas(self) -> None:
-        if self.isActiveWindow() or QApplication.focusWidget() is not None:
+        # Enter in the field (it still has the focus) hands the keys back; leaving it for another field does not.
+        field = self.sender()
+        if isinstance(field, QWidget) and field.hasFocus():
             self.view.setFocus()
 
     def _show_about(self) -> None:
