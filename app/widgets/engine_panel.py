@@ -108,7 +108,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
         shipped, why = None, f"The shipped weights cannot be used: {gui_text(exc)}"
     choices = [
         ModelChoice(
-            SHIPPED, DEEPFILL, None, "DeepFill v2 · shipped weights", shipped is not None, why, shipped
+            SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped
         )
     ]
     paths = [settings.session_weights, settings.weights, *settings.weights_files]
