@@ -107,9 +107,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     except InpaintError as exc:
         shipped, why = None, f"The shipped weights cannot be used: {gui_text(exc)}"
     choices = [
-        ModelChoice(
-            SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped
-        )
+        ModelChoice(SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped)
     ]
     paths = [settings.session_weights, settings.weights, *settings.weights_files]
     for path in dict.fromkeys(p for p in paths if p):  # unique, in order
