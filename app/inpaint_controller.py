@@ -168,38 +168,43 @@ class InpaintController(QObject):
             )
             for box in result.windows
         ]
-        layers = self._consumed_layers(request.mask > 0, result.windows)
+        layers = self.consumed_layers(request.mask > 0, result.windows)
         label = ENGINE_LABELS.get(request.engine, request.engine)
         self.doc.undo_stack.push(FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})"))
 
-    def _consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:
+    def consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:
         """What a fill used up, as IOPaint clears its mask: the mask strokes that made its holes (their faint
         edges too), and the guide and do-not-borrow marks inside its windows (where the model read them).
         Strokes painted elsewhere while it ran stay for the next fill."""
+        found = dict(self._stroke_box(hole, window) for window in windows)
         crops = []
-        for box in merge_boxes(self._stroke_box(hole, window) for window in windows):
+        for box in merge_boxes(found):
             before = self.doc.layer_alpha(MASK, box)
-            consumed = mask_ops.connected_to(before, hole[box.slices])
-            crops.append(LayerCrop(MASK, box, before, np.where(consumed, 0, before).astype(np.uint8)))
+            consumed = found.get(box)  # computed already unless boxes merged
+            if consumed is None:
+                consumed = mask_ops.connected_to(before, hole[box.slices])
+            after = before.copy()
+            after[consumed] = 0
+            crops.append(LayerCrop(MASK, box, before, after))
         for name in (GUIDE, FORBID):
             for box in windows:
                 before = self.doc.layer_alpha(name, box)
-                crops.append(LayerCrop(name, box, before, np.zeros_like(before)))
-        return [c for c in crops if not np.array_equal(c.before, c.after)]
+                if before.any():
+                    crops.append(LayerCrop(name, box, before, np.zeros_like(before)))
+        return crops
 
-    def _stroke_box(self, hole: np.ndarray, window: Box) -> Box:
+    def _stroke_box(self, hole: np.ndarray, window: Box) -> tuple[Box, np.ndarray]:
         """``window`` grown until it holds the whole of each mask stroke touching its holes (a soft brush's
-        faint edge can reach past the window's margin)."""
+        faint edge can reach past the window's margin), and those strokes' pixels in it."""
         width, height = self.doc.width, self.doc.height
         box = window
-        while box != Box(0, 0, width, height):
-            alpha = self.doc.layer_alpha(MASK, box)
-            if not mask_ops.touches_inner_edge(
-                mask_ops.connected_to(alpha, hole[box.slices]), box, width, height
+        while True:
+            consumed = mask_ops.connected_to(self.doc.layer_alpha(MASK, box), hole[box.slices])
+            if box == Box(0, 0, width, height) or not mask_ops.touches_inner_edge(
+                consumed, box, width, height
             ):
-                break
+                return box, consumed
             box = grow_box(box, max(box.width, box.height) // 2, 0, width, height)
-        return box
 
     def _on_worker_failed(self, rid: int, error: object) -> None:
         pending = self._finish(rid)

@@ -40,12 +40,19 @@ def connected_to(alpha: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
     Shape: alpha (H, W) uint8, seeds (H, W) bool -> (H, W) bool
     """
-    covered = (alpha > 0).astype(np.uint8)
+    covered = (alpha > 0).view(np.uint8)
     count, labels = cv2.connectedComponents(covered, connectivity=8)
     hit = np.zeros(count, bool)
     hit[labels[seeds]] = True
     hit[0] = False  # label 0 is the uncovered background
-    return hit[labels] | seeds
+    found = np.flatnonzero(hit)
+    if len(found) > 8:
+        return hit[labels] | seeds
+    # Usually a few strokes: one comparison each is several times faster than a lookup over a 24 MP frame.
+    out = seeds.copy()
+    for label in found:
+        out |= labels == label
+    return out
 
 
 def touches_inner_edge(selected: np.ndarray, box: Box, width: int, height: int) -> bool:
