@@ -3,7 +3,9 @@
     QT_QPA_PLATFORM=offscreen python -m app.bench_editor [--width 6000 --height 4000 --segments 50]
 
 Prints, at Fit and at 100 %, the median / p90 / max time of one stroke segment from the mouse event to the
-repainted scene, the time to end the stroke (the undo step), to build the numpy mask a fill needs, and to undo.
+repainted scene, the time to end the stroke (the undo step), to build the numpy mask a fill needs, to find what a
+fill of that stroke clears (the mask stroke with its faint edge, guide and do-not-borrow: GUI-thread work when a
+fill lands), and to undo.
 Click-to-fill for the demo photo is printed by `python main.py --self-test`.
 """
 
@@ -25,6 +27,7 @@ from app.main import create_engine
 from app.main_window import MainWindow
 from app.self_test import send_mouse
 from app.settings import AppSettings
+from inpaint_core.boxes import Box, grow_box
 
 
 def _ms(seconds: float) -> str:
@@ -43,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.resize(1600, 1000)
     window.show()
     photo = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), dtype=np.uint8)
+    frame = (args.width, args.height)
     t0 = time.perf_counter()
     window.doc.set_photo(photo)
     app.processEvents()
@@ -80,6 +84,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     window.doc.mask_array()
     print(f"numpy mask for a fill: {_ms(time.perf_counter() - t0)}")
+    hole = window.doc.mask_array() > 0
+    ys, xs = np.nonzero(hole)
+    stroke = grow_box(
+        Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1), 64, 128, *frame
+    )
+    for label, box in (("the stroke's window", stroke), ("a whole-frame window", Box(0, 0, *frame))):
+        runs = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            window.inpaint.consumed_layers(hole, [box])
+            runs.append(time.perf_counter() - t0)
+        print(
+            f"what a fill clears, {label} {box.width}x{box.height}: {_ms(statistics.median(runs))} (median of 5)"
+        )
     t0 = time.perf_counter()
     window.doc.undo_stack.undo()
     app.processEvents()

@@ -25,6 +25,13 @@ HOLE_THRESHOLD = 128
 DEFAULT_COLORS = {MASK: QColor(255, 40, 60), GUIDE: QColor(0, 255, 255), FORBID: QColor(60, 130, 255)}
 
 
+def pixel_depth(pixels: np.ndarray) -> str:
+    """How a photo's file stores its pixels, for the status bar: '8-bit RGB', '16-bit RGBA', '8-bit grey'."""
+    bits = 8 * pixels.dtype.itemsize
+    channels = 1 if pixels.ndim == 2 else int(pixels.shape[2])
+    return f"{bits}-bit {({1: 'grey', 2: 'grey + alpha', 3: 'RGB', 4: 'RGBA'}).get(channels, f'{channels} channels')}"
+
+
 class Document(QObject):
     """One open photo and everything painted on it.
 
@@ -49,6 +56,7 @@ class Document(QObject):
         self.exif: bytes | None = None
         self.icc: bytes | None = None
         self.format: str = "PNG"
+        self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
         self.original: np.ndarray = np.zeros((1, 1, 3), np.uint8)
         self.image: np.ndarray = self.original.copy()
         self.colors: dict[str, QColor] = {k: QColor(v) for k, v in DEFAULT_COLORS.items()}
@@ -76,6 +84,7 @@ class Document(QObject):
         fmt: str = "PNG",
     ) -> None:
         """Replace the whole document with a new photo (clears layers, attention and history)."""
+        self.depth = pixel_depth(pixels)
         rgb = pixels
         if rgb.ndim == 2:
             rgb = np.repeat(rgb[:, :, None], 3, axis=2)

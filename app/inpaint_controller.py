@@ -9,11 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from app.canvas.commands import FillCommand, FillPatch
-from app.document import MASK, Document
+from app.canvas import mask_ops
+from app.canvas.commands import FillCommand, FillPatch, LayerCrop
+from app.document import FORBID, GUIDE, MASK, Document
 from app.settings import AppSettings
 from app.workers import InpaintWorker
 from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
+from inpaint_core.boxes import Box, grow_box, merge_boxes
 from inpaint_core.errors import WeightsMissingError
 
 
@@ -60,6 +62,12 @@ class InpaintController(QObject):
     @property
     def is_running(self) -> bool:
         return bool(self._pending)
+
+    @property
+    def cancelling(self) -> bool:
+        """A cancel was asked for and the latest fill has not stopped yet."""
+        pending = self._pending.get(self.latest_id)
+        return pending is not None and pending.worker.cancel_event.is_set()
 
     def make_request(self, engine: str | None = None) -> InpaintRequest | None:
         """Snapshot the document into an immutable InpaintRequest (numpy copies); None if the mask is empty."""
@@ -150,18 +158,53 @@ class InpaintController(QObject):
         self.applied.emit(elapsed)
 
     def _apply(self, request: InpaintRequest, result: InpaintResult) -> None:
-        """Push the fill as one history step holding only its windows (every filled pixel lies in one)."""
-        patches = []
-        for box in result.windows:
-            mask_before = self.doc.layer_alpha(MASK, box)
-            mask_after = mask_before.copy()
-            mask_after[request.mask[box.slices] > 0] = (
-                0  # the holes just filled; strokes painted meanwhile stay
+        """Push the fill as one history step holding only its windows (every filled pixel lies in one) and the
+        layer crops it consumed."""
+        patches = [
+            FillPatch(
+                box,
+                self.doc.image[box.slices].copy(),
+                np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8),
             )
-            after = np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8)
-            patches.append(FillPatch(box, self.doc.image[box.slices].copy(), after, mask_before, mask_after))
+            for box in result.windows
+        ]
+        layers = self.consumed_layers(request.mask > 0, result.windows)
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})"))
+        self.doc.undo_stack.push(FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})"))
+
+    def consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:
+        """What a fill used up, as IOPaint clears its mask: the mask strokes that made its holes (their faint
+        edges too), and the guide and do-not-borrow marks inside its windows (where the model read them).
+        Strokes painted elsewhere while it ran stay for the next fill."""
+        found = dict(self._stroke_box(hole, window) for window in windows)
+        crops = []
+        for box in merge_boxes(found):
+            before = self.doc.layer_alpha(MASK, box)
+            consumed = found.get(box)  # computed already unless boxes merged
+            if consumed is None:
+                consumed = mask_ops.connected_to(before, hole[box.slices])
+            after = before.copy()
+            after[consumed] = 0
+            crops.append(LayerCrop(MASK, box, before, after))
+        for name in (GUIDE, FORBID):
+            for box in windows:
+                before = self.doc.layer_alpha(name, box)
+                if before.any():
+                    crops.append(LayerCrop(name, box, before, np.zeros_like(before)))
+        return crops
+
+    def _stroke_box(self, hole: np.ndarray, window: Box) -> tuple[Box, np.ndarray]:
+        """``window`` grown until it holds the whole of each mask stroke touching its holes (a soft brush's
+        faint edge can reach past the window's margin), and those strokes' pixels in it."""
+        width, height = self.doc.width, self.doc.height
+        box = window
+        while True:
+            consumed = mask_ops.connected_to(self.doc.layer_alpha(MASK, box), hole[box.slices])
+            if box == Box(0, 0, width, height) or not mask_ops.touches_inner_edge(
+                consumed, box, width, height
+            ):
+                return box, consumed
+            box = grow_box(box, max(box.width, box.height) // 2, 0, width, height)
 
     def _on_worker_failed(self, rid: int, error: object) -> None:
         pending = self._finish(rid)

@@ -7,9 +7,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inpaint_core import RESOURCES
 from inpaint_core.api import Engine
+
+if TYPE_CHECKING:
+    from app.settings import AppSettings
 
 DEMO_PHOTO = RESOURCES / "demo" / "coffee.png"
 
@@ -26,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", metavar="OUT.png", help="with --self-test: save a screenshot of the window here"
     )
     parser.add_argument(
-        "--weights", metavar="FILE", help="DeepFill weights (.safetensors) to use instead of the shipped ones"
+        "--weights",
+        metavar="FILE",
+        help="DeepFill weights (.safetensors) for this session (later launches keep the model chosen in the editor)",
     )
     parser.add_argument(
         "--settings", metavar="FILE.ini", help="keep settings in this ini file (default: the user's store)"
@@ -52,7 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.settings import AppSettings
     from app.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -71,14 +76,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.weights,
         )
 
-    settings = AppSettings.from_ini(Path(args.settings)) if args.settings else AppSettings()
-    if args.weights:
-        settings.weights = str(Path(args.weights).resolve())
-        settings.engine = "deepfill"
+    settings = session_settings(args)
     apply_theme(app, settings.theme)
     window = MainWindow(settings, create_engine())
     window.show()
-    photo = Path(args.photo) if args.photo else DEMO_PHOTO
-    window.files.open_path(photo, ask=False)
-    window.view.setFocus()
+    window.open_at_startup(Path(args.photo) if args.photo else DEMO_PHOTO)
     return int(app.exec())
+
+
+def session_settings(args: argparse.Namespace) -> AppSettings:
+    """The user's settings with the command line's choices laid over them for this session only: ``--weights``
+    is used now and never written, so a later plain launch is back to the model chosen in the editor."""
+    from app.settings import AppSettings
+
+    settings = AppSettings.from_ini(Path(args.settings)) if args.settings else AppSettings()
+    if args.weights:
+        settings.use_weights_for_session(str(Path(args.weights).resolve()))
+    return settings

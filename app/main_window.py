@@ -7,16 +7,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QPixmap
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSlider,
+    QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDockWidget,
-    QLabel,
+    QFileDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
+    QProgressDialog,
     QPushButton,
     QToolBar,
     QUndoView,
@@ -25,22 +30,41 @@ from PySide6.QtWidgets import (
 
 from app import qimage_convert
 from app.canvas import mask_ops
+from app.canvas.canvas_keys import CanvasKeys
 from app.canvas.commands import LayerReplaceCommand
-from app.canvas.inspect_overlay import InspectOverlay
-from app.canvas.tools import TOOL_CLASSES, InspectTool, Tool, ToolSettings
+from app.canvas.inspect_overlay import InspectOverlay, percent
+from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
-from app.document import MASK, Document
+from app.document import FORBID, GUIDE, MASK, Document
 from app.file_controller import FileController
 from app.icons import icon
 from app.inpaint_controller import InpaintController
-from app.settings import AppSettings
+from app.messages import gui_text
+from app.settings import THEMES, AppSettings
 from app.theme import apply_theme, icon_color
+from app.weights_loader import WeightsLoader
 from app.widgets.attention_panel import AttentionPanel
 from app.widgets.compare_bar import CompareBar
 from app.widgets.engine_panel import EnginePanel
+from app.widgets.flow_legend import WHEEL
+from app.widgets.panel_scroll import PanelScroll
+from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
-from inpaint_core.api import Engine, Source, default_engine
+from inpaint_core.api import CHECKPOINT_SUFFIXES, STAGES, WEIGHTS_SUFFIX, Engine, ModelTools, Source
+
+# Tools whose strokes make the hole: with "Fill when a stroke ends" on, their gestures start a fill.
+MASK_TOOLS = ("brush", "rectangle", "lasso")
+STAGE_LABELS = {
+    "load": "loading the model",
+    "prepare": "preparing",
+    "coarse": "coarse pass",
+    "refine": "refining",
+    "paste": "pasting",
+}
+WEIGHTS_FILTER = (
+    f"DeepFill weights ({' '.join('*' + e for e in (WEIGHTS_SUFFIX, *CHECKPOINT_SUFFIXES))});;All files (*)"
+)
 
 TOOL_KEYS = {
     "brush": "B",
@@ -74,6 +98,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.files = FileController(self.doc, settings, self)
         self.inpaint = InpaintController(self.doc, engine, settings, self)
+        self.weights_loader = WeightsLoader(engine, settings, self)
+        self.canvas_keys = CanvasKeys(self.view)
+        self.canvas_keys.install()
+        self._shortcuts_dialog: ShortcutsDialog | None = None
+        self._convert_dialog: QProgressDialog | None = None
         self.inspector = InspectOverlay(self.view.scene())
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
@@ -96,19 +125,21 @@ class MainWindow(QMainWindow):
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
         self._on_doc_path_changed()
+        self._on_doc_image_changed()
         self._on_doc_attention_changed()
-        if default_engine() == "telea" and not settings.weights:
-            self.engine_panel.set_weights_note(
-                "DeepFill weights are not installed, so fills use the classical Telea engine."
-            )
-        else:
-            self.engine_panel.set_weights_note("")
+        self.engine_panel.set_available_devices(
+            engine.available_devices() if isinstance(engine, ModelTools) else None
+        )
+        self.engine_panel.set_can_convert(self.weights_loader.can_convert)
+        self._on_engine_model_changed()
+        self._keep_canvas_focus()
+        self.act_cancel.setEnabled(False)
 
     # -- construction ---------------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.hover_label = QLabel()
-        self.zoom_label = QLabel("100 %")
+        self.status_fields = StatusFields()
+        self.hover_label = self.status_fields.position
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setFixedWidth(180)
@@ -116,15 +147,15 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.cancel_button = QPushButton(icon("mdi6.close"), "Cancel")
         self.cancel_button.setVisible(False)
-        bar.addPermanentWidget(self.hover_label)
         bar.addPermanentWidget(self.progress_bar)
         bar.addPermanentWidget(self.cancel_button)
-        bar.addPermanentWidget(self.zoom_label)
+        bar.addPermanentWidget(self.status_fields)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title.replace(" ", "_"))
-        dock.setWidget(widget)
+        # A panel taller than its share of a small screen scrolls instead of squashing its rows.
+        dock.setWidget(PanelScroll(widget) if scroll else widget)
         self.addDockWidget(area, dock)
         return dock
 
@@ -141,8 +172,13 @@ class MainWindow(QMainWindow):
             self._dock("Brush", self.tool_options, right),
             self._dock("Fill", self.engine_panel, right),
             self._dock("Attention", self.attention_panel, right),
-            self._dock("History", self.history_view, right),
+            self._dock("History", self.history_view, right, scroll=False),
         ]
+        # Attention and History share a tabbed dock: four stacked panels do not fit a laptop's height.
+        self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
+        self.tabifyDockWidget(self.attention_dock, self.history_dock)
+        self.history_dock.raise_()
+        self._docks_sized = False
 
     def _action(
         self,
@@ -154,6 +190,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({keys})")
         if icon_name:
             action.setIcon(icon(icon_name, icon_color(self.settings.theme)))
             self._icon_names[action] = icon_name
@@ -181,6 +219,9 @@ class MainWindow(QMainWindow):
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self._icon_names[self.act_redo] = "mdi6.redo"
+        # The undo stack rewrites these actions' text ("Undo Brush stroke"); their tooltips follow with the keys.
+        self.doc.undo_stack.indexChanged.connect(self._update_undo_tooltips)
+        self._update_undo_tooltips()
         self._recolor_icons()
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
@@ -190,10 +231,13 @@ class MainWindow(QMainWindow):
             "Clear Mask", lambda: self.mask_operation("clear"), "Ctrl+Shift+D", "mdi6.selection-remove"
         )
         self.act_invert = a("Invert Mask", lambda: self.mask_operation("invert"), "Ctrl+I")
+        self.act_clear_guide = a("Clear Guide", lambda: self.mask_operation("clear", GUIDE))
+        self.act_clear_forbid = a("Clear Do-not-borrow", lambda: self.mask_operation("clear", FORBID))
+        self.act_load_weights = a("Load Weights…", self.load_weights_dialog, None, "mdi6.folder-open-outline")
         self.act_smaller = a("Smaller Brush", lambda: self._step_brush(-1), "[")
         self.act_larger = a("Larger Brush", lambda: self._step_brush(1), "]")
         self.act_inpaint = a("&Inpaint", self.start_inpaint, "Ctrl+Return", "mdi6.auto-fix")
-        self.act_cancel = a("Cancel Fill", self.inpaint.cancel, "Ctrl+.")
+        self.act_cancel = a("Cancel Fill", self.cancel_fill, "Ctrl+.")
         self.act_fit = a("&Fit", self.view.fit, "Ctrl+0", "mdi6.fit-to-screen-outline")
         self.act_100 = a("&100 %", self.view.zoom_100, "Ctrl+1", "mdi6.numeric-1-box-outline")
         self.act_zoom_in = a("Zoom In", lambda: self._zoom_centre(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -202,6 +246,12 @@ class MainWindow(QMainWindow):
         self.act_overlay.setCheckable(True)
         self.act_dark = a("Dark Theme", lambda: self.set_theme("dark"))
         self.act_light = a("Light Theme", lambda: self.set_theme("light"))
+        self.theme_group = QActionGroup(self)
+        for act in (self.act_dark, self.act_light):
+            act.setCheckable(True)
+            self.theme_group.addAction(act)
+        self._theme_actions = dict(zip(THEMES, (self.act_dark, self.act_light)))
+        self._theme_actions[self.settings.theme].setChecked(True)
         self.act_shortcuts = a("Keyboard &Shortcuts", self.show_shortcuts, "F1", "mdi6.keyboard-outline")
         self.act_about = a("&About", self._show_about)
         self.tool_group = QActionGroup(self)
@@ -235,6 +285,9 @@ class MainWindow(QMainWindow):
         mask = menu.addMenu("&Mask")
         for act in (self.act_grow, self.act_shrink, self.act_clear, self.act_invert):
             mask.addAction(act)
+        mask.addSeparator()
+        mask.addAction(self.act_clear_guide)
+        mask.addAction(self.act_clear_forbid)
         tools = menu.addMenu("&Tools")
         for act in self.tool_actions.values():
             tools.addAction(act)
@@ -244,6 +297,8 @@ class MainWindow(QMainWindow):
         run = menu.addMenu("&Fill")
         run.addAction(self.act_inpaint)
         run.addAction(self.act_cancel)
+        run.addSeparator()
+        run.addAction(self.act_load_weights)
         view = menu.addMenu("&View")
         for act in (self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out, self.act_overlay):
             view.addAction(act)
@@ -285,16 +340,26 @@ class MainWindow(QMainWindow):
         self.doc.attention_changed.connect(self._on_doc_attention_changed)
         self.doc.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
         self.view.hovered.connect(self._on_view_hovered)
-        self.view.zoom_changed.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f} %"))
+        self.view.zoom_changed.connect(self.status_fields.set_zoom)
+        self.view.stroke_finished.connect(self._on_view_stroke_finished)
+        self.doc.image_changed.connect(self._on_doc_image_changed)
         self.view.file_dropped.connect(lambda p: self.files.open_path(p))
         self.view.compare_held.connect(self._on_view_compare_held)
         self.compare_bar.split_changed.connect(self._on_compare_split_changed)
         self.tool_settings.changed.connect(self._on_tool_settings_changed)
+        for spin in self.findChildren(QAbstractSpinBox):
+            spin.editingFinished.connect(self._return_focus_to_canvas)
         self.tool_options.mask_color_changed.connect(self._on_mask_color_changed)
         self.tool_options.mask_opacity_changed.connect(self._on_mask_opacity_changed)
         self.engine_panel.inpaint_button.clicked.connect(self.start_inpaint)
-        self.engine_panel.cancel_button.clicked.connect(self.inpaint.cancel)
-        self.cancel_button.clicked.connect(self.inpaint.cancel)
+        self.engine_panel.model_changed.connect(self._on_engine_model_changed)
+        self.engine_panel.load_requested.connect(self.load_weights_dialog)
+        self.weights_loader.loaded.connect(self._on_weights_loaded)
+        self.weights_loader.failed.connect(self._on_weights_failed)
+        self.weights_loader.busy_changed.connect(self._on_weights_busy_changed)
+        self.weights_loader.progress.connect(self._on_weights_progress)
+        self.engine_panel.cancel_button.clicked.connect(self.cancel_fill)
+        self.cancel_button.clicked.connect(self.cancel_fill)
         self.attention_panel.toggled.connect(self.set_overlay_visible)
         self.attention_panel.opacity_changed.connect(self.view.flow_item.setOpacity)
         self.attention_panel.export_requested.connect(self.files.export_overlay)
@@ -309,17 +374,31 @@ class MainWindow(QMainWindow):
 
     # -- tools and brush ------------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
-        self.view.set_tool(self.tools[name])
+        tool = self.tools[name]
+        if tool.layer is not None:
+            self.tool_settings.set_layer(tool.layer)  # the eraser then acts on this tool's layer
+        self.view.set_tool(tool)
         self.tool_actions[name].setChecked(True)
         if name != "inspect":
             self.inspector.clear_hover()
         self.view.refresh_brush_cursor()
+        self._show_tool()
+
+    def _show_tool(self) -> None:
+        tool = self.view.tool
+        if tool is None:
+            return
+        text = tool.label
+        if tool.name == "eraser":
+            text += f" ({LAYER_LABELS[self.tool_settings.layer].lower()})"
+        self.status_fields.set_tool(text)
 
     def _step_brush(self, direction: int) -> None:
         self.tool_settings.step_size(direction)
 
     def _on_tool_settings_changed(self) -> None:
         self.view.refresh_brush_cursor()
+        self._show_tool()
         self.settings.brush_size = self.tool_settings.size
         self.settings.brush_hardness = self.tool_settings.hardness
 
@@ -334,9 +413,10 @@ class MainWindow(QMainWindow):
         self.settings.mask_opacity = opacity
         self.view.set_mask_opacity(opacity)
 
-    def mask_operation(self, op: str) -> None:
-        """Grow, shrink, clear or invert the mask as one undoable step."""
-        before = self.doc.layer_alpha(MASK)
+    def mask_operation(self, op: str, layer: str = MASK) -> None:
+        """Grow, shrink, clear or invert the mask (or clear another layer) as one undoable step; an operation
+        that changes nothing records no step."""
+        before = self.doc.layer_alpha(layer)
         radius = mask_ops.step_radius(self.doc.width, self.doc.height)
         if op == "grow":
             after = mask_ops.grow(before, radius)
@@ -348,45 +428,115 @@ class MainWindow(QMainWindow):
             after = np.zeros_like(before)
         if np.array_equal(before, after):
             return
-        self.doc.undo_stack.push(
-            LayerReplaceCommand(self.doc, MASK, before, after, f"{op.capitalize()} mask")
-        )
+        text = f"{op.capitalize()} {LAYER_LABELS[layer].lower()}"
+        self.doc.undo_stack.push(LayerReplaceCommand(self.doc, layer, before, after, text))
 
     # -- fill -----------------------------------------------------------------------------------------------
     def start_inpaint(self) -> int:
         return self.inpaint.start()
 
+    def _on_view_stroke_finished(self, tool: str) -> None:
+        if self.settings.auto_fill and tool in MASK_TOOLS and self.doc.mask_array().any():
+            self.start_inpaint()
+
     def _on_inpaint_running_changed(self, running: bool) -> None:
         self.progress_bar.setVisible(running)
         self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.cancel_button.setText("Cancel")
         self.engine_panel.set_running(running)
+        self.act_cancel.setEnabled(running)
         if running:
             self.progress_bar.setValue(0)
 
+    def cancel_fill(self) -> None:
+        """Ask the running fill to stop; the bar stays until the engine has stopped (its next stage check)."""
+        if not self.inpaint.is_running:
+            return
+        self.inpaint.cancel()
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+        self.engine_panel.set_running(False)
+        self.statusBar().showMessage("Cancelling the fill…")
+
     def _on_inpaint_progress(self, stage: str, fraction: float) -> None:
         self.progress_bar.setValue(round(fraction * 100))
-        self.statusBar().showMessage(f"Filling: {stage}…")
+        if self.inpaint.cancelling:
+            return
+        # Known stages read as words; anything else the engine reports (e.g. per-window detail) shows as is.
+        words = STAGE_LABELS.get(stage, stage) if stage in STAGES else stage
+        self.statusBar().showMessage(f"Filling: {words}… {fraction * 100:.0f} %")
 
     def _on_inpaint_applied(self, seconds: float) -> None:
         self.last_fill_seconds = seconds
 
     def _on_inpaint_failed(self, text: str) -> None:
-        QMessageBox.warning(self, "Fill failed", f"{text}\n\nThe photo was left unchanged.")
+        QMessageBox.warning(self, "Fill failed", f"{gui_text(text)}\n\nThe photo was left unchanged.")
 
     def _on_inpaint_weights_missing(self, text: str) -> None:
         answer = QMessageBox.question(
             self,
             "DeepFill weights are missing",
-            f"DeepFill weights are missing ({text}).\n\nFill with the classical Telea engine instead? "
-            "The engine setting switches to Telea; choose DeepFill again once weights are installed.",
+            f"DeepFill cannot run: {gui_text(text)}.\n\nFill with the classical Telea engine instead? "
+            "The Fill panel's model list switches to Telea; choose DeepFill there again once you have "
+            "loaded weights (Load… beside the list).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
-        self.engine_panel.set_weights_note("DeepFill weights are missing; using the classical Telea engine.")
         if answer == QMessageBox.StandardButton.Yes:
             self.settings.engine = "telea"
             self.engine_panel.load()
+            self._on_engine_model_changed()
             self.inpaint.start("telea")
+
+    # -- models ---------------------------------------------------------------------------------------------
+    def _on_engine_model_changed(self) -> None:
+        self.status_fields.set_model(self.engine_panel.active_model_name())
+        usable = [c for c in self.engine_panel.choices if c.enabled and c.engine == "deepfill"]
+        self.engine_panel.set_weights_note(
+            ""
+            if usable
+            else "No DeepFill weights are installed, so fills use a classical engine. Load weights with "
+            "Load… beside the model list."
+        )
+
+    def load_weights_dialog(self) -> None:
+        folder = str(self.settings.models_dir) if self.settings.models_dir.is_dir() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Load DeepFill weights", folder, WEIGHTS_FILTER)
+        if path:
+            self.weights_loader.load(path)
+
+    def _on_weights_loaded(self, path: str) -> None:
+        self.engine_panel.load()
+        self._on_engine_model_changed()
+        self.statusBar().showMessage(f"Fills now use {self.engine_panel.active_model_name()}", 8000)
+
+    def _on_weights_failed(self, text: str) -> None:
+        QMessageBox.warning(self, "Cannot load these weights", text)
+
+    def _on_weights_busy_changed(self, busy: bool) -> None:
+        if busy:
+            dialog = QProgressDialog("Converting the checkpoint…", "Cancel", 0, 100, self)
+            dialog.setWindowTitle("Load DeepFill weights")
+            dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            dialog.setMinimumDuration(0)
+            dialog.canceled.connect(self.weights_loader.cancel)
+            dialog.show()
+            self._convert_dialog = dialog
+        elif self._convert_dialog is not None:
+            self._convert_dialog.canceled.disconnect(self.weights_loader.cancel)
+            self._convert_dialog.close()
+            self._convert_dialog = None
+
+    def _on_weights_progress(self, stage: str, fraction: float) -> None:
+        if self._convert_dialog is not None:
+            words = {
+                "read": "Reading the checkpoint…",
+                "check": "Checking every tensor…",
+                "write": "Writing…",
+            }
+            self._convert_dialog.setLabelText(words.get(stage, stage))
+            self._convert_dialog.setValue(round(fraction * 100))
 
     # -- attention ------------------------------------------------------------------------------------------
     def _on_doc_attention_changed(self) -> None:
@@ -397,8 +547,8 @@ class MainWindow(QMainWindow):
             self.act_overlay.setEnabled(False)
             self.set_overlay_visible(False)
             return
-        legend = qimage_convert.array_to_qimage(np.asarray(field.legend(120), dtype=np.uint8))
-        self.attention_panel.set_available(True, QPixmap.fromImage(legend))
+        wheel = np.asarray(field.legend(WHEEL, labels=False), dtype=np.uint8)
+        self.attention_panel.set_available(True, qimage_convert.array_to_qimage(wheel))
         self.act_overlay.setEnabled(True)
         if self.act_overlay.isChecked():
             self._show_flow()
@@ -419,6 +569,7 @@ class MainWindow(QMainWindow):
             widget.blockSignals(False)
         if visible:
             self._show_flow()
+            self.attention_dock.raise_()  # its tab holds the legend that reads the colours
             if self.view.tool is not None and self.view.tool.name != "inspect":
                 self._tool_before_overlay = self.view.tool.name
                 self.set_tool("inspect")
@@ -439,8 +590,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("That pixel was not filled by DeepFill: nothing to inspect.", 4000)
             return sources
         self.inspector.show(pos, sources, self.view.scale_factor())
-        parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {s.weight:.3g}" for s in sources)
-        self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from: {parts}")
+        parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {percent(s.weight)}" for s in sources[:3])
+        more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+        self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from {parts}{more}")
         return sources
 
     def _on_view_hovered(self, pos: QPointF) -> None:
@@ -455,7 +607,7 @@ class MainWindow(QMainWindow):
             sources = list(field.query(x, y))
             if sources:
                 best = sources[0]
-                text += f"  ← borrowed from ({best.x:.0f}, {best.y:.0f}), weight {best.weight:.3g}"
+                text += f"  ← borrowed from ({best.x:.0f}, {best.y:.0f}), {percent(best.weight)}"
             self.inspector.hover(pos, sources)
         self.hover_label.setText(text)
 
@@ -477,6 +629,31 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.doc.is_modified)
         self.inspector.clear()
 
+    def _on_doc_image_changed(self) -> None:
+        self.status_fields.set_image(self.doc.width, self.doc.height, self.doc.depth)
+
+    def open_at_startup(self, path: Path) -> None:
+        """Open the first photo once the window has painted: its name and a busy state show at once, instead
+        of a black window titled "untitled" while a large photo decodes."""
+        self.setWindowTitle(f"{path.name} — DeepFill Studio")
+        self.view.set_placeholder(f"Opening {path.name}…")
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        self.status_fields.image.setText("")
+        self.status_fields.zoom.setText("")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+
+        def load() -> None:
+            try:
+                self.files.open_path(path, ask=False)
+            finally:
+                QApplication.restoreOverrideCursor()
+                self.view.set_placeholder("")
+                self.statusBar().clearMessage()
+                self._on_doc_path_changed()
+                self.view.setFocus()
+
+        QTimer.singleShot(50, load)  # after the first paint (a 0 ms timer can run before the window maps)
+
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         recent = [p for p in self.settings.recent_files if Path(p).exists()]
@@ -492,7 +669,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, theme)
+        self._theme_actions[theme].setChecked(True)
         self._recolor_icons()
+        self.engine_panel.set_theme(theme)
 
     def _recolor_icons(self) -> None:
         color = icon_color(self.settings.theme)
@@ -500,9 +679,35 @@ class MainWindow(QMainWindow):
             action.setIcon(icon(name, color))
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.actions(), self)
-        dialog.show()
-        return dialog
+        """The one keyboard-shortcuts sheet: F1 again raises it rather than opening a second."""
+        if self._shortcuts_dialog is None:
+            self._shortcuts_dialog = ShortcutsDialog(self.actions(), self)
+        self._shortcuts_dialog.show()
+        self._shortcuts_dialog.raise_()
+        self._shortcuts_dialog.activateWindow()
+        return self._shortcuts_dialog
+
+    def _update_undo_tooltips(self) -> None:
+        for action in (self.act_undo, self.act_redo):
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text().replace('&', '')} ({keys})")
+
+    def _keep_canvas_focus(self) -> None:
+        """Clicking a panel's button, slider, box or list leaves the keyboard focus on the canvas (as in Krita),
+        so the canvas's keys keep working; number fields take the focus to type in and give it back."""
+        for dock in self.docks:
+            for widget in dock.findChildren(QWidget):
+                if isinstance(widget, (QAbstractButton, QAbstractSlider, QComboBox)):
+                    widget.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.history_view.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.compare_bar.enabled_box.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.compare_bar.slider.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+
+    def _return_focus_to_canvas(self) -> None:
+        # Enter in the field (it still has the focus) hands the keys back; leaving it for another field does not.
+        field = self.sender()
+        if isinstance(field, QWidget) and field.hasFocus():
+            self.view.setFocus()
 
     def _show_about(self) -> None:
         QMessageBox.about(
@@ -512,6 +717,15 @@ class MainWindow(QMainWindow):
             "attention), with an overlay showing where each filled pixel was copied from.",
         )
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized and self.settings.geometry is None:
+            # First run: Brush and Fill at their full height, the tabbed dock takes what is left. (Before the
+            # window is shown the dock area has no height to share.)
+            self._docks_sized = True
+            heights = [w.sizeHint().height() for w in (self.tool_options, self.engine_panel)]
+            self.resizeDocks(self.docks[:3], [*heights, 200], Qt.Orientation.Vertical)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():
             event.ignore()
@@ -520,7 +734,9 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Cancel any fill, wait for the pool, store the window geometry."""
+        """Cancel any fill or conversion, wait for the pools, store the window geometry."""
+        self.canvas_keys.remove()
         self.inpaint.shutdown()
+        self.weights_loader.shutdown()
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()

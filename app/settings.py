@@ -1,10 +1,11 @@
-"""User settings persisted with QSettings (engine, device, resolution, feather, theme, brush, recent files)."""
+"""User settings persisted with QSettings (engine, device, resolution, feather, theme, brush, recent files), and
+session-only overrides (the command line's ``--weights``) that are never written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 from PySide6.QtGui import QColor
 
 from inpaint_core.api import ENGINES, MIN_MAX_SIDE, default_engine
@@ -12,6 +13,7 @@ from inpaint_core.api import ENGINES, MIN_MAX_SIDE, default_engine
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 MAX_RECENT = 8
+MAX_WEIGHTS_FILES = 8
 
 
 class AppSettings:
@@ -19,14 +21,36 @@ class AppSettings:
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else QSettings("DeepFillStudio", "DeepFill Studio")
+        self._session: dict[str, object] = {}
+        self._session_file: str | None = None
 
     @classmethod
     def from_ini(cls, path: Path) -> AppSettings:
         return cls(QSettings(str(path), QSettings.Format.IniFormat))
 
     def _get(self, key: str, default: object) -> object:
+        if key in self._session:
+            return self._session[key]
         value = self.store.value(key, default)
         return default if value is None else value
+
+    def _set(self, key: str, value: object) -> None:
+        """Store ``value``; a choice made in the editor replaces a session override of the same key."""
+        self._session.pop(key, None)
+        self.store.setValue(key, value)
+
+    def use_weights_for_session(self, path: str) -> None:
+        """Use DeepFill with ``path`` (the command line's ``--weights``) until the user chooses another model;
+        nothing is stored, so a later plain launch is back to the user's own choice."""
+        self._session["engine/name"] = "deepfill"
+        self._session["engine/weights"] = path
+        self._session_file = path
+
+    @property
+    def session_weights(self) -> str | None:
+        """The weights file given for this session only (None when there is none); the model picker lists it
+        for the whole session, chosen or not."""
+        return self._session_file
 
     def _str(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
         value = str(self._get(key, default))
@@ -51,7 +75,7 @@ class AppSettings:
 
     @engine.setter
     def engine(self, value: str) -> None:
-        self.store.setValue("engine/name", value)
+        self._set("engine/name", value)
 
     @property
     def device(self) -> str:
@@ -59,7 +83,7 @@ class AppSettings:
 
     @device.setter
     def device(self, value: str) -> None:
-        self.store.setValue("engine/device", value)
+        self._set("engine/device", value)
 
     @property
     def max_side(self) -> int:
@@ -67,7 +91,7 @@ class AppSettings:
 
     @max_side.setter
     def max_side(self, value: int) -> None:
-        self.store.setValue("engine/max_side", int(value))
+        self._set("engine/max_side", int(value))
 
     @property
     def weights(self) -> str | None:
@@ -77,7 +101,41 @@ class AppSettings:
 
     @weights.setter
     def weights(self, value: str | None) -> None:
-        self.store.setValue("engine/weights", value or "")
+        self._set("engine/weights", value or "")
+
+    @property
+    def weights_files(self) -> list[str]:
+        """Weights files the user loaded in the model picker, newest first."""
+        return self._list("engine/weights_files")[:MAX_WEIGHTS_FILES]
+
+    def add_weights_file(self, path: str) -> None:
+        files = [p for p in self.weights_files if p != path]
+        self._set("engine/weights_files", [path, *files][:MAX_WEIGHTS_FILES])
+
+    def remove_weights_file(self, path: str) -> None:
+        self._set("engine/weights_files", [p for p in self.weights_files if p != path])
+
+    @property
+    def models_dir(self) -> Path:
+        """Where converted checkpoints are written (the user's application-data folder unless set)."""
+        value = str(self._get("engine/models_dir", "") or "")
+        if value:
+            return Path(value)
+        data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        return Path(data) / "weights"
+
+    @models_dir.setter
+    def models_dir(self, value: Path) -> None:
+        self._set("engine/models_dir", str(value))
+
+    @property
+    def auto_fill(self) -> bool:
+        """Fill as soon as a mask stroke or selection ends (as IOPaint does)."""
+        return str(self._get("engine/auto_fill", "false")).lower() in ("true", "1")
+
+    @auto_fill.setter
+    def auto_fill(self, value: bool) -> None:
+        self._set("engine/auto_fill", bool(value))
 
     @property
     def feather(self) -> int:
@@ -85,7 +143,7 @@ class AppSettings:
 
     @feather.setter
     def feather(self, value: int) -> None:
-        self.store.setValue("engine/feather", int(value))
+        self._set("engine/feather", int(value))
 
     # look
     @property
@@ -94,7 +152,7 @@ class AppSettings:
 
     @theme.setter
     def theme(self, value: str) -> None:
-        self.store.setValue("ui/theme", value)
+        self._set("ui/theme", value)
 
     @property
     def mask_color(self) -> QColor:
@@ -103,7 +161,7 @@ class AppSettings:
 
     @mask_color.setter
     def mask_color(self, value: QColor) -> None:
-        self.store.setValue("ui/mask_color", value.name())
+        self._set("ui/mask_color", value.name())
 
     @property
     def mask_opacity(self) -> float:
@@ -111,7 +169,7 @@ class AppSettings:
 
     @mask_opacity.setter
     def mask_opacity(self, value: float) -> None:
-        self.store.setValue("ui/mask_opacity", float(value))
+        self._set("ui/mask_opacity", float(value))
 
     @property
     def brush_size(self) -> int:
@@ -119,7 +177,7 @@ class AppSettings:
 
     @brush_size.setter
     def brush_size(self, value: int) -> None:
-        self.store.setValue("brush/size", int(value))
+        self._set("brush/size", int(value))
 
     @property
     def brush_hardness(self) -> float:
@@ -127,7 +185,7 @@ class AppSettings:
 
     @brush_hardness.setter
     def brush_hardness(self, value: float) -> None:
-        self.store.setValue("brush/hardness", float(value))
+        self._set("brush/hardness", float(value))
 
     @property
     def jpeg_quality(self) -> int:
@@ -135,21 +193,24 @@ class AppSettings:
 
     @jpeg_quality.setter
     def jpeg_quality(self, value: int) -> None:
-        self.store.setValue("export/jpeg_quality", int(value))
+        self._set("export/jpeg_quality", int(value))
 
     # files and window
-    @property
-    def recent_files(self) -> list[str]:
-        value = self._get("files/recent", [])
+    def _list(self, key: str) -> list[str]:
+        value = self._get(key, [])
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, (list, tuple)):
             return []
-        return [str(v) for v in value][:MAX_RECENT]
+        return [str(v) for v in value]
+
+    @property
+    def recent_files(self) -> list[str]:
+        return self._list("files/recent")[:MAX_RECENT]
 
     def add_recent(self, path: str) -> None:
         recent = [p for p in self.recent_files if p != path]
-        self.store.setValue("files/recent", [path, *recent][:MAX_RECENT])
+        self._set("files/recent", [path, *recent][:MAX_RECENT])
 
     @property
     def geometry(self) -> QByteArray | None:
@@ -158,7 +219,7 @@ class AppSettings:
 
     @geometry.setter
     def geometry(self, value: QByteArray) -> None:
-        self.store.setValue("ui/geometry", value)
+        self._set("ui/geometry", value)
 
     def sync(self) -> None:
         self.store.sync()

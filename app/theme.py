@@ -23,8 +23,20 @@ _DARK = {
 }
 
 
+# Disabled controls: grey text, and a grey highlight so a disabled slider's filled groove reads as off.
+_DISABLED = {
+    "dark": {"text": "#7a7a7a", "highlight": "#4a4a50"},
+    "light": {"text": "#9a9a9a", "highlight": "#c4c4c4"},
+}
+
+
 def icon_color(theme: str) -> str:
     return "#dcdcdc" if theme == "dark" else "#303030"
+
+
+def warning_color(theme: str) -> str:
+    """Warning text: orange on the dark theme, a dark amber on the light one (contrast about 5:1 on both)."""
+    return "#e0a030" if theme == "dark" else "#8a5300"
 
 
 def apply_theme(app: QApplication, theme: str) -> None:
@@ -34,8 +46,12 @@ def apply_theme(app: QApplication, theme: str) -> None:
         palette = QPalette()
         for role, color in _DARK.items():
             palette.setColor(role, QColor(color))
-        for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     else:
         palette = app.style().standardPalette()
+    disabled = _DISABLED["dark" if theme == "dark" else "light"]
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(disabled["text"]))
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight, QColor(disabled["highlight"])
+    )
     app.setPalette(palette)

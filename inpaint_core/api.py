@@ -18,32 +18,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
 from inpaint_core.boxes import Box
 from inpaint_core.errors import WeightsError
-from inpaint_core.flow import AttentionField, Source
+from inpaint_core.flow import FLOW_MAX_RADIUS, AttentionField, Source
 from inpaint_core.manifest import default_weights
+from inpaint_core.model_info import (
+    CHECKPOINT_SUFFIXES,
+    WEIGHTS_SUFFIX,
+    ModelInfo,
+    is_checkpoint,
+    read_weights_info,
+    shipped_model_info,
+)
 
 __all__ = [
+    "CHECKPOINT_SUFFIXES",
     "CLASSICAL_ENGINES",
     "DEEPFILL",
     "ENGINES",
     "ENGINE_LABELS",
+    "FLOW_MAX_RADIUS",
     "MIN_MAX_SIDE",
     "STAGES",
     "TONE_MODES",
+    "WEIGHTS_SUFFIX",
     "AttentionField",
     "CancelFlag",
     "ClassicalMethod",
     "Engine",
     "InpaintRequest",
     "InpaintResult",
+    "ModelInfo",
+    "ModelTools",
     "ProgressCallback",
     "Source",
     "default_engine",
+    "is_checkpoint",
+    "read_weights_info",
+    "shipped_model_info",
 ]
 
 # The engine names: the one list (the CLI's choices, the editor's menu, the benchmark's rows come from it).
@@ -118,6 +134,23 @@ class Engine(Protocol):
         progress: ProgressCallback | None = None,
         cancel: CancelFlag | None = None,
     ) -> InpaintResult: ...
+
+
+@runtime_checkable
+class ModelTools(Protocol):
+    """What an engine may offer besides `run` (InpaintEngine does): the devices this machine can use, and
+    converting a published checkpoint into a weights file. Both need torch, so they live on the engine object
+    (which only the composition root builds), not in this torch-free module."""
+
+    def available_devices(self) -> tuple[str, ...]: ...
+
+    def convert_weights(
+        self,
+        source: str | Path,
+        output: str | Path,
+        progress: ProgressCallback | None = None,
+        cancel: CancelFlag | None = None,
+    ) -> Path: ...
 
 
 def default_engine() -> str:

@@ -42,6 +42,12 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
+def available_devices() -> tuple[str, ...]:
+    """The names of `DEVICES` usable on this machine ("auto" and "cpu" always)."""
+    usable = {"auto", "cpu", "cuda" if torch.cuda.is_available() else "", "mps" if _mps_available() else ""}
+    return tuple(d for d in DEVICES if d in usable)
+
+
 def resolve_device(name: str) -> torch.device:
     """ "auto" -> CUDA, then MPS, then CPU; an explicit device must be available (DeviceError otherwise)."""
     if name == "auto":

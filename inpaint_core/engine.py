@@ -156,6 +156,35 @@ class InpaintEngine:
         with self._lock:
             self._models.clear()
 
+    @staticmethod
+    def available_devices() -> tuple[str, ...]:
+        """The device names `InpaintRequest.device` can take on this machine ("auto" and "cpu" always)."""
+        from inpaint_core.devices import available_devices
+
+        return available_devices()
+
+    @staticmethod
+    def convert_weights(
+        source: str | Path,
+        output: str | Path,
+        progress: ProgressCallback | None = None,
+        cancel: CancelFlag | None = None,
+    ) -> Path:
+        """Convert a published checkpoint (`convert.convert_file`) into our safetensors file at `output`.
+
+        `progress(stage, fraction)` reports "read", "check", "write"; a set `cancel` stops before the next
+        stage (CancelledError) and leaves no file. Raises WeightsError / WeightsMissingError with one line.
+        """
+        from inpaint_core.convert import convert_file
+
+        state = _Run(progress, cancel)
+        fractions = {"read": 0.0, "check": 0.6, "write": 0.8}
+        convert_file(source, output, on_stage=lambda stage: state.enter(stage, fractions[stage]))
+        state.close()
+        if progress is not None:
+            progress("write", 1.0)
+        return Path(output)
+
     # ------------------------------------------------------------------------------------------------- run
 
     def run(

@@ -68,8 +68,9 @@ def flow_to_rgb(dx: np.ndarray, dy: np.ndarray, max_radius: float = FLOW_MAX_RAD
     return np.clip(np.floor(255.0 * col + 0.5), 0, 255).astype(np.uint8)
 
 
-def legend(size: int = 128, max_radius: float = FLOW_MAX_RADIUS) -> np.ndarray:
-    """The colour-wheel legend: a disc coloured as `flow_to_rgb` colours offsets, with axis labels.
+def legend(size: int = 128, max_radius: float = FLOW_MAX_RADIUS, labels: bool = True) -> np.ndarray:
+    """The colour-wheel legend: a disc coloured as `flow_to_rgb` colours offsets, with axis labels (unless
+    `labels` is False: a GUI draws its own, in its own font).
 
     The centre is zero offset (white); the rim is `max_radius` model pixels. Transparent outside the disc.
 
@@ -92,6 +93,8 @@ def legend(size: int = 128, max_radius: float = FLOW_MAX_RADIUS) -> np.ndarray:
     cv2.line(rgba, (c - r, c), (c + r, c), grey, 1, cv2.LINE_AA)
     cv2.line(rgba, (c, c - r), (c, c + r), grey, 1, cv2.LINE_AA)
     cv2.circle(rgba, (c, c), r, grey, 1, cv2.LINE_AA)
+    if not labels:
+        return rgba
     scale = max(0.3, size / 400.0)
     colour = (40, 40, 40, 255)
 
@@ -221,6 +224,6 @@ class AttentionField:
             out = cv2.resize(out, (width, height), interpolation=cv2.INTER_NEAREST)
         return out
 
-    def legend(self, size: int = 128) -> np.ndarray:
+    def legend(self, size: int = 128, labels: bool = True) -> np.ndarray:
         """The colour-wheel legend for `flow_rgba` (see `legend`)."""
-        return legend(size)
+        return legend(size, labels=labels)

@@ -16,8 +16,9 @@ from inpaint_core.errors import WeightsError
 MANIFEST = RESOURCES / "weights" / "manifest.json"
 
 
-def default_weights() -> tuple[Path, str] | None:
-    """The shipped weights `(path, sha256)` from `resources/weights/manifest.json`, or None when none ship.
+def default_entry() -> dict[str, str] | None:
+    """The manifest's `default` entry (`file`, `sha256` and optional `name`, `trained_on`, ...), or None when
+    no weights ship.
 
     Raises:
         WeightsError: the manifest is malformed.
@@ -29,9 +30,22 @@ def default_weights() -> tuple[Path, str] | None:
         entry = manifest["default"]
         if entry is None:
             return None
-        name, sha = str(entry["file"]), str(entry["sha256"]).lower()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fields = {str(k): str(v) for k, v in entry.items()}
+        name, sha = fields["file"], fields["sha256"].lower()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise WeightsError(f"the weights manifest {MANIFEST} is malformed: {exc}") from exc
     if Path(name).name != name or not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise WeightsError(f"the weights manifest {MANIFEST} has a bad file name or sha256")
-    return MANIFEST.parent / name, sha
+    return fields | {"sha256": sha}
+
+
+def default_weights() -> tuple[Path, str] | None:
+    """The shipped weights `(path, sha256)` from `resources/weights/manifest.json`, or None when none ship.
+
+    Raises:
+        WeightsError: the manifest is malformed.
+    """
+    entry = default_entry()
+    if entry is None:
+        return None
+    return MANIFEST.parent / entry["file"], entry["sha256"]

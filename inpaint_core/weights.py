@@ -24,9 +24,7 @@ from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
-
-FORMAT = "deepfill-studio/1"
-
+from inpaint_core.model_info import FORMAT
 
 # --------------------------------------------------------------------------------------------------------------
 # Files

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QUndoCommand
 
-from app.document import MASK, Document
+from app.document import Document
 from inpaint_core.api import AttentionField
 from inpaint_core.boxes import Box
 
@@ -51,39 +51,58 @@ class LayerReplaceCommand(QUndoCommand):
 
 @dataclass(frozen=True)
 class FillPatch:
-    """One filled window: the photo's pixels and the mask's coverage inside ``box``, before and after."""
+    """One filled window: the photo's pixels inside ``box``, before and after."""
 
     box: Box
     image_before: np.ndarray  # (box.height, box.width, 3) uint8
     image_after: np.ndarray
-    mask_before: np.ndarray  # (box.height, box.width) uint8 coverage
-    mask_after: np.ndarray  # the holes just filled cleared; strokes painted meanwhile kept
+
+
+@dataclass(frozen=True)
+class LayerCrop:
+    """A layer's coverage inside ``box`` before and after a fill (what the fill consumed is cleared)."""
+
+    name: str
+    box: Box
+    before: np.ndarray  # (box.height, box.width) uint8 coverage
+    after: np.ndarray
 
 
 class FillCommand(QUndoCommand):
-    """A fill: per filled window the photo and mask crops before/after, and the attention field.
+    """A fill: per filled window the photo crops before/after, the layer crops it cleared, and the attention field.
 
-    Only the windows are kept (as strokes keep only their tiles), never full-frame copies."""
+    Only crops are kept (as strokes keep only their tiles), never full-frame copies."""
 
     def __init__(
-        self, doc: Document, patches: list[FillPatch], attention: AttentionField | None, text: str
+        self,
+        doc: Document,
+        patches: list[FillPatch],
+        layers: list[LayerCrop],
+        attention: AttentionField | None,
+        text: str,
     ) -> None:
         super().__init__(text)
-        self._doc, self._patches = doc, patches
+        self._doc, self._patches, self._layers = doc, patches, layers
         self._attention_before, self._attention_after = doc.attention, attention
 
     @property
     def patches(self) -> list[FillPatch]:
         return self._patches
 
+    @property
+    def layers(self) -> list[LayerCrop]:
+        return self._layers
+
     def redo(self) -> None:
         for p in self._patches:
             self._doc.set_image_region(p.box, p.image_after)
-            self._doc.set_layer_alpha(MASK, p.mask_after, p.box)
+        for crop in self._layers:
+            self._doc.set_layer_alpha(crop.name, crop.after, crop.box)
         self._doc.set_attention(self._attention_after)
 
     def undo(self) -> None:
         for p in self._patches:
             self._doc.set_image_region(p.box, p.image_before)
-            self._doc.set_layer_alpha(MASK, p.mask_before, p.box)
+        for crop in reversed(self._layers):
+            self._doc.set_layer_alpha(crop.name, crop.before, crop.box)
         self._doc.set_attention(self._attention_before)

@@ -95,3 +95,20 @@ def step_brush_size(size: int, direction: int) -> int:
     """The next brush size for ``[`` (direction -1) or ``]`` (+1): steps of ~15 %, at least 1 px."""
     new = max(size + 1, round(size * 1.15)) if direction > 0 else min(size - 1, round(size / 1.15))
     return int(min(MAX_BRUSH, max(MIN_BRUSH, new)))
+
+
+def place_labels(anchors: list[Point], sizes: list[tuple[float, float]], gap: float = 2.0) -> list[Point]:
+    """Top-left corners for labels that want their top-left at ``anchors`` (same units as ``sizes``), each
+    moved down in steps of its height until it overlaps no label placed before it (neighbouring sources share
+    a corner, so their labels would stack on one another)."""
+    placed: list[tuple[float, float, float, float]] = []
+    out: list[Point] = []
+    for (x, y), (w, h) in zip(anchors, sizes):
+        while any(
+            x < px + pw + gap and px < x + w + gap and y < py + ph + gap and py < y + h + gap
+            for px, py, pw, ph in placed
+        ):
+            y += h + gap
+        placed.append((x, y, w, h))
+        out.append((x, y))
+    return out

@@ -7,15 +7,17 @@ import math
 from collections.abc import Sequence
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
     QGraphicsScene,
-    QGraphicsSimpleTextItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
 )
 
+from app.canvas.geometry import place_labels
 from inpaint_core.api import Source
 
 RANK_COLORS = ("#ffd400", "#ff7a00", "#ff3da8", "#7a5cff", "#00c2ff", "#3dff8a")
@@ -33,6 +35,51 @@ def arrow_path(start: QPointF, end: QPointF, head: float) -> QPainterPath:
     return path
 
 
+def percent(weight: float) -> str:
+    """An attention weight (0..1) as a percentage a person reads at a glance: '42 %', '4.2 %', '< 0.1 %'."""
+    p = float(weight) * 100.0
+    if p >= 9.95:
+        return f"{p:.0f} %"
+    if p >= 0.05:
+        return f"{p:.1f} %"
+    return "< 0.1 %"
+
+
+class LabelItem(QGraphicsItem):
+    """Text on a dark rounded plate with a border in the source's colour, the same size at any zoom."""
+
+    PAD = 3.0
+
+    def __init__(self, text: str, color: QColor) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.text, self.color = text, color
+        self.font = QFont()
+        self.font.setPointSize(9)
+        self.font.setBold(True)
+        metrics = QFontMetricsF(self.font)
+        self._rect = QRectF(
+            0, 0, metrics.horizontalAdvance(text) + 2 * self.PAD, metrics.height() + 2 * self.PAD
+        )
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def size(self) -> tuple[float, float]:
+        return self._rect.width(), self._rect.height()
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(self.color, 1.5))
+        painter.setBrush(QColor(20, 20, 24, 215))
+        painter.drawRoundedRect(self._rect, 3, 3)
+        painter.setFont(self.font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
 class InspectOverlay:
     """Owns the scene items of one inspection; ``show`` replaces the previous one."""
 
@@ -42,6 +89,7 @@ class InspectOverlay:
         self.scene = scene
         self._items: list[QGraphicsItem] = []
         self._hover: list[QGraphicsItem] = []
+        self.labels: list[LabelItem] = []
 
     def _add(self, item: QGraphicsItem, bucket: list[QGraphicsItem]) -> None:
         item.setZValue(self.Z)
@@ -52,7 +100,7 @@ class InspectOverlay:
     def clear(self) -> None:
         for item in (*self._items, *self._hover):
             self.scene.removeItem(item)
-        self._items, self._hover = [], []
+        self._items, self._hover, self.labels = [], [], []
 
     def clear_hover(self) -> None:
         for item in self._hover:
@@ -77,7 +125,7 @@ class InspectOverlay:
         marker.setPen(QPen(QColor("white"), 0))
         marker.setBrush(QBrush(QColor(255, 255, 255, 120)))
         self._add(marker, self._items)
-        placed: list[QPointF] = []
+        labels: list[tuple[LabelItem, QPointF]] = []
         for rank, src in enumerate(sources):
             color = QColor(RANK_COLORS[rank % len(RANK_COLORS)])
             size = float(src.size)
@@ -92,24 +140,15 @@ class InspectOverlay:
             apen.setCosmetic(True)
             arrow.setPen(apen)
             self._add(arrow, self._items)
-            label = QGraphicsSimpleTextItem(f"{rank + 1}: {float(src.weight):.3g}")
-            font = QFont()
-            font.setPointSize(9)
-            font.setBold(True)
-            label.setFont(font)
-            label.setBrush(QBrush(color))
-            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            label.setPos(self._free_spot(QPointF(centre.x() - size / 2, centre.y() + size / 2), placed, zoom))
+            label = LabelItem(f"{rank + 1} · {percent(src.weight)}", color)
+            labels.append((label, QPointF(centre.x() - size / 2, centre.y() + size / 2)))
+        # Place in view pixels (the labels ignore the zoom), then back to scene units.
+        z = max(zoom, 1e-3)
+        spots = place_labels([(p.x() * z, p.y() * z + 2) for _, p in labels], [lb.size() for lb, _ in labels])
+        for (label, _), (x, y) in zip(labels, spots):
+            label.setPos(QPointF(x / z, y / z))
             self._add(label, self._items)
-
-    @staticmethod
-    def _free_spot(pos: QPointF, placed: list[QPointF], zoom: float) -> QPointF:
-        """Move a label down until it clears the labels already placed (neighbouring sources share a corner)."""
-        line, width = 14.0 / max(zoom, 1e-3), 80.0 / max(zoom, 1e-3)  # label size in scene units
-        while any(abs(pos.y() - p.y()) < line and abs(pos.x() - p.x()) < width for p in placed):
-            pos = QPointF(pos.x(), pos.y() + line)
-        placed.append(pos)
-        return pos
+        self.labels = [label for label, _ in labels]
 
     def hover(self, target: QPointF, sources: Sequence[Source]) -> None:
         """A light outline of the best source of the pixel under the cursor and a faint line to it."""

@@ -12,8 +12,8 @@ _EXTENDED = QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption
 
 
 class PhotoItem(QGraphicsItem):
-    """The photo. In compare mode the original shows left of ``split`` (0..1) and the current image right of it;
-    ``show_original`` shows the original everywhere (the hold-to-compare key)."""
+    """The photo. In compare mode the photo as it was before the fills (``original``) shows left of ``split``
+    (0..1) and the current image right of it; ``show_original`` shows it everywhere (the hold-to-compare key)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,9 +23,15 @@ class PhotoItem(QGraphicsItem):
         self.split: float | None = None
         self.show_original = False
 
-    def set_pixmaps(self, current: QPixmap, original: QPixmap) -> None:
+    def set_photo(self, shown: QImage) -> None:
+        """Show a newly opened photo; its pixels now are also the before-fills snapshot for compare.
+
+        Two separate pixmaps: fills are painted into ``current`` in place, and a shared buffer (one QPixmap
+        object held twice) showed them on the "before" side too.
+        """
         self.prepareGeometryChange()
-        self.current, self.original = current, original
+        self.current = QPixmap.fromImage(shown)
+        self.original = self.current.copy()  # a deep copy, not another handle on the same pixmap
         self.update()
 
     def boundingRect(self) -> QRectF:

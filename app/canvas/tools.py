@@ -13,15 +13,27 @@ from app.canvas.painting import BrushSpec, StrokeRecorder, fill_shape, paint_seg
 from app.document import FORBID, GUIDE, MASK, Document
 from inpaint_core.boxes import Box
 
+# How the layers are named to the user (history, status bar, the eraser's layer choice).
+LAYER_LABELS = {MASK: "Mask", GUIDE: "Guide", FORBID: "Do-not-borrow"}
+
 
 class ToolSettings(QObject):
-    """Brush parameters shared by the tools and the options panel."""
+    """Brush parameters shared by the tools and the options panel, and the active layer (the one the eraser
+    acts on: the layer of the painting tool chosen last, or chosen in the Brush panel)."""
 
     changed = Signal()
 
     def __init__(self, size: int = 40, hardness: float = 1.0, guide_width: int = 1) -> None:
         super().__init__()
         self.size, self.hardness, self.guide_width = size, hardness, guide_width
+        self.layer = MASK
+
+    def set_layer(self, layer: str) -> None:
+        if layer not in LAYER_LABELS:
+            raise ValueError(f"unknown layer {layer!r}")
+        if layer != self.layer:
+            self.layer = layer
+            self.changed.emit()
 
     def set_size(self, size: int) -> None:
         size = int(min(geometry.MAX_BRUSH, max(geometry.MIN_BRUSH, size)))
@@ -45,6 +57,9 @@ class Tool:
     name = "tool"
     label = "Tool"
     shows_brush = False
+    layer: str | None = (
+        None  # the layer this tool paints (None: it paints none); choosing the tool activates it
+    )
 
     def __init__(self, doc: Document, settings: ToolSettings) -> None:
         self.doc, self.settings = doc, settings
@@ -72,7 +87,7 @@ class BrushTool(Tool):
     name = "brush"
     label = "Mask brush"
     shows_brush = True
-    layer = MASK
+    layer: str | None = MASK
     erase = False
 
     def __init__(self, doc: Document, settings: ToolSettings) -> None:
@@ -80,11 +95,15 @@ class BrushTool(Tool):
         self._last: geometry.Point | None = None
         self._recorder: StrokeRecorder | None = None
 
+    def target(self) -> str:
+        """The layer a stroke goes to."""
+        return self.layer or MASK
+
     def spec(self) -> BrushSpec:
         return BrushSpec(size=float(self.settings.size), hardness=self.settings.hardness, erase=self.erase)
 
     def press(self, pos: QPointF) -> None:
-        self._recorder = StrokeRecorder(self.doc.layer(self.layer))
+        self._recorder = StrokeRecorder(self.doc.layer(self.target()))
         self._last = (pos.x(), pos.y())
         self._segment(self._last, self._last)
 
@@ -98,15 +117,16 @@ class BrushTool(Tool):
     def _segment(self, p0: geometry.Point, p1: geometry.Point) -> None:
         assert self._recorder is not None
         spec = self.spec()
-        layer = self.doc.layer(self.layer)
+        name = self.target()
+        layer = self.doc.layer(name)
         rect = geometry.segment_rect(p0, p1, spec.size, 1 if spec.antialias else 0).clipped(
             layer.width(), layer.height()
         )
         if rect.is_empty():
             return
         self._recorder.will_touch(rect)
-        dirty = paint_segment(layer, p0, p1, spec, self.doc.colors[self.layer])
-        self.doc.notify_layer(self.layer, to_qrect(dirty))
+        dirty = paint_segment(layer, p0, p1, spec, self.doc.colors[name])
+        self.doc.notify_layer(name, to_qrect(dirty))
 
     def release(self, pos: QPointF) -> None:
         if self._recorder is None:
@@ -115,20 +135,37 @@ class BrushTool(Tool):
         patches = self._recorder.patches()
         self._recorder, self._last = None, None
         if patches:
-            text = f"{self.label} stroke"
-            self.doc.undo_stack.push(LayerPatchCommand(self.doc, self.layer, patches, text))
+            self.doc.undo_stack.push(LayerPatchCommand(self.doc, self.target(), patches, self.step_text()))
+
+    def step_text(self) -> str:
+        return f"{self.label} stroke"
 
     def cancel(self) -> None:
         if self._recorder is not None:
             for rect, before, _after in self._recorder.patches():
-                self.doc.put_patch(self.layer, rect, before)
+                self.doc.put_patch(self.target(), rect, before)
         self._recorder, self._last = None, None
 
 
 class EraserTool(BrushTool):
+    """Erases the active layer (``ToolSettings.layer``): the mask, the guide sketch or the do-not-borrow area."""
+
     name = "eraser"
-    label = "Mask eraser"
+    label = "Eraser"
     erase = True
+    layer = None  # choosing the eraser keeps the active layer
+
+    def target(self) -> str:
+        return self.settings.layer
+
+    def spec(self) -> BrushSpec:
+        if self.target() == GUIDE:
+            # The guide is binary (any coverage is a stroke): an antialiased edge would leave faint stroke pixels.
+            return BrushSpec(size=float(self.settings.size), hardness=1.0, erase=True, antialias=False)
+        return super().spec()
+
+    def step_text(self) -> str:
+        return f"Eraser stroke ({LAYER_LABELS[self.target()].lower()})"
 
 
 class ForbidBrushTool(BrushTool):
@@ -163,7 +200,7 @@ class ShapeTool(Tool):
         self._preview: QGraphicsPathItem | QGraphicsRectItem | None = None
 
     def _commit(self, shape: QRectF | QPolygonF) -> None:
-        layer = self.doc.layer(self.layer)
+        layer = self.doc.layer(MASK)
         recorder = StrokeRecorder(layer)
         path = QPainterPath()
         if isinstance(shape, QRectF):
@@ -175,11 +212,9 @@ class ShapeTool(Tool):
         if rect.is_empty():
             return
         recorder.will_touch(rect)
-        dirty = fill_shape(layer, shape, self.doc.colors[self.layer])
-        self.doc.notify_layer(self.layer, to_qrect(dirty))
-        self.doc.undo_stack.push(
-            LayerPatchCommand(self.doc, self.layer, recorder.patches(), f"{self.label} fill")
-        )
+        dirty = fill_shape(layer, shape, self.doc.colors[MASK])
+        self.doc.notify_layer(MASK, to_qrect(dirty))
+        self.doc.undo_stack.push(LayerPatchCommand(self.doc, MASK, recorder.patches(), self.label))
 
     def _drop_preview(self) -> None:
         if self._preview is not None and self.scene is not None:
@@ -198,7 +233,7 @@ def _preview_pen() -> QPen:
 
 class RectangleTool(ShapeTool):
     name = "rectangle"
-    label = "Rectangle"
+    label = "Rectangle selection"
 
     def __init__(self, doc: Document, settings: ToolSettings) -> None:
         super().__init__(doc, settings)
@@ -234,7 +269,7 @@ class RectangleTool(ShapeTool):
 
 class LassoTool(ShapeTool):
     name = "lasso"
-    label = "Lasso"
+    label = "Lasso selection"
 
     def __init__(self, doc: Document, settings: ToolSettings) -> None:
         super().__init__(doc, settings)

@@ -3,7 +3,6 @@ mouse events go to the current tool as image-pixel points."""
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -37,12 +36,14 @@ class CanvasView(QGraphicsView):
         zoom_changed(float): the scale changed (1.0 = 100 %).
         file_dropped(str): an image file was dropped on the canvas.
         compare_held(bool): the hold-to-compare key (backslash) went down / up.
+        stroke_finished(str): a gesture of the named tool ended (the button was released).
     """
 
     hovered = Signal(QPointF)
     zoom_changed = Signal(float)
     file_dropped = Signal(str)
     compare_held = Signal(bool)
+    stroke_finished = Signal(str)
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +80,9 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._tool_active = False
         self._fitted = True
+        # The brush circle shows only while the pointer is over the canvas (not at (0, 0) before it enters).
+        self._pointer_inside = False
+        self._placeholder = ""
 
         doc.image_changed.connect(self._on_doc_image_changed)
         doc.image_region_changed.connect(self._on_doc_image_region_changed)
@@ -91,10 +95,7 @@ class CanvasView(QGraphicsView):
             self.photo_item.current.width() != self.doc.width
             or self.photo_item.current.height() != self.doc.height
         )
-        current = QPixmap.fromImage(qimage_convert.rgb_to_qimage(self.doc.image))
-        same = np.array_equal(self.doc.image, self.doc.original)
-        original = current if same else QPixmap.fromImage(qimage_convert.rgb_to_qimage(self.doc.original))
-        self.photo_item.set_pixmaps(current, original)  # QPixmap is implicitly shared: painting detaches
+        self.photo_item.set_photo(self._displayed_qimage())
         for item in self.layer_items.values():
             item.prepareGeometryChange()
             item.update()
@@ -102,14 +103,20 @@ class CanvasView(QGraphicsView):
         if size_changed:
             self.fit()
 
+    def _displayed_qimage(self, rect: QRect | None = None) -> QImage:
+        """The photo as the screen shows it (8-bit RGB), whole or inside ``rect``."""
+        pixels = self.doc.image
+        if rect is not None:
+            pixels = pixels[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+        return qimage_convert.rgb_to_qimage(pixels)
+
     def _on_doc_image_region_changed(self, rect: QRect) -> None:
         # Only the changed box is converted and drawn into the pixmap: a fill on a 24 MP photo stays cheap.
         if rect.isEmpty():
             return
-        patch = self.doc.image[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
         painter = QPainter(self.photo_item.current)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(rect.topLeft(), qimage_convert.rgb_to_qimage(patch))
+        painter.drawImage(rect.topLeft(), self._displayed_qimage(rect))
         painter.end()
         self.photo_item.update(QRectF(rect))
 
@@ -207,7 +214,7 @@ class CanvasView(QGraphicsView):
         if scene_pos is None:
             scene_pos = self.brush_cursor.rect().center()
         self.brush_cursor.place(scene_pos, self.tool.brush_size())
-        self.brush_cursor.setVisible(True)
+        self.brush_cursor.setVisible(self._pointer_inside)
 
     def refresh_brush_cursor(self) -> None:
         """Redraw the brush circle after a size change."""
@@ -239,6 +246,7 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         scene_pos = self.mapToScene(pos)
+        self._pointer_inside = True
         self._update_brush_cursor(scene_pos)
         if self._tool_active and self.tool is not None:
             self.tool.move(scene_pos)
@@ -257,23 +265,40 @@ class CanvasView(QGraphicsView):
         if event.button() == Qt.MouseButton.LeftButton and self._tool_active and self.tool is not None:
             self._tool_active = False
             self.tool.release(self.mapToScene(event.position().toPoint()))
+            self.stroke_finished.emit(self.tool.name)
             event.accept()
             return
         super().mouseReleaseEvent(event)
 
+    def enterEvent(self, event: QEvent) -> None:
+        self._pointer_inside = True
+        super().enterEvent(event)  # type: ignore[arg-type]
+
     def leaveEvent(self, event: QEvent) -> None:
+        self._pointer_inside = False
         self.brush_cursor.setVisible(False)
         super().leaveEvent(event)
+
+    # -- keys -----------------------------------------------------------------------------------------------
+    # Space (pan) and backslash (compare) are the canvas's held keys. The window routes them here whatever
+    # widget has the focus (CanvasKeys), as Krita and Photoshop do: a panel control clicked last must not
+    # turn a space-drag into a painted stroke.
+    HELD_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Backslash)
+
+    def held_key(self, key: int, down: bool) -> None:
+        """Space or backslash went down (``down``) or up."""
+        if key == Qt.Key.Key_Space:
+            self._space_down = down
+            self._update_cursor()
+        elif key == Qt.Key.Key_Backslash:
+            self.compare_held.emit(down)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.isAutoRepeat():
             event.accept()
             return
-        if event.key() == Qt.Key.Key_Space:
-            self._space_down = True
-            self._update_cursor()
-        elif event.key() == Qt.Key.Key_Backslash:
-            self.compare_held.emit(True)
+        if event.key() in self.HELD_KEYS:
+            self.held_key(event.key(), True)
         elif event.key() == Qt.Key.Key_Escape and self.tool is not None:
             self._tool_active = False
             self.tool.cancel()
@@ -284,13 +309,30 @@ class CanvasView(QGraphicsView):
         if event.isAutoRepeat():
             event.accept()
             return
-        if event.key() == Qt.Key.Key_Space:
-            self._space_down = False
-            self._update_cursor()
-        elif event.key() == Qt.Key.Key_Backslash:
-            self.compare_held.emit(False)
+        if event.key() in self.HELD_KEYS:
+            self.held_key(event.key(), False)
         else:
             super().keyReleaseEvent(event)
+
+    # -- placeholder ----------------------------------------------------------------------------------------
+    def set_placeholder(self, text: str) -> None:
+        """A line centred on the canvas (e.g. "Opening photo.jpg…" while a large photo loads); "" removes it."""
+        self._placeholder = text
+        self.photo_item.setVisible(not text)  # not the empty document's single pixel, zoomed up
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawForeground(painter, rect)
+        if not self._placeholder:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(220, 220, 220))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+        painter.restore()
 
     # -- drag and drop --------------------------------------------------------------------------------------
     @staticmethod

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from app.widgets.flow_legend import FlowLegend
+from inpaint_core.api import FLOW_MAX_RADIUS
+
+LEGEND_CAPTION = (
+    f"Colour: the direction each filled pixel borrowed from; white is close by, full colour "
+    f"{FLOW_MAX_RADIUS:g} model pixels or farther."
+)
 
 
 class AttentionPanel(QWidget):
@@ -20,16 +28,21 @@ class AttentionPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(5, 100)
         self.opacity.setValue(70)
-        self.legend = QLabel()
-        self.legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.opacity.setToolTip("Opacity of the attention-flow overlay")
+        self.legend = FlowLegend()
+        self.caption = QLabel(LEGEND_CAPTION)
+        self.caption.setWordWrap(True)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
-        self.hint.setMinimumHeight(self.hint.fontMetrics().height() * 4)
+        # Room for the longer of the two hints, so the docks do not move when a fill brings attention.
+        self.hint.setMinimumHeight(self.hint.fontMetrics().lineSpacing() * 3)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.export_button = QPushButton("Export overlay…")
         layout.addWidget(self.show_box)
         layout.addWidget(QLabel("Overlay opacity"))
         layout.addWidget(self.opacity)
-        layout.addWidget(self.legend)
+        layout.addWidget(self.legend, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.caption)
         layout.addWidget(self.hint)
         layout.addWidget(self.export_button)
         layout.addStretch(1)
@@ -38,14 +51,12 @@ class AttentionPanel(QWidget):
         self.export_button.clicked.connect(self.export_requested)
         self.set_available(False)
 
-    def set_available(self, available: bool, legend: QPixmap | None = None) -> None:
-        """Enable the controls when the last fill produced an attention field."""
+    def set_available(self, available: bool, wheel: QImage | None = None) -> None:
+        """Enable the controls when the last fill produced an attention field; ``wheel`` is its legend."""
         for w in (self.show_box, self.opacity, self.export_button):
             w.setEnabled(available)
-        if legend is not None and available:
-            self.legend.setPixmap(legend)
-        else:
-            self.legend.clear()
+        self.legend.set_wheel(wheel if available else None)
+        self.caption.setEnabled(available)
         self.hint.setText(
             "Click a filled pixel (Inspect tool, or any tool while the overlay is on) to see the patches it copied."
             if available

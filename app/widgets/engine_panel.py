@@ -1,36 +1,166 @@
-"""Engine, device, max model resolution and feather (persisted), with the Inpaint and Cancel buttons."""
+"""The Fill panel: the model picker (shipped DeepFill weights, weights files the user loaded, the classical engines)
+with the active model's facts, device, max model resolution, feather, fill-on-release, Inpaint and Cancel."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.icons import icon
+from app.messages import gui_text
 from app.settings import DEVICES, AppSettings
-from inpaint_core.api import ENGINE_LABELS, ENGINES, MIN_MAX_SIDE
+from app.theme import icon_color, warning_color
+from inpaint_core.api import (
+    CLASSICAL_ENGINES,
+    DEEPFILL,
+    ENGINE_LABELS,
+    MIN_MAX_SIDE,
+    ModelInfo,
+    read_weights_info,
+    shipped_model_info,
+)
+from inpaint_core.errors import InpaintError
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
+SHIPPED = "deepfill"  # the picker's key of the shipped default weights
+NO_SHIPPED_WEIGHTS = (
+    "No DeepFill weights ship with this version yet: load a weights file (.safetensors) or a published "
+    "DeepFill v2 checkpoint (.index, .pth) with Load…, or use a classical engine."
+)
+NO_GPU = "No CUDA GPU is available to PyTorch on this machine."
+CLASSICAL_NOTES = {
+    "telea": "OpenCV's fast-marching fill (Telea 2004): no network, instant; smooth but blurry on large holes. "
+    "Guide strokes and the do-not-borrow area are not used.",
+    "ns": "OpenCV's Navier-Stokes fill (Bertalmio et al. 2001): no network, instant; smooth but blurry on "
+    "large holes. Guide strokes and the do-not-borrow area are not used.",
+}
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model picker."""
+
+    key: str  # SHIPPED, "file:<path>" or a classical engine name
+    engine: str
+    weights: str | None  # None: the shipped default (DeepFill) or no weights (classical)
+    label: str
+    enabled: bool
+    why: str  # the tooltip: what it is, or why it cannot be chosen
+    info: ModelInfo | None = None
+
+
+def file_key(path: str) -> str:
+    return f"file:{path}"
+
+
+def current_key(settings: AppSettings) -> str:
+    """The picker key of the model the next fill uses."""
+    if settings.engine != DEEPFILL:
+        return settings.engine
+    return file_key(settings.weights) if settings.weights else SHIPPED
+
+
+def _size(info: ModelInfo) -> str:
+    return f"{info.parameters / 1e6:.2f} M parameters, {info.size_bytes / 1e6:.1f} MB ({info.dtype})"
+
+
+def describe(choice: ModelChoice) -> str:
+    """What the info line under the picker says about a choice."""
+    info = choice.info
+    if info is None:
+        return choice.why
+    trained = f"trained on {info.trained_on}" if info.trained_on else "training data not recorded in the file"
+    parts = [f"{info.name}: {_size(info)}, {trained}."]
+    if info.source:
+        parts.append(f"Converted from {info.source}.")
+    parts.append(
+        "Reads guide strokes." if info.guide_channel else "No guide channel: guide strokes are ignored."
+    )
+    return " ".join(parts)
+
+
+def model_choices(settings: AppSettings) -> list[ModelChoice]:
+    """The shipped weights, the user's weights files (the session's ``--weights`` one first), the classical
+    engines; what cannot work is listed disabled with the reason."""
+    try:
+        shipped = shipped_model_info()
+        why = (
+            NO_SHIPPED_WEIGHTS
+            if shipped is None
+            else f"The weights that ship with DeepFill Studio ({shipped.name})"
+        )
+    except InpaintError as exc:
+        shipped, why = None, f"The shipped weights cannot be used: {gui_text(exc)}"
+    choices = [
+        ModelChoice(SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped)
+    ]
+    paths = [settings.session_weights, settings.weights, *settings.weights_files]
+    for path in dict.fromkeys(p for p in paths if p):  # unique, in order
+        label = f"DeepFill · {Path(path).stem}"
+        if path == settings.session_weights:
+            label += " (this session)"
+        try:
+            info = read_weights_info(path)
+        except InpaintError as exc:
+            choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, False, gui_text(exc)))
+            continue
+        choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, True, path, info))
+    for name in CLASSICAL_ENGINES:
+        choices.append(ModelChoice(name, name, None, ENGINE_LABELS[name], True, CLASSICAL_NOTES[name]))
+    return choices
 
 
 class EnginePanel(QWidget):
-    """Writes every change straight to AppSettings, so the next request and the next session see it."""
+    """Writes every change straight to AppSettings, so the next request and the next session see it.
+
+    ``load_requested``: the user asked to add a weights file (the window opens the file dialog);
+    ``model_changed``: the active model changed (the status bar shows it)."""
+
+    load_requested = Signal()
+    model_changed = Signal()
 
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.choices: list[ModelChoice] = []
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.engine = QComboBox()
-        for key in ENGINES:
-            self.engine.addItem(ENGINE_LABELS[key], key)
+        self.model = QComboBox()
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(12)
+        self.model.setToolTip("The model that fills the mask")
+        self.load_button = QToolButton()
+        self.load_button.setText("Load…")
+        self.load_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.load_button.setToolTip(
+            "Add DeepFill weights: a .safetensors file, or a published DeepFill v2 checkpoint "
+            "(snap-0.index or .pth), converted on the spot"
+        )
+        picker = QHBoxLayout()
+        picker.setContentsMargins(0, 0, 0, 0)
+        picker.addWidget(self.model, 1)
+        picker.addWidget(self.load_button)
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Room for the longest description, so choosing another model never moves the docks below.
+        self.model_info.setMinimumHeight(self.model_info.fontMetrics().lineSpacing() * 4)
+        self.model_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
@@ -45,50 +175,139 @@ class EnginePanel(QWidget):
         self.feather.setRange(0, 64)
         self.feather.setSuffix(" px")
         self.feather.setToolTip("Blend width at the edge of the hole")
-        form.addRow("Engine", self.engine)
+        self.auto_fill = QCheckBox("Fill when a stroke ends")
+        self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
+        # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
+        # one line's height and the rows below draw over it.
+        top = QFormLayout()
+        top.addRow("Model", picker)
+        layout.addLayout(top)
+        layout.addWidget(self.model_info)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
         form.addRow("Feather", self.feather)
+        form.addRow(self.auto_fill)
         layout.addLayout(form)
+        label_width = max(form.labelForField(w).sizeHint().width() for w in (self.device, self.max_side))
+        top.labelForField(picker).setMinimumWidth(label_width)  # the two forms' fields line up
         self.weights_note = QLabel()
         self.weights_note.setWordWrap(True)
-        self.weights_note.setStyleSheet("color: #e0a030;")
         layout.addWidget(self.weights_note)
         buttons = QHBoxLayout()
-        self.inpaint_button = QPushButton(icon("mdi6.auto-fix"), "Inpaint")
+        self.inpaint_button = QPushButton("Inpaint")
         self.inpaint_button.setToolTip("Fill the masked area (Ctrl+Return)")
-        self.cancel_button = QPushButton(icon("mdi6.close-circle-outline"), "Cancel")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running fill (Ctrl+.)")
         self.cancel_button.setEnabled(False)
         buttons.addWidget(self.inpaint_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
         layout.addStretch(1)
+        self.set_theme(settings.theme)
         self.load()
-        self.engine.currentIndexChanged.connect(self._on_changed)
+        self.model.currentIndexChanged.connect(self._on_model_changed)
+        self.load_button.clicked.connect(self.load_requested)
         self.device.currentIndexChanged.connect(self._on_changed)
         self.max_side.valueChanged.connect(self._on_changed)
         self.feather.valueChanged.connect(self._on_changed)
+        self.auto_fill.toggled.connect(self._on_changed)
 
+    # -- showing the settings -------------------------------------------------------------------------------
     def load(self) -> None:
-        """Show the stored settings."""
-        for combo, value in ((self.engine, self.settings.engine), (self.device, self.settings.device)):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(max(0, combo.findData(value)))
-            combo.blockSignals(False)
+        """Show the stored settings (and the current list of models)."""
+        self._fill_models()
+        combo = self.device
+        combo.blockSignals(True)
+        combo.setCurrentIndex(max(0, combo.findData(self.settings.device)))
+        combo.blockSignals(False)
         for spin, number in ((self.max_side, self.settings.max_side), (self.feather, self.settings.feather)):
             spin.blockSignals(True)
             spin.setValue(number)
             spin.blockSignals(False)
+        self.auto_fill.blockSignals(True)
+        self.auto_fill.setChecked(self.settings.auto_fill)
+        self.auto_fill.blockSignals(False)
+
+    def _fill_models(self) -> None:
+        self.choices = model_choices(self.settings)
+        combo = self.model
+        combo.blockSignals(True)
+        combo.clear()
+        items = combo.model()
+        assert isinstance(items, QStandardItemModel)  # QComboBox's own model
+        for i, choice in enumerate(self.choices):
+            combo.addItem(choice.label, choice.key)
+            combo.setItemData(i, choice.why, Qt.ItemDataRole.ToolTipRole)
+            item = items.item(i)
+            if item is not None and not choice.enabled:
+                item.setEnabled(False)
+        combo.setCurrentIndex(max(0, combo.findData(current_key(self.settings))))
+        combo.blockSignals(False)
+        self._show_current()
+
+    def _show_current(self) -> None:
+        choice = self.current_choice()
+        self.model_info.setText(describe(choice) if choice is not None else "")
+        self.model.setToolTip(choice.why if choice is not None else "")
+
+    def current_choice(self) -> ModelChoice | None:
+        index = self.model.currentIndex()
+        return self.choices[index] if 0 <= index < len(self.choices) else None
+
+    def active_model_name(self) -> str:
+        """A short name of the model the next fill uses (the status bar's)."""
+        choice = self.current_choice()
+        if choice is None:
+            return ""
+        if choice.engine != DEEPFILL:
+            return ENGINE_LABELS[choice.engine]
+        return (
+            f"DeepFill v2 ({choice.info.name if choice.info else Path(choice.weights or '').name or 'none'})"
+        )
+
+    def set_available_devices(self, devices: tuple[str, ...] | None) -> None:
+        """Disable the devices this machine lacks (None: unknown, all stay enabled)."""
+        items = self.device.model()
+        assert isinstance(items, QStandardItemModel)
+        for i in range(self.device.count()):
+            key = str(self.device.itemData(i))
+            usable = devices is None or key in devices
+            item = items.item(i)
+            if item is not None:
+                item.setEnabled(usable)
+            self.device.setItemData(i, None if usable else NO_GPU, Qt.ItemDataRole.ToolTipRole)
+
+    def set_can_convert(self, can: bool) -> None:
+        if not can:
+            self.load_button.setToolTip("Add a DeepFill weights file (.safetensors)")
 
     def set_weights_note(self, text: str) -> None:
         self.weights_note.setText(text)
         self.weights_note.setVisible(bool(text))
 
+    def set_theme(self, theme: str) -> None:
+        """Icons and the warning colour with enough contrast on the theme's background."""
+        color = icon_color(theme)
+        self.inpaint_button.setIcon(icon("mdi6.auto-fix", color))
+        self.cancel_button.setIcon(icon("mdi6.close-circle-outline", color))
+        self.load_button.setIcon(icon("mdi6.folder-open-outline", color))
+        self.weights_note.setStyleSheet(f"color: {warning_color(theme)};")
+
+    # -- user changes ---------------------------------------------------------------------------------------
+    def _on_model_changed(self) -> None:
+        choice = self.current_choice()
+        if choice is None:
+            return
+        self.settings.engine = choice.engine
+        self.settings.weights = choice.weights
+        self._show_current()
+        self.model_changed.emit()
+
     def _on_changed(self) -> None:
-        self.settings.engine = str(self.engine.currentData())
         self.settings.device = str(self.device.currentData())
         self.settings.max_side = self.max_side.value()
         self.settings.feather = self.feather.value()
+        self.settings.auto_fill = self.auto_fill.isChecked()
 
     def set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)

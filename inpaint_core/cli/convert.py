@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that building the CLI parser does not import torch.
     import torch
 
-    from inpaint_core.convert import convert_any
+    from inpaint_core.convert import convert_file
     from inpaint_core.errors import InpaintError
-    from inpaint_core.weights import build_generator, count_parameters, save_generator
+    from inpaint_core.weights import count_parameters
 
     output: Path = args.output
     if output.exists() and not args.force:
@@ -46,13 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise InpaintError(f"output folder {output.parent} does not exist")
     if output.suffix != ".safetensors":
         raise InpaintError(f"output {output} should end with .safetensors")
-    state = convert_any(args.source, args.source_order)
-    model = build_generator(state)
-    save_generator(
-        model,
-        output,
-        dtype=torch.float16 if args.fp16 else torch.float32,
-        extra_metadata={"source": Path(args.source).name, "source_order": args.source_order},
+    model = convert_file(
+        args.source, output, args.source_order, dtype=torch.float16 if args.fp16 else torch.float32
     )
     print(f"converted {count_parameters(model):,} parameters -> {output}")
     return 0

@@ -43,14 +43,14 @@ class FakeField:
         out[10:30, 20:40] = (255, 0, 0, 255)
         return out
 
-    def legend(self, size: int = 128) -> np.ndarray:
+    def legend(self, size: int = 128, labels: bool = True) -> np.ndarray:
         return np.full((size, size, 3), 128, np.uint8)
 
 
 def test_engine_settings_persist(make_window: Any, tmp_path: Path) -> None:
     window = make_window()
     panel = window.engine_panel
-    panel.engine.setCurrentIndex(panel.engine.findData("ns"))
+    panel.model.setCurrentIndex(panel.model.findData("ns"))
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
     panel.max_side.setValue(768)
     panel.feather.setValue(9)
@@ -96,7 +96,7 @@ def test_attention_overlay_click_and_hover(make_window: Any) -> None:
     window.act_overlay.trigger()
     assert window.view.flow_item.isVisible()
     assert window.view.tool.name == "inspect"  # clicks inspect while the overlay is on
-    assert not window.attention_panel.legend.pixmap().isNull()
+    assert window.attention_panel.legend.has_wheel
     drag(window, [(30.0, 20.0)])
     assert [s.weight for s in window.last_inspected] == [0.7, 0.3]
     assert window.inspector.shown == 2

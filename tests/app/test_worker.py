@@ -106,7 +106,10 @@ def test_fill_history_keeps_only_the_windows(make_window: Any, qtbot: Any) -> No
     command = stack.command(stack.count() - 1)
     assert isinstance(command, FillCommand)
     (patch,) = command.patches
-    assert patch.image_before.shape[:2] == patch.mask_before.shape == (patch.box.height, patch.box.width)
+    assert patch.image_before.shape[:2] == (patch.box.height, patch.box.width)
+    (crop,) = command.layers  # the mask strokes it consumed, a crop too
+    assert crop.name == "mask" and crop.before.shape == (crop.box.height, crop.box.width)
+    assert crop.box.width * crop.box.height < 300 * 400 // 2
     assert patch.box.width * patch.box.height < 300 * 400 // 2  # a crop, not the frame
     ys, xs = np.nonzero(mask)
     assert patch.box.contains(xs.min(), ys.min()) and patch.box.contains(xs.max(), ys.max())
@@ -230,5 +233,5 @@ def test_missing_deepfill_weights_offer_telea(make_window: Any, qtbot: Any, dial
         window.start_inpaint()
     assert any(title == "DeepFill weights are missing" for _k, title, _t in dialogs.calls)
     assert window.settings.engine == "telea"
-    assert window.engine_panel.engine.currentData() == "telea"
+    assert window.engine_panel.model.currentData() == "telea"
     assert window.inpaint.last_engine_used == "telea"

@@ -1,0 +1,256 @@
+"""The Fill panel's model picker: disabled choices with their reasons, loading and converting weights, the model's
+facts, --weights for one session only, and error boxes in the editor's language."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QPushButton
+
+from app.main import session_settings
+from app.messages import gui_text
+from app.settings import AppSettings
+from app.widgets.engine_panel import NO_GPU, SHIPPED, file_key
+from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.engine import InpaintEngine
+from inpaint_core.errors import CancelledError, InpaintError
+from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+from tests.app.qt_helpers import drag
+
+
+def _item_enabled(combo: Any, key: str) -> bool:
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    return bool(model.item(combo.findData(key)).isEnabled())
+
+
+def _tooltip(combo: Any, key: str) -> str:
+    return str(combo.itemData(combo.findData(key), Qt.ItemDataRole.ToolTipRole))
+
+
+class CpuOnlyEngine(InpaintEngine):
+    """The real engine on a machine without a GPU."""
+
+    @staticmethod
+    def available_devices() -> tuple[str, ...]:
+        return ("auto", "cpu")
+
+
+def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
+    make_window: Any, no_shipped_weights: Path
+) -> None:
+    window = make_window()
+    combo = window.engine_panel.model
+    assert not _item_enabled(combo, SHIPPED)
+    assert "No DeepFill weights ship" in _tooltip(combo, SHIPPED)
+    assert _item_enabled(combo, "telea") and _item_enabled(combo, "ns")
+    assert combo.currentData() == "telea"  # the default engine without weights
+    assert window.engine_panel.weights_note.isVisibleTo(window)
+    assert window.status_fields.model.text() == "Telea (classical)"
+
+
+def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
+    window = make_window(engine=CpuOnlyEngine())
+    device = window.engine_panel.device
+    assert not _item_enabled(device, "cuda") and _tooltip(device, "cuda") == NO_GPU
+    assert _item_enabled(device, "cpu") and _item_enabled(device, "auto")
+
+
+def test_the_real_engine_reports_this_machine_s_devices(make_window: Any) -> None:
+    window = make_window()
+    assert _item_enabled(window.engine_panel.device, "cuda") == torch.cuda.is_available()
+
+
+def test_loading_a_weights_file_lists_it_with_its_facts(
+    make_window: Any, random_weights: Path, no_shipped_weights: Path, tmp_path: Path
+) -> None:
+    window = make_window()
+    with_signal = []
+    window.weights_loader.loaded.connect(with_signal.append)
+    assert window.weights_loader.load(random_weights)
+    panel = window.engine_panel
+    key = file_key(str(random_weights.resolve()))
+    assert panel.model.currentData() == key and _item_enabled(panel.model, key)
+    assert window.settings.engine == "deepfill" and window.settings.weights == str(random_weights.resolve())
+    info = panel.model_info.text()
+    parameters = sum(p.numel() for p in DeepFillV2Generator(GeneratorConfig(cnum=8)).parameters())
+    assert random_weights.name in info and f"{parameters / 1e6:.2f} M parameters" in info
+    assert "training data not recorded" in info
+    assert "random" in window.status_fields.model.text()
+    assert not panel.weights_note.isVisibleTo(window)  # a usable DeepFill model now exists
+    assert with_signal == [str(random_weights.resolve())]
+    reread = AppSettings.from_ini(tmp_path / "settings.ini")
+    assert reread.weights_files == [str(random_weights.resolve())]
+
+
+def test_a_file_that_is_not_our_weights_is_refused_in_gui_words(
+    make_window: Any, dialogs: Any, tmp_path: Path
+) -> None:
+    window = make_window()
+    bad = tmp_path / "model.safetensors"
+    header = b'{"__metadata__":{"format":"other"}}'
+    bad.write_bytes(len(header).to_bytes(8, "little") + header)
+    assert not window.weights_loader.load(bad)
+    _kind, title, text = dialogs.calls[-1]
+    assert title == "Cannot load these weights" and "not a DeepFill Studio weights file" in text
+    assert "--" not in text
+    assert window.settings.weights_files == []
+
+
+def test_a_missing_weights_file_stays_listed_but_disabled(
+    make_window: Any, random_weights: Path, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone.safetensors"
+    gone.write_bytes(random_weights.read_bytes())
+    window = make_window()
+    window.weights_loader.load(gone)
+    gone.unlink()
+    window.engine_panel.load()
+    combo = window.engine_panel.model
+    key = file_key(str(gone.resolve()))
+    assert not _item_enabled(combo, key) and "not found" in _tooltip(combo, key)
+
+
+def _pth_checkpoint(folder: Path) -> Path:
+    torch.manual_seed(0)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=8))
+    src = folder / "states_tf_places2.pth"  # the PyTorch port's file: TF scope names, key 'G'
+    torch.save({"G": {k.split(".", 1)[1]: v for k, v in model.state_dict().items()}}, src)
+    return src
+
+
+def test_a_published_checkpoint_converts_off_the_gui_thread(
+    make_window: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    window = make_window()
+    window.settings.models_dir = tmp_path / "models"
+    stages: list[str] = []
+    window.weights_loader.progress.connect(lambda stage, _f: stages.append(stage))
+    with qtbot.waitSignal(window.weights_loader.loaded, timeout=60000) as blocker:
+        assert window.weights_loader.load(_pth_checkpoint(tmp_path))
+        assert window._convert_dialog is not None and window._convert_dialog.isVisible()  # progress shows
+    out = Path(blocker.args[0])
+    assert out == tmp_path / "models" / "states_tf_places2.safetensors" and out.is_file()
+    assert stages[:3] == ["read", "check", "write"]
+    assert window._convert_dialog is None
+    assert window.engine_panel.model.currentData() == file_key(str(out))
+    assert "trained on Places2" in window.engine_panel.model_info.text()
+    assert "Converted from states_tf_places2.pth" in window.engine_panel.model_info.text()
+    # a second conversion never overwrites the first
+    with qtbot.waitSignal(window.weights_loader.loaded, timeout=60000) as blocker:
+        window.weights_loader.load(_pth_checkpoint(tmp_path))
+    assert Path(blocker.args[0]).name == "states_tf_places2-2.safetensors"
+
+
+class GateConverter:
+    """An engine whose conversion waits for a gate and honours cancel, as the real one does between stages."""
+
+    def __init__(self) -> None:
+        self.gate, self.entered = threading.Event(), threading.Event()
+
+    def run(self, request: InpaintRequest, progress: Any = None, cancel: Any = None) -> InpaintResult:
+        raise AssertionError("not used")
+
+    def available_devices(self) -> tuple[str, ...]:
+        return ("auto", "cpu")
+
+    def convert_weights(self, source: Any, output: Any, progress: Any = None, cancel: Any = None) -> Path:
+        self.entered.set()
+        assert self.gate.wait(10)
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("cancelled")
+        Path(output).write_bytes(b"")
+        return Path(output)
+
+
+def test_cancelling_a_conversion_leaves_nothing(make_window: Any, qtbot: Any, tmp_path: Path) -> None:
+    engine = GateConverter()
+    window = make_window(engine=engine)
+    window.settings.models_dir = tmp_path / "models"
+    assert window.weights_loader.load(tmp_path / "snap-0.index")
+    assert engine.entered.wait(5) and window.weights_loader.busy
+    with qtbot.waitSignal(window.weights_loader.busy_changed, timeout=5000):
+        assert window._convert_dialog is not None
+        window._convert_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+        engine.gate.set()
+    assert not window.weights_loader.busy and window._convert_dialog is None
+    assert not any((tmp_path / "models").iterdir())
+    assert window.settings.weights_files == []
+
+
+def test_weights_from_the_command_line_last_one_session(random_weights: Path, tmp_path: Path) -> None:
+    ini = tmp_path / "settings.ini"
+    args = argparse.Namespace(settings=str(ini), weights=str(random_weights))
+    settings = session_settings(args)
+    assert settings.engine == "deepfill" and settings.weights == str(random_weights.resolve())
+    settings.theme = "light"  # any other change is still stored
+    settings.sync()
+    later = AppSettings.from_ini(ini)  # the next plain launch
+    assert later.weights is None and later.engine == "telea" and later.theme == "light"
+    assert later.weights_files == []
+
+
+def test_the_session_file_shows_in_the_picker(
+    make_window: Any, random_weights: Path, app_settings: Any
+) -> None:
+    app_settings.use_weights_for_session(str(random_weights))
+    window = make_window()
+    combo = window.engine_panel.model
+    key = file_key(str(random_weights))
+    assert combo.currentData() == key and "(this session)" in combo.currentText()
+    combo.setCurrentIndex(combo.findData("ns"))  # choosing another model in the editor is stored
+    assert app_settings.engine == "ns" and app_settings.weights is None
+    assert combo.findData(key) >= 0  # the session's file stays listed for the session
+
+
+def test_core_errors_read_in_gui_words(tmp_path: Path) -> None:
+    from inpaint_core.devices import resolve_device
+    from inpaint_core.weights import load_generator
+
+    errors: list[InpaintError] = []
+    engine = InpaintEngine()
+    try:
+        engine.resolve_weights(None)  # no weights ship yet in this checkout
+    except InpaintError as exc:
+        errors.append(exc)
+    if not torch.cuda.is_available():
+        with pytest.raises(InpaintError) as cuda:
+            resolve_device("cuda")
+        errors.append(cuda.value)
+    not_ours = tmp_path / "x.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(1)}, str(not_ours))
+    with pytest.raises(InpaintError) as fmt:
+        load_generator(not_ours)
+    errors.append(fmt.value)
+    assert errors
+    for error in errors:
+        text = gui_text(error)
+        assert "--" not in text and "`" not in text, text
+        assert "Fill panel" in text, text
+
+
+def test_the_weights_missing_question_speaks_gui(make_window: Any, qtbot: Any, dialogs: Any) -> None:
+    from inpaint_core.engine import NO_WEIGHTS_MESSAGE
+    from inpaint_core.errors import WeightsMissingError
+
+    class NoWeights:
+        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
+            raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
+
+    window = make_window(engine=NoWeights())
+    window.settings.engine = "deepfill"
+    window.tool_settings.set_size(10)
+    drag(window, [(20.0, 20.0), (40.0, 24.0)])
+    with qtbot.waitSignal(window.inpaint.weights_missing, timeout=10000):
+        window.start_inpaint()
+    _kind, _title, text = dialogs.calls[-1]
+    assert "--" not in text and "Fill panel" in text

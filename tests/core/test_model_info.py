@@ -1,0 +1,127 @@
+"""The torch-free weights facts (`inpaint_core.model_info`, through the front door) and the engine's model tools:
+device list and checkpoint conversion with progress and cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from inpaint_core import api, manifest
+from inpaint_core.engine import InpaintEngine
+from inpaint_core.errors import CancelledError, WeightsError, WeightsMissingError
+from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+from inpaint_core.model_info import guess_training_set, is_checkpoint, read_weights_info, shipped_model_info
+from inpaint_core.weights import load_generator, save_generator
+
+
+def test_read_weights_info_from_the_header(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=8, guide_channel=True))
+    path = save_generator(
+        model, tmp_path / "g.safetensors", extra_metadata={"source": "states_tf_celebahq.pth"}
+    )
+    info = read_weights_info(path)
+    assert info.name == "g.safetensors" and info.path == path
+    assert info.parameters == sum(p.numel() for p in model.parameters())
+    assert info.size_bytes == path.stat().st_size
+    assert info.dtype == "float16" and info.guide_channel
+    assert info.source == "states_tf_celebahq.pth" and info.trained_on == "CelebA-HQ"
+
+
+def test_read_weights_info_refuses_what_is_not_ours(tmp_path: Path) -> None:
+    with pytest.raises(WeightsMissingError):
+        read_weights_info(tmp_path / "none.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\xff" * 64)
+    with pytest.raises(WeightsError, match="not a safetensors"):
+        read_weights_info(garbage)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(WeightsError, match="not a DeepFill Studio weights file"):
+        read_weights_info(foreign)
+
+
+def test_shipped_model_info_reads_the_manifest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, random_weights: Path
+) -> None:
+    target = tmp_path / "default.safetensors"
+    target.write_bytes(random_weights.read_bytes())
+    sha = hashlib.sha256(target.read_bytes()).hexdigest()
+    listing = tmp_path / "manifest.json"
+    monkeypatch.setattr(manifest, "MANIFEST", listing)
+    assert shipped_model_info() is None  # no manifest: nothing ships
+    entry = {"file": target.name, "sha256": sha, "name": "DeepFill v2 (ours)", "trained_on": "our photos"}
+    listing.write_text(json.dumps({"default": entry}))
+    info = shipped_model_info()
+    assert info is not None and info.name == "DeepFill v2 (ours)" and info.trained_on == "our photos"
+    assert manifest.default_weights() == (target, sha)
+    target.unlink()
+    with pytest.raises(WeightsMissingError):
+        shipped_model_info()
+
+
+def test_guesses_and_suffixes() -> None:
+    assert guess_training_set("release_places2_256_deepfill_v2/snap-0.index") == "Places2"
+    assert guess_training_set("states_tf_celebahq.pth") == "CelebA-HQ"
+    assert guess_training_set("mine.safetensors") == ""
+    assert is_checkpoint("snap-0.index") and is_checkpoint("x.PTH") and not is_checkpoint("x.safetensors")
+
+
+def test_the_front_door_stays_torch_free() -> None:
+    code = "import sys, inpaint_core.api as a; a.read_weights_info; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_the_engine_offers_the_model_tools() -> None:
+    engine = InpaintEngine()
+    assert isinstance(engine, api.ModelTools)
+    devices = engine.available_devices()
+    assert devices[:2] == ("auto", "cpu") and ("cuda" in devices) == torch.cuda.is_available()
+
+
+def _pth(tmp_path: Path) -> tuple[Path, DeepFillV2Generator]:
+    torch.manual_seed(1)
+    model = DeepFillV2Generator(GeneratorConfig(cnum=8)).eval()
+    folder = tmp_path / "release_places2_256"
+    folder.mkdir()
+    src = folder / "states_tf_places2.pth"
+    torch.save({"G": {k.split(".", 1)[1]: v for k, v in model.state_dict().items()}}, src)
+    return src, model
+
+
+def test_convert_weights_reports_progress_and_writes_our_format(tmp_path: Path) -> None:
+    src, model = _pth(tmp_path)
+    out = tmp_path / "out.safetensors"
+    seen: list[tuple[str, float]] = []
+    assert InpaintEngine().convert_weights(src, out, progress=lambda s, f: seen.append((s, f))) == out
+    assert [s for s, _ in seen] == ["read", "check", "write", "write"] and seen[-1][1] == 1.0
+    info = read_weights_info(out)
+    assert info.trained_on == "Places2" and info.source == src.name and info.dtype == "float32"
+    loaded = load_generator(out)
+    # the published release is BGR: the converter flips the image channels (weights.py), the rest is equal
+    assert torch.equal(
+        loaded.state_dict()["coarse.conv5.conv.weight"], model.state_dict()["coarse.conv5.conv.weight"]
+    )
+
+
+def test_convert_weights_cancel_leaves_no_file(tmp_path: Path) -> None:
+    src, _model = _pth(tmp_path)
+    out = tmp_path / "out.safetensors"
+    cancel = threading.Event()
+
+    def progress(stage: str, _fraction: float) -> None:
+        if stage == "check":
+            cancel.set()  # the user pressed Cancel while it read
+
+    with pytest.raises(CancelledError):
+        InpaintEngine().convert_weights(src, out, progress=progress, cancel=cancel)
+    assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
