@@ -64,7 +64,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of G (0 = none); validated and exported if on
     # learning rate, keyed to the global sample count so a chain of warm-started runs follows one schedule
     lr_schedule: LrSchedule = "constant"
-    warmup_steps: int = 0  # linear warm-up over warmup_steps * global batch samples
+    warmup_samples: int = 0  # linear warm-up over this many samples (phase 1: 300 steps of 64)
     schedule_samples: int = 0  # cosine: samples seen when the lr reaches lr_min_ratio * lr
     lr_min_ratio: float = 0.0
     rewarm_steps: int = 0  # after a warm start from weights (fresh Adam), ramp the lr up over this many steps
@@ -122,8 +122,8 @@ class TrainConfig:
             raise ConfigError("lr must be positive; gan_alpha, grad_clip and l1_known_weight non-negative")
         if not 0.0 <= self.ema < 1.0 or not 0.0 <= self.lr_min_ratio <= 1.0:
             raise ConfigError("ema must lie in [0, 1) and lr_min_ratio in [0, 1]")
-        if min(self.warmup_steps, self.rewarm_steps, self.schedule_samples) < 0 or self.ckpt_every_s < 0:
-            raise ConfigError("warmup_steps, rewarm_steps, schedule_samples and ckpt_every_s must be >= 0")
+        if min(self.warmup_samples, self.rewarm_steps, self.schedule_samples) < 0 or self.ckpt_every_s < 0:
+            raise ConfigError("warmup_samples, rewarm_steps, schedule_samples and ckpt_every_s must be >= 0")
         if not 0.0 <= self.guide_drop <= 1.0 or not 0.0 <= self.mask_dir_ratio <= 1.0:
             raise ConfigError("guide_drop and mask_dir_ratio must lie in [0, 1]")
         if self.short_side_ratio < 1.0:

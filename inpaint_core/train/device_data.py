@@ -83,7 +83,7 @@ class PhotoBank:
         fx = (xs - x0)[:, None, :, None]  # (B, 1, S, 1): weight of column x1
         fy = (ys - y0)[:, :, None, None]  # (B, S, 1, 1): weight of row y1
         channel = torch.arange(3, device=self.device)
-        base = self.offsets[:, None]  # (B, 1)
+        base = self.offsets[index][:, None]  # (B, 1): where each sample's photo starts
 
         def read(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
             at = (base + rows * (w[:, None] * 3))[:, :, None] + (cols * 3)[:, None, :]  # (B, S, S)
@@ -109,20 +109,22 @@ class DeviceBatches:
 
     def __init__(
         self,
-        photos: Sequence[np.ndarray],
+        photos: Sequence[np.ndarray] | PhotoBank,
         config: TrainConfig,
         device: torch.device,
         bank_key: int,
         rank: int = 0,
+        bank_size: int | None = None,
     ) -> None:
-        short = min(min(p.shape[:2]) for p in photos) if photos else 0
+        bank = photos if isinstance(photos, PhotoBank) else PhotoBank(photos, device)
+        short = int(torch.minimum(bank.heights, bank.widths).min())
         if short < config.size:
             raise ValueError(f"every photo needs a short side of at least {config.size} px (found {short})")
         self.config = config
         self.device = device
         self.rank = rank
-        self.photos = PhotoBank(photos, device)
-        self.bank = build_mask_bank(config, config.mask_bank, bank_key, device)
+        self.photos = bank
+        self.bank = build_mask_bank(config, bank_size or config.mask_bank, bank_key, device)
         self.generator = torch.Generator(device=device)
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -42,7 +42,7 @@ from inpaint_core.train.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from inpaint_core.train.config import TrainConfig, write_text_atomic
+from inpaint_core.train.config import ConfigError, TrainConfig, write_text_atomic
 from inpaint_core.train.data import (
     DevicePhotos,
     PhotoSource,
@@ -448,9 +448,18 @@ def _compiled(
     g_run: nn.Module = DDP(generator) if ctx.distributed else generator
     d_plain: nn.Module = discriminator
     if config.compile:
-        g_run = torch.compile(g_run, backend=config.compile_backend)  # type: ignore[assignment]
-        if config.gan_alpha > 0:
-            d_plain = torch.compile(discriminator, backend=config.compile_backend)  # type: ignore[assignment]
+        from torch._dynamo.exc import InvalidBackend
+
+        # dynamic=False: D sees two batch shapes (2B in its own step, B in G's); without it the second shape
+        # would recompile D with symbolic sizes, slower kernels for no gain
+        try:
+            g_run = torch.compile(g_run, backend=config.compile_backend, dynamic=False)  # type: ignore[assignment]
+            if config.gan_alpha > 0:
+                d_plain = torch.compile(  # type: ignore[assignment]
+                    discriminator, backend=config.compile_backend, dynamic=False
+                )
+        except InvalidBackend as exc:
+            raise ConfigError(f"torch.compile has no backend {config.compile_backend!r}") from exc
     d_run: nn.Module = DDP(discriminator, broadcast_buffers=True) if ctx.distributed else d_plain
     return g_run, d_run, d_plain
 
@@ -554,8 +563,9 @@ def _train(
         except Exception as exc:  # torch.compile fails in many ways; the first step is where it shows
             if not config.compile or step != start + 1:
                 raise
-            compile_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            log.warning("torch.compile failed (%s); training on without it", compile_error)
+            lines = [line.strip() for line in f"{type(exc).__name__}: {exc}".splitlines() if line.strip()]
+            compile_error = " ".join(lines[:3])[:500]  # dynamo's first line only names the backend
+            log.warning("torch.compile failed; training on without it", exc_info=True)
             g_run, d_run, d_plain = _compiled(config.replace(compile=False), generator, discriminator, ctx)
             models = StepModels(g_run, d_run, d_plain, opt_g, opt_d)
             # a failure in the compiled backward comes after D's update: D takes this step twice (harmless)
@@ -623,7 +633,7 @@ def _train(
                     config,
                 )
                 if on_checkpoint is not None:
-                    on_checkpoint(CheckpointEvent(step, samples, run, grid_path, final=False))
+                    on_checkpoint(CheckpointEvent(step, samples, run, grid_path, final=is_last))
                 t_event = time.monotonic()
                 if budget is not None:
                     budget.tail_done(time.perf_counter() - t_tail)
@@ -640,8 +650,6 @@ def _train(
             payload = _checkpoint_payload(config, generator, discriminator, opt_g, opt_d, ema, samples)
             save_checkpoint(run, step, payload, 1)
         export = export_generator(eval_model, run / EXPORT_FILE, step)
-        if on_checkpoint is not None:
-            on_checkpoint(CheckpointEvent(step, samples, run, grid_path, final=True))
     elapsed_call = time.perf_counter() - t_call
     return TrainResult(
         step,

@@ -196,7 +196,8 @@ def write_mask_pack(
                 f"{path.name} is a held-out benchmark mask (index % 4 == 0); it may not be trained on"
             )
         grey = cv2.resize(read_mask(path), (size, size), interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".png", np.where(grey > 127, 255, 0).astype(np.uint8))
+        hole = np.where(grey > 127, 255, 0).astype(np.uint8)
+        ok, buf = cv2.imencode(".png", hole, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         if not ok:
             raise MaskError(f"cannot encode {path} as PNG")
         blob = buf.tobytes()

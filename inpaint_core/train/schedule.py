@@ -22,7 +22,7 @@ def learning_rate(
     """
     seen = samples_before + global_batch  # counting this step's samples: the first warm-up step is not wasted
     factor = 1.0
-    warmup = config.warmup_steps * global_batch
+    warmup = config.warmup_samples
     if warmup > 0:
         factor = min(1.0, seen / warmup)
     if config.lr_schedule == "cosine":
