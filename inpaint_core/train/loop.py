@@ -550,9 +550,12 @@ def _train(
         if budget is not None:
             budget.tail_done(time.perf_counter() - t_tail)
     t_event = time.monotonic()
-    step, stopped = start, False
+    step = start
+    # a budget already spent (slow data loading, say) trains nothing but still hands the weights on below
+    stopped = budget is not None and not ctx.distributed and budget.exhausted()
     batches = _batches(config, train_items, start, ctx, channels_last)
-    for step in range(start + 1, config.steps + 1):
+    last_step = start if stopped else config.steps
+    for step in range(start + 1, last_step + 1):
         lr = learning_rate(config, samples, global_batch, step - start, fresh_adam=warm is not None)
         for group in (*opt_g.param_groups, *opt_d.param_groups):
             group["lr"] = lr
@@ -646,9 +649,15 @@ def _train(
 
     export: Path | None = None
     if ctx.is_main:
-        if not list_checkpoints(run):  # resumed at the final step: nothing ran, but the run is complete
-            payload = _checkpoint_payload(config, generator, discriminator, opt_g, opt_d, ema, samples)
-            save_checkpoint(run, step, payload, 1)
+        if step == start:  # no step ran (resumed at the final step, or no time): the run is complete anyway
+            if not list_checkpoints(run):
+                payload = _checkpoint_payload(config, generator, discriminator, opt_g, opt_d, ema, samples)
+                save_checkpoint(run, step, payload, 1)
+            ema_module = ema.module if ema is not None else None
+            d_kept = discriminator if use_gan else None
+            save_carry_set(run / CARRY_DIR, generator, ema_module, d_kept, step, samples, config)
+            if on_checkpoint is not None:
+                on_checkpoint(CheckpointEvent(step, samples, run, grid_path, final=True))
         export = export_generator(eval_model, run / EXPORT_FILE, step)
     elapsed_call = time.perf_counter() - t_call
     return TrainResult(

@@ -111,7 +111,8 @@ def probe_speed(
 ) -> list[dict[str, Any]]:
     """Training samples/s of `train_step` at each batch size: eager (compile's cost and gain show in the run's own
     log), the config's precision, memory format and pipeline; fresh weights. A batch that runs out of memory is
-    reported, not raised. Each size gets seconds / len(batches), two untimed steps included.
+    reported, not raised. The sizes share `seconds` (two untimed steps each included); a size is skipped when
+    the time is spent.
     """
     from inpaint_core.train.device_data import PhotoBank
 
@@ -119,21 +120,26 @@ def probe_speed(
     if not batches or seconds <= 0:
         return results
     bank = PhotoBank(photos, device) if config.pipeline == "device" and photos else None
-    for batch in batches:
+    t_end = time.monotonic() + seconds
+    for k, batch in enumerate(batches):
         entry: dict[str, Any] = {"batch": batch}
-        try:
-            entry |= _probe_one(
-                config.replace(batch=batch, compile=False), bank, seconds / len(batches), device
-            )
-        except torch.OutOfMemoryError:
-            entry["error"] = "out of memory"
+        left = t_end - time.monotonic()
+        if left <= 0:
+            entry["error"] = "skipped: the probe's time was spent"
+        else:
+            try:
+                until = time.monotonic() + left / (len(batches) - k)
+                entry |= _probe_one(config.replace(batch=batch, compile=False), bank, until, device)
+            except torch.OutOfMemoryError:
+                entry["error"] = "out of memory"
         if device.type == "cuda":
             torch.cuda.empty_cache()  # the models of this size are gone; give their memory back
         results.append(entry)
     return results
 
 
-def _probe_one(config: TrainConfig, bank: Any, seconds: float, device: torch.device) -> dict[str, Any]:
+def _probe_one(config: TrainConfig, bank: Any, until: float, device: torch.device) -> dict[str, Any]:
+    """Two untimed steps, then timed steps until `until` (time.monotonic), at least one."""
     from inpaint_core.train.device_data import DeviceBatches
 
     channels_last = config.channels_last and device.type == "cuda"
@@ -170,12 +176,11 @@ def _probe_one(config: TrainConfig, bank: Any, seconds: float, device: torch.dev
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    t_end = time.monotonic() + seconds
     for step in range(2):  # warm-up: cuDNN picks its kernels for the new shapes
         train_step(models, *make(step), config, autocast)
     _sync(device)
     t0, steps = time.perf_counter(), 0
-    while steps < 3 or (time.monotonic() < t_end and steps < 1000):
+    while steps < 1 or (time.monotonic() < until and steps < 1000):
         train_step(models, *make(steps + 2), config, autocast)
         steps += 1
         if steps % 5 == 0:

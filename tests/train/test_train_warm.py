@@ -102,3 +102,16 @@ def test_time_budget_ends_a_run_cleanly(tmp_path: Path) -> None:
     assert result.export is not None and load_generator(result.export).config.cnum == 8
     assert (tmp_path / "run" / CARRY_DIR / D_FILE).is_file()
     assert rows(tmp_path / "run")[-1]["step"] == result.step
+
+
+def test_a_spent_budget_trains_nothing_but_hands_the_weights_on(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path)
+    config = preset_config("phase1").replace(data=(str(pack),), **TINY_RECIPE, steps=5)
+    train(config.replace(steps=2), tmp_path / "a", device="cpu")
+    warm = tmp_path / "a" / CARRY_DIR
+    result = train(config, tmp_path / "b", device="cpu", warm=warm, deadline=time.monotonic() - 1.0)
+    assert (result.step, result.samples, result.stopped_early) == (2, 8, True)
+    again = load_warm_start(tmp_path / "b" / CARRY_DIR)
+    assert again.step == 2 and all(
+        torch.equal(again.generator[k], v) for k, v in load_warm_start(warm).generator.items()
+    )
