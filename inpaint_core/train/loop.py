@@ -441,6 +441,14 @@ def train(
         distributed.teardown(ctx)
 
 
+def configure_backends(device: torch.device) -> None:
+    """cuDNN autotuning (fixed shapes) and TF32 for the fp32 parts, on CUDA."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 def _compiled(
     config: TrainConfig, generator: nn.Module, discriminator: nn.Module, ctx: distributed.DistContext
 ) -> tuple[nn.Module, nn.Module, nn.Module]:
@@ -483,10 +491,7 @@ def _train(
         config.save(run / CONFIG_FILE)
     random.seed(config.seed)
     np.random.seed(config.seed % 2**32)
-    if dev.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    configure_backends(dev)
 
     use_gan = config.gan_alpha > 0
     global_batch = config.batch * ctx.world

@@ -39,6 +39,7 @@ from inpaint_core.train.loop import (
     StepModels,
     build_models,
     build_optimizers,
+    configure_backends,
     load_photos,
     train,
     train_step,
@@ -119,6 +120,7 @@ def probe_speed(
     results: list[dict[str, Any]] = []
     if not batches or seconds <= 0:
         return results
+    configure_backends(device)
     bank = PhotoBank(photos, device) if config.pipeline == "device" and photos else None
     t_end = time.monotonic() + seconds
     for k, batch in enumerate(batches):
