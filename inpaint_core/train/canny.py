@@ -15,6 +15,7 @@ tests/train/test_train_canny.py measures the agreement with cv2.Canny.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -36,20 +37,30 @@ def gaussian_kernel(sigma: float, device: torch.device | None = None) -> torch.T
     return (k / k.sum()).float()
 
 
+@functools.lru_cache(maxsize=16)
+def _constants(device: torch.device, sigma: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(grey weights (1,3,1,1), Sobel x (1,1,3,3), Gaussian (K,)) on `device`, made once: a tensor built from
+    Python numbers is copied from the host, and such a copy waits for the device's queue to drain."""
+    weights = torch.tensor(GREY_WEIGHTS, dtype=torch.float32).view(1, 3, 1, 1).to(device)
+    sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3).to(device)
+    gauss = gaussian_kernel(sigma).to(device) if sigma > 0 else torch.ones(1, device=device)
+    return weights, sobel_x, gauss
+
+
 def grey_levels(rgb: torch.Tensor) -> torch.Tensor:
     """Whole grey levels of RGB values in [0, 255].
 
     Shape: (B, 3, H, W) -> (B, 1, H, W) float in {0, ..., 255}.
     """
-    w = torch.tensor(GREY_WEIGHTS, device=rgb.device, dtype=torch.float32).view(1, 3, 1, 1)
-    return (rgb.float() * w).sum(1, keepdim=True).round_().clamp_(0, 255)
+    weights = _constants(rgb.device, 0.0)[0]
+    return (rgb.float() * weights).sum(1, keepdim=True).round_().clamp_(0, 255)
 
 
 def blur(grey: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur, reflect-101 border, rounded to whole levels. Shape: (B,1,H,W) -> same."""
     if sigma <= 0:
         return grey
-    k = gaussian_kernel(sigma, grey.device)
+    k = _constants(grey.device, float(sigma))[2]
     r = k.numel() // 2
     x = F.conv2d(F.pad(grey, (r, r, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
     x = F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k.view(1, 1, -1, 1))
@@ -77,9 +88,7 @@ def canny(
         raise ValueError(f"canny needs (B, 1, H, W) grey images, got {tuple(grey.shape)}")
     g = blur(grey.float(), blur_sigma)
     padded = F.pad(g, (1, 1, 1, 1), mode="replicate")
-    sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=g.device).view(
-        1, 1, 3, 3
-    )
+    sobel_x = _constants(g.device, 0.0)[1]
     dx = F.conv2d(padded, sobel_x).round_().to(torch.int32)  # whole numbers; round() guards fp error
     dy = F.conv2d(padded, sobel_x.transpose(2, 3)).round_().to(torch.int32)
     ax, ay = dx.abs(), dy.abs()

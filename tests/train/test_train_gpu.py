@@ -30,6 +30,39 @@ def test_canny_on_cuda_matches_the_cpu() -> None:
     assert torch.equal(cpu, gpu)
 
 
+def test_a_step_never_waits_on_the_host() -> None:
+    # sync debug mode raises on anything that makes the host wait for the GPU (.item(), a blocking copy...)
+    from inpaint_core.train.device_data import DeviceBatches
+    from inpaint_core.train.ema import ModelEma
+    from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train_step
+    from tests.conftest import synthetic_photo
+
+    dev = torch.device("cuda")
+    config = preset_config("phase2").replace(**{**TINY_RECIPE, "batch": 8})
+    photos = [synthetic_photo(80, 96 + 8 * i, seed=i) for i in range(4)]
+    source = DeviceBatches(photos, config, dev, bank_key=0)
+    generator, discriminator = build_models(config)
+    generator.to(dev)
+    discriminator.to(dev)
+    opt_g, opt_d = build_optimizers(config, generator, discriminator, fused=True)
+    ema = ModelEma(generator, config.ema)
+    models = StepModels(generator, discriminator, discriminator, opt_g, opt_d)
+
+    def bf16() -> torch.autocast:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+
+    train_step(models, *source.batch(0), config, bf16)  # first step: allocations and cuDNN autotuning
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for step in range(1, 3):
+            terms = train_step(models, *source.batch(step), config, bf16)
+            ema.update(generator, step)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(torch.isfinite(v).all() for v in terms.values())
+
+
 @pytest.mark.parametrize("phase", ["phase1", "phase2"])
 def test_compiled_training_on_cuda(tmp_path: Path, phase: str) -> None:
     torch._dynamo.reset()
