@@ -12,8 +12,10 @@ class TimeBudget:
     """Decides, after each step, whether another step still leaves time for the tail.
 
     The reserve before the deadline is `margin_s` + 1.5 x the longest tail seen (validation + sample grid +
-    checkpoint + carry set; measured at each checkpoint) + 3 x the slowest recent step. Step times are host
-    times: the host runs at most a few steps ahead of the GPU, and the log steps' syncs keep it honest.
+    checkpoint + carry set; measured at each checkpoint) + 3 x the slowest recent step. The first step is not
+    counted: it carries one-time costs (torch.compile, cuDNN autotuning: minutes on a GPU) that would otherwise
+    stop the run at once. Step times are host times: the host runs at most a few steps ahead of the GPU, and
+    the log steps' syncs keep it honest.
     """
 
     def __init__(
@@ -23,6 +25,7 @@ class TimeBudget:
         self.margin_s = margin_s
         self.tail_s = 0.0
         self.step_s = 0.0
+        self.steps = 0
         self._clock = clock
         self._last = clock()
 
@@ -35,7 +38,9 @@ class TimeBudget:
     def step_done(self) -> None:
         """Call once per step: tracks a slowly decaying maximum of the step time."""
         now = self._clock()
-        self.step_s = max(now - self._last, 0.9 * self.step_s)
+        self.steps += 1
+        if self.steps > 1:  # the first step's one-time costs say nothing about the next steps
+            self.step_s = max(now - self._last, 0.9 * self.step_s)
         self._last = now
 
     def tail_done(self, seconds: float) -> None:

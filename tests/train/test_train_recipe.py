@@ -126,13 +126,16 @@ def test_phase2_step_trains_both() -> None:
 
 def test_time_budget_keeps_room_for_the_tail() -> None:
     now = [0.0]
-    budget = TimeBudget(deadline=100.0, margin_s=5.0, clock=lambda: now[0])
-    for _ in range(10):  # steps of 2 s
+    budget = TimeBudget(deadline=200.0, margin_s=5.0, clock=lambda: now[0])
+    now[0] += 90.0  # the first step compiles: it must not count as a step time
+    budget.step_done()
+    assert budget.step_s == 0.0 and not budget.exhausted()
+    for _ in range(5):  # steps of 2 s
         now[0] += 2.0
         budget.step_done()
     assert budget.step_s == pytest.approx(2.0) and not budget.exhausted()
     budget.tail_done(8.0)  # a checkpoint took 8 s: reserve = 5 + 12 + 6
-    now[0] = 100.0 - 24.0
+    now[0] = 200.0 - 24.0
     assert not budget.exhausted()
-    now[0] = 100.0 - 22.0
+    now[0] = 200.0 - 22.0
     assert budget.exhausted()
