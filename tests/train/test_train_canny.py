@@ -1,5 +1,5 @@
-"""The torch Canny of the device pipeline against cv2.Canny: exact given the same blurred image, and the whole
-guide recipe (grey, blur, Canny) measured by F1 agreement on a synthetic photo."""
+"""The torch Canny of the device pipeline against OpenCV: grey and blur pixel for pixel, the whole guide recipe
+(grey, blur, Canny) exact when hysteresis follows chains to the end, and its F1 agreement at the default rounds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from inpaint_core.train.canny import canny, gaussian_kernel, grey_levels, guide_from_images
+from inpaint_core.train.canny import blur, canny, gaussian_kernel, grey_levels, guide_from_images
 from inpaint_core.train.guide import DEFAULT_BLUR_SIGMA, DEFAULT_HIGH, DEFAULT_LOW
 from tests.conftest import synthetic_photo
 
@@ -35,25 +35,44 @@ def test_gaussian_kernel_is_opencvs() -> None:
     np.testing.assert_allclose(k, cv2.getGaussianKernel(11, 1.5).ravel(), atol=1e-7)
 
 
-def test_canny_is_exact_on_the_same_blurred_image() -> None:
-    # non-maximum suppression, thresholds and (followed to the end) hysteresis match OpenCV pixel for pixel
-    for seed in range(3):
-        grey = cv2.GaussianBlur(cv2.cvtColor(shapes_photo(seed=seed), cv2.COLOR_RGB2GRAY), (0, 0), 1.5)
-        ref = cv2.Canny(grey, DEFAULT_LOW, DEFAULT_HIGH) > 0
-        ours = canny(torch.from_numpy(grey)[None, None].float(), DEFAULT_LOW, DEFAULT_HIGH, 0.0, 500)
+def images(seeds: range) -> tuple[list[np.ndarray], torch.Tensor]:
+    photos = [shapes_photo(seed=s) for s in seeds]
+    return photos, torch.from_numpy(np.stack(photos)).permute(0, 3, 1, 2).float()  # (B, 3, S, S) 0..255
+
+
+def cv2_recipe(photo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """guide.py's steps: grey, blurred grey, Canny edges."""
+    grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    blurred = cv2.GaussianBlur(grey, (0, 0), DEFAULT_BLUR_SIGMA)
+    return grey, blurred, cv2.Canny(blurred, DEFAULT_LOW, DEFAULT_HIGH) > 0
+
+
+def test_grey_and_blur_are_opencvs_to_the_pixel() -> None:
+    photos, batch = images(range(3))
+    grey = grey_levels(batch)
+    smooth = blur(grey, DEFAULT_BLUR_SIGMA)
+    for i, photo in enumerate(photos):
+        ref_grey, ref_blur, _ = cv2_recipe(photo)
+        assert np.array_equal(grey[i, 0].numpy(), ref_grey)
+        assert np.array_equal(smooth[i, 0].numpy(), ref_blur)
+
+
+def test_canny_recipe_is_exact_when_chains_are_followed_to_the_end() -> None:
+    photos, batch = images(range(3))
+    edges = canny(grey_levels(batch), DEFAULT_LOW, DEFAULT_HIGH, DEFAULT_BLUR_SIGMA, hysteresis_rounds=500)
+    for i, photo in enumerate(photos):
+        ref = cv2_recipe(photo)[2]
         assert ref.sum() > 300
-        assert np.array_equal(ours[0, 0].numpy(), ref), f"seed {seed}: {(ours[0, 0].numpy() != ref).sum()} px"
+        assert np.array_equal(edges[i, 0].numpy(), ref), f"photo {i}: {(edges[i, 0].numpy() != ref).sum()} px"
 
 
-def test_guide_recipe_agrees_with_cv2() -> None:
-    photos = [shapes_photo(seed=s) for s in range(3)]
-    images = torch.from_numpy(np.stack(photos)).permute(0, 3, 1, 2).float()  # (3, 3, S, S) 0..255
-    ours = canny(grey_levels(images), DEFAULT_LOW, DEFAULT_HIGH, DEFAULT_BLUR_SIGMA)[:, 0].numpy()
-    for photo, edges in zip(photos, ours, strict=True):
-        grey = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), (0, 0), DEFAULT_BLUR_SIGMA)
-        ref = cv2.Canny(grey, DEFAULT_LOW, DEFAULT_HIGH) > 0
-        # the rest: the uint8 blur's fixed-point rounding, and chains longer than the hysteresis rounds
-        assert f1(edges, ref) > 0.9  # measured 0.94-0.95 here; 0.97 on real photos at 256 px
+def test_guide_recipe_agrees_with_cv2_at_the_default_rounds() -> None:
+    photos, batch = images(range(3))
+    ours = canny(grey_levels(batch), DEFAULT_LOW, DEFAULT_HIGH, DEFAULT_BLUR_SIGMA)[:, 0].numpy()
+    scores = [f1(edges, cv2_recipe(photo)[2]) for photo, edges in zip(photos, ours, strict=True)]
+    # measured 0.996 on 32 real photos at 256 px; only chains longer than 32 px of hysteresis are cut short
+    assert min(scores) > 0.95, scores  # measured 0.978-1.0 on these three
+    assert all((edges <= cv2_recipe(photo)[2]).all() for photo, edges in zip(photos, ours, strict=True))
 
 
 def test_guide_only_inside_kept_holes() -> None:
