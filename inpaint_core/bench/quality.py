@@ -4,8 +4,9 @@ Protocol (the one the model card's table comes from):
 - Images: every image under the images folder (recursive, sorted by relative path); grey converted to RGB;
   each centre-cropped to a square and resized to `size` (area filter).
 - Masks: the masks folder's PNGs sorted by name and split into `BIN_COUNT` equal blocks, one per hole-ratio bin
-  (the NVIDIA irregular mask test set: 6 blocks of 2,000, 1-10% ... 50-60%). Each mask is centre-cropped to a
-  square and resized to `size` with nearest neighbour; > 127 is hole.
+  (the NVIDIA irregular mask test set: 6 blocks of 2,000, 1-10% ... 50-60%). Only the held-out masks are drawn:
+  index % 4 == 0 (inpaint_core/mask_split.py; training reads the others), 500 per NVIDIA block. Each mask is
+  centre-cropped to a square and resized to `size` with nearest neighbour; > 127 is hole.
 - Pairing: per bin, a generator seeded with (seed, bin) shuffles the images and draws masks from the bin's block,
   so a run is reproducible and each bin gets an independent draw.
 - Fill: the whole size x size image is one input (classical: cv2.inpaint; deepfill: one generator forward with
@@ -30,6 +31,7 @@ from inpaint_core.classical import classical_fill
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
 from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
+from inpaint_core.mask_split import HOLDOUT_EVERY, benchmark_masks
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model.generator import DeepFillV2Generator
 
@@ -85,7 +87,8 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def mask_bins(folder: str | Path) -> list[list[Path]]:
-    """The mask PNGs sorted by name and split into BIN_COUNT equal blocks (bin 0 = smallest holes)."""
+    """The mask PNGs sorted by name, split into BIN_COUNT equal blocks (bin 0 = smallest holes), each keeping
+    only its held-out masks (index % 4 == 0; training never reads them)."""
     root = Path(folder)
     if not root.is_dir():
         raise MaskError(f"masks folder not found: {root}")
@@ -93,7 +96,14 @@ def mask_bins(folder: str | Path) -> list[list[Path]]:
     per_bin = len(files) // BIN_COUNT
     if per_bin == 0:
         raise MaskError(f"{root} needs at least {BIN_COUNT} PNG masks (one block per hole-ratio bin)")
-    return [files[b * per_bin : (b + 1) * per_bin] for b in range(BIN_COUNT)]
+    held_out = set(benchmark_masks(files))
+    bins = [[p for p in files[b * per_bin : (b + 1) * per_bin] if p in held_out] for b in range(BIN_COUNT)]
+    if not all(bins):
+        raise MaskError(
+            f"{root}: a hole-ratio block has no held-out mask (index % {HOLDOUT_EVERY} == 0); "
+            f"give each block at least {HOLDOUT_EVERY} masks"
+        )
+    return bins
 
 
 def make_pairs(

@@ -22,7 +22,7 @@ from inpaint_core.errors import ImageLoadError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
 from inpaint_core.train.config import TrainConfig
 from inpaint_core.train.guide import edges_for_guide
-from inpaint_core.train.masks import BoxRule, folder_mask, free_form_mask
+from inpaint_core.train.masks import BoxRule, augment_mask, free_form_mask, list_training_masks, read_mask
 
 
 def list_photos(folders: Sequence[str | Path]) -> list[Path]:
@@ -100,21 +100,30 @@ def crop_numpy(image: np.ndarray, crop: Crop, size: int) -> np.ndarray:
 
 
 class MaskSource:
-    """Draws a sample's mask: the published free-form mask, or (at `mask_dir_ratio`) a file from `mask_dir`."""
+    """Draws a sample's mask: the published free-form mask, or (at `mask_dir_ratio`) one of `mask_dir`'s training
+    masks (index % 4 != 0; a folder of PNGs or a mask pack), randomly flipped, turned and scaled."""
 
     def __init__(self, config: TrainConfig) -> None:
-        from inpaint_core.train.masks import list_mask_files
+        from inpaint_core.train.pack import is_mask_pack, read_mask_pack
 
         self.size = config.size
         self.rule = BoxRule(config.bbox_size, config.bbox_size, config.bbox_max_delta, config.bbox_margin)
         self.ratio = config.mask_dir_ratio if config.mask_dir else 0.0
-        self.files = list_mask_files(config.mask_dir) if config.mask_dir and self.ratio > 0 else []
+        self.files: list[Path] = []
+        self.arrays: list[np.ndarray] = []
+        if config.mask_dir and self.ratio > 0:
+            if is_mask_pack(config.mask_dir):
+                self.arrays = read_mask_pack(config.mask_dir)
+            else:
+                self.files = list_training_masks(config.mask_dir)
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         """Shape: returns (size, size) uint8 in {0, 1}."""
-        use_file = bool(self.files) and rng.random() < self.ratio
-        if use_file:
-            return folder_mask(self.files[int(rng.integers(len(self.files)))], self.size, rng)
+        count = len(self.arrays) or len(self.files)
+        if count and rng.random() < self.ratio:
+            k = int(rng.integers(count))
+            grey = self.arrays[k] if self.arrays else read_mask(self.files[k])
+            return augment_mask(grey, self.size, rng)
         return free_form_mask(self.size, self.size, rng, self.rule)
 
 

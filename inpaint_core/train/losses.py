@@ -2,6 +2,7 @@
 
 v2: L1 on both stages over the whole image, SN-PatchGAN hinge loss, weights 1 : 1.
 v1 options: spatially discounted L1 (gamma 0.9) and WGAN-GP (lambda 10).
+The project's phase 1 (presets.py): L1 averaged over the hole pixels plus a small weight on the known pixels.
 """
 
 from __future__ import annotations
@@ -19,6 +20,25 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | Non
     if weight is None:
         return diff.mean()
     return (diff * weight).mean()
+
+
+def hole_l1(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, known_weight: float
+) -> torch.Tensor:
+    """mean |pred - target| over the hole's pixels + known_weight x the same over the known pixels.
+
+    Means over all pixels of the batch (a pixel of a small hole counts as much as one of a large hole), and over
+    the channels; an empty region contributes 0. Without the hole average, the loss of a 10% hole would be
+    diluted ten times by the known pixels the paste throws away.
+
+    Shape: pred, target (B,3,H,W); mask (B,1,H,W) {0,1} -> scalar.
+    """
+    diff = (pred.float() - target.float()).abs().mean(1, keepdim=True)  # (B, 1, H, W)
+    hole = mask.float()
+    known = 1.0 - hole
+    hole_term = (diff * hole).sum() / hole.sum().clamp(min=1.0)
+    known_term = (diff * known).sum() / known.sum().clamp(min=1.0)
+    return hole_term + known_weight * known_term
 
 
 def discounted_weight(mask: torch.Tensor, gamma: float = 0.9, max_distance: int = 64) -> torch.Tensor:

@@ -1,4 +1,7 @@
-"""Training masks: the published free-form generator (Yu et al., ICCV 2019; docs/TRAINING.md) and mask folders.
+"""Training masks: the published free-form generator (Yu et al., ICCV 2019; docs/TRAINING.md) and masks read from a folder or mask pack.
+
+Masks from a folder are only those training may use (index % 4 != 0, inpaint_core/mask_split.py): the others
+are held out for `bench quality`.
 
 The published code draws ONE mask per batch (numpy's global RNG, shared by every sample). We draw one mask per
 sample from a generator the caller passes in, so a batch sees several hole shapes and a run is reproducible
@@ -16,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inpaint_core.errors import MaskError
+from inpaint_core.mask_split import training_masks
 
 # Published brush-stroke constants (official `brush_stroke_mask`, v2.0.0), in pixels at 256x256.
 MIN_NUM_VERTEX = 4
@@ -118,14 +122,27 @@ def list_mask_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def folder_mask(path: Path, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A mask file (white = hole) with a random flip, rotation (any angle) and scale (0.8-1.25), at size x size.
+def list_training_masks(folder: str | Path) -> list[Path]:
+    """The masks of a folder that training may use: index % 4 != 0 (the rest is the benchmark's, mask_split.py)."""
+    files = training_masks(list_mask_files(folder))
+    if not files:
+        raise MaskError(f"{folder} has no training masks (index % 4 != 0)")
+    return files
 
-    Shape: returns (size, size) uint8 in {0, 1}.
-    """
+
+def read_mask(path: Path) -> np.ndarray:
+    """A mask file as grey uint8 (H, W), white = hole."""
     grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if grey is None:
         raise MaskError(f"cannot read mask {path}")
+    return grey
+
+
+def augment_mask(grey: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random flip, rotation (any angle) and scale (0.8-1.25) of a grey mask (white = hole), at size x size.
+
+    Shape: grey (H, W) uint8 -> (size, size) uint8 in {0, 1}.
+    """
     h, w = grey.shape
     angle = float(rng.uniform(0, 360))
     zoom = float(np.exp(rng.uniform(math.log(0.8), math.log(1.25))))
@@ -137,3 +154,11 @@ def folder_mask(path: Path, size: int, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.5:
         grey = grey[::-1, :]
     return (grey > 127).astype(np.uint8)
+
+
+def folder_mask(path: Path, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A mask file (white = hole), augmented by `augment_mask`.
+
+    Shape: returns (size, size) uint8 in {0, 1}.
+    """
+    return augment_mask(read_mask(path), size, rng)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from inpaint_core.bench.quality import BIN_COUNT, make_pairs, mask_bins
 from inpaint_core.cli import main as cli_main
+from inpaint_core.errors import MaskError
 from tests.conftest import SHARED, TEST_CNUM, synthetic_photo
 
 
@@ -62,7 +63,7 @@ def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture
     assert "random-init" in out
 
 
-def _write_dataset(root: Path, n_images: int = 3, masks_per_bin: int = 2) -> tuple[Path, Path]:
+def _write_dataset(root: Path, n_images: int = 3, masks_per_bin: int = 4) -> tuple[Path, Path]:
     images, masks = root / "images", root / "masks"
     (images / "sub").mkdir(parents=True)
     masks.mkdir()
@@ -127,7 +128,7 @@ def test_quality_skips_deepfill_without_weights(
 
 
 def test_pairing_is_deterministic_per_seed(tmp_path: Path) -> None:
-    _, masks = _write_dataset(tmp_path, masks_per_bin=20)
+    _, masks = _write_dataset(tmp_path, masks_per_bin=80)
     bins = mask_bins(masks)
     a = make_pairs(50, bins, (1, 3), 10, seed=0)
     b = make_pairs(50, bins, (1, 3), 10, seed=0)
@@ -138,10 +139,13 @@ def test_pairing_is_deterministic_per_seed(tmp_path: Path) -> None:
     assert all(p.mask in bins[p.bin] for p in a)
 
 
-def test_mask_bins_are_consecutive_blocks(tmp_path: Path) -> None:
-    _, masks = _write_dataset(tmp_path, masks_per_bin=2)
+def test_mask_bins_are_consecutive_blocks_of_held_out_masks(tmp_path: Path) -> None:
+    _, masks = _write_dataset(tmp_path, masks_per_bin=8)
     bins = mask_bins(masks)
-    assert [[p.name for p in b] for b in bins][1] == ["00002.png", "00003.png"]
+    # block 1 is 00008..00015; only index % 4 == 0 is drawn (the rest is for training)
+    assert [[p.name for p in b] for b in bins][1] == ["00008.png", "00012.png"]
+    with pytest.raises(MaskError):  # a block without a held-out mask
+        mask_bins(_write_dataset(tmp_path / "few", masks_per_bin=2)[1])
 
 
 @pytest.mark.shared_data
@@ -150,7 +154,8 @@ def test_real_eval_data_pairs_when_present() -> None:
     if not (root / "masks" / "nvidia_irregular").is_dir():
         pytest.skip("../shared/data is absent")
     bins = mask_bins(root / "masks" / "nvidia_irregular")
-    assert bins[1][0].name == "02000.png" and bins[5][-1].name == "11999.png"
+    assert bins[1][0].name == "02000.png" and bins[5][-1].name == "11996.png"
+    assert all(len(b) == 500 and all(int(p.stem) % 4 == 0 for p in b) for b in bins)
 
 
 def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,33 @@
+"""A tiny training pack made in code (synthetic photos), for the tests of the GPU-call path on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from inpaint_core.train.pack import write_pack
+from tests.conftest import synthetic_photo
+
+TINY_RECIPE = {  # phase-1/phase-2 presets shrunk for a CPU: 64 px crops, narrow nets, tiny banks
+    "size": 64,
+    "batch": 4,
+    "cnum": 8,
+    "d_cnum": 8,
+    "mask_bank": 16,
+    "val_count": 2,
+    "log_every": 2,
+    "sample_count": 2,
+    "compile": False,
+}
+
+
+def make_pack(folder: Path, count: int = 6) -> Path:
+    """A .pack of `count` synthetic photos for 64 px crops (short side 80)."""
+    photos = folder / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        Image.fromarray(synthetic_photo(80 + 8 * (i % 3), 96 + 8 * i, seed=i)).save(photos / f"p{i}.png")
+    pack = folder / "tiny.pack"
+    write_pack(sorted(photos.iterdir()), pack, size=64, quality=90)
+    return pack
