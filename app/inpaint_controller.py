@@ -158,7 +158,7 @@ class InpaintController(QObject):
             mask_after[request.mask[box.slices] > 0] = (
                 0  # the holes just filled; strokes painted meanwhile stay
             )
-            after = np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8)
+            after = np.ascontiguousarray(result.image[box.slices])  # the photo's own layout and depth
             patches.append(FillPatch(box, self.doc.image[box.slices].copy(), after, mask_before, mask_after))
         label = ENGINE_LABELS.get(request.engine, request.engine)
         self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})"))

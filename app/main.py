@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_theme(app, settings.theme)
     window = MainWindow(settings, create_engine())
     window.show()
-    photo = Path(args.photo) if args.photo else DEMO_PHOTO
-    window.files.open_path(photo, ask=False)
+    if not window.offer_recovery():  # a crashed or killed session's unsaved work comes first
+        photo = Path(args.photo) if args.photo else DEMO_PHOTO
+        window.files.open_path(photo, ask=False)
     window.view.setFocus()
     return int(app.exec())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
@@ -17,12 +18,24 @@ MAX_RECENT = 8
 class AppSettings:
     """Typed access to a QSettings store. Tests pass a QSettings on an ini file in a temporary folder."""
 
-    def __init__(self, store: QSettings | None = None) -> None:
+    def __init__(self, store: QSettings | None = None, data_folder: Path | None = None) -> None:
         self.store = store if store is not None else QSettings("DeepFillStudio", "DeepFill Studio")
+        self._data_folder = data_folder
 
     @classmethod
     def from_ini(cls, path: Path) -> AppSettings:
-        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+        """Settings in an ini file; the recovery copies go beside it (tests, portable use), never to the
+        user's app-data folder."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat), data_folder=Path(path).parent)
+
+    @property
+    def recovery_folder(self) -> Path:
+        """Where the editor keeps its autosaved recovery copies (app/recovery.py)."""
+        if self._data_folder is not None:
+            return self._data_folder / "recovery"
+        # The platform's per-user app-data folder, e.g. ~/.local/share/DeepFill Studio on Linux,
+        # %LOCALAPPDATA%\DeepFillStudio\DeepFill Studio on Windows, ~/Library/Application Support on macOS.
+        return platformdirs.user_data_path("DeepFill Studio", "DeepFillStudio") / "recovery"
 
     def _get(self, key: str, default: object) -> object:
         value = self.store.value(key, default)
@@ -150,6 +163,15 @@ class AppSettings:
     def add_recent(self, path: str) -> None:
         recent = [p for p in self.recent_files if p != path]
         self.store.setValue("files/recent", [path, *recent][:MAX_RECENT])
+
+    @property
+    def last_folder(self) -> str:
+        """The folder of the last file chosen in a file dialog ("" before the first)."""
+        return str(self._get("files/last_folder", "") or "")
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self.store.setValue("files/last_folder", value)
 
     @property
     def geometry(self) -> QByteArray | None:

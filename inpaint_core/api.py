@@ -22,8 +22,10 @@ from typing import Literal, Protocol, get_args
 
 import numpy as np
 
+from inpaint_core import RESOURCES  # the editor never suggests saving in the program's own folder
 from inpaint_core.boxes import Box
 from inpaint_core.errors import WeightsError
+from inpaint_core.files import atomic_write
 from inpaint_core.flow import AttentionField, Source
 from inpaint_core.manifest import default_weights
 
@@ -33,6 +35,7 @@ __all__ = [
     "ENGINES",
     "ENGINE_LABELS",
     "MIN_MAX_SIDE",
+    "RESOURCES",
     "STAGES",
     "AttentionField",
     "CancelFlag",
@@ -42,6 +45,7 @@ __all__ = [
     "InpaintResult",
     "ProgressCallback",
     "Source",
+    "atomic_write",
     "default_engine",
 ]
 

@@ -54,7 +54,7 @@ class FillPatch:
     """One filled window: the photo's pixels and the mask's coverage inside ``box``, before and after."""
 
     box: Box
-    image_before: np.ndarray  # (box.height, box.width, 3) uint8
+    image_before: np.ndarray  # (box.height, box.width[, C]) in the photo's layout and dtype
     image_after: np.ndarray
     mask_before: np.ndarray  # (box.height, box.width) uint8 coverage
     mask_after: np.ndarray  # the holes just filled cleared; strokes painted meanwhile kept

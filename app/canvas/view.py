@@ -91,9 +91,9 @@ class CanvasView(QGraphicsView):
             self.photo_item.current.width() != self.doc.width
             or self.photo_item.current.height() != self.doc.height
         )
-        current = QPixmap.fromImage(qimage_convert.rgb_to_qimage(self.doc.image))
+        current = QPixmap.fromImage(qimage_convert.display_qimage(self.doc.image))
         same = np.array_equal(self.doc.image, self.doc.original)
-        original = current if same else QPixmap.fromImage(qimage_convert.rgb_to_qimage(self.doc.original))
+        original = current if same else QPixmap.fromImage(qimage_convert.display_qimage(self.doc.original))
         self.photo_item.set_pixmaps(current, original)  # QPixmap is implicitly shared: painting detaches
         for item in self.layer_items.values():
             item.prepareGeometryChange()
@@ -109,7 +109,7 @@ class CanvasView(QGraphicsView):
         patch = self.doc.image[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
         painter = QPainter(self.photo_item.current)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(rect.topLeft(), qimage_convert.rgb_to_qimage(patch))
+        painter.drawImage(rect.topLeft(), qimage_convert.display_qimage(patch, rect.left(), rect.top()))
         painter.end()
         self.photo_item.update(QRectF(rect))
 
