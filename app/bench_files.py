@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deep", action="store_true", help="a 16-bit photo (default 8-bit)")
     args = parser.parse_args(argv)
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the run
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(AppSettings.from_ini(folder / "bench.ini"), create_engine())
     window.show()

@@ -21,6 +21,7 @@ import json
 import time
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,10 +99,13 @@ def read_snapshot(file: Path) -> Snapshot:
             layers = {name: array(name) for name in LAYERS if f"{name}.npy" in names}
             exif = zf.read("exif.bin") if "exif.bin" in names else None
             icc = zf.read("icc.bin") if "icc.bin" in names else None
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, zlib.error, AttributeError) as exc:
         raise ValueError(f"{file.name} is damaged ({exc})") from None
-    if any(layer.shape != pixels.shape[:2] for layer in layers.values()):
-        raise ValueError(f"{file.name} is damaged (layer sizes differ from the photo)")
+    photo_layout = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
+    if pixels.dtype not in (np.uint8, np.uint16) or not photo_layout or pixels.size == 0:
+        raise ValueError(f"{file.name} is damaged (not a photo: {pixels.dtype} {pixels.shape})")
+    if any(layer.dtype != np.uint8 or layer.shape != pixels.shape[:2] for layer in layers.values()):
+        raise ValueError(f"{file.name} is damaged (its layers do not fit the photo)")
     return Snapshot(
         pixels=pixels,
         layers=layers,

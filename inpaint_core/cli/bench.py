@@ -52,7 +52,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     q = actions.add_parser("quality", help="hole PSNR / L1 / SSIM per NVIDIA mask-ratio bin")
     q.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
     q.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
-    q.add_argument("--size", type=int_range(8), default=256, help="square evaluation size in pixels (default 256)")
+    q.add_argument(
+        "--size", type=int_range(8), default=256, help="square evaluation size in pixels (default 256)"
+    )
     q.add_argument("--engines", type=_names, default=ENGINES, help="comma separated")
     q.add_argument(
         "--bins",
@@ -78,7 +80,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     f.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
     f.add_argument("--weights", help="DeepFill weights with a guide channel (default: the shipped ones)")
     f.add_argument("--count", type=int_range(1), default=8, help="rows (default 8)")
-    f.add_argument("--bin", type=int_range(0, 5), default=3, help="NVIDIA mask-ratio bin (default 3: 30-40%%)")
+    f.add_argument(
+        "--bin", type=int_range(0, 5), default=3, help="NVIDIA mask-ratio bin (default 3: 30-40%%)"
+    )
     f.add_argument("--size", type=int_range(8), default=256, help="tile size in pixels (default 256)")
     f.add_argument("--seed", type=int, default=0, help="seed of the image/mask pairing (default 0)")
     f.add_argument("--device", default="auto", help="device for deepfill (default auto)")
@@ -94,7 +98,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         type=_names,
         help="fp32,bf16,fp16 (default: fp32, plus bf16 where the CPU has native bf16; all three on CUDA)",
     )
-    s.add_argument("--runs", type=int_range(1), default=5, help="timed runs per measurement (median reported)")
+    s.add_argument(
+        "--runs", type=int_range(1), default=5, help="timed runs per measurement (median reported)"
+    )
     s.add_argument("--warmup", type=int_range(0), default=1, help="untimed runs first (default 1)")
     s.add_argument("--matmul-n", type=int_range(1), default=2048, help="side of the square matmul peak test")
     s.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
@@ -105,7 +111,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         type=int_range(0),
         help="timed training steps at 256x256 (default 5 on CUDA, 0 = skip on CPU)",
     )
-    s.add_argument("--train-batch", type=int_range(1), default=8, help="training batch for the throughput figure")
+    s.add_argument(
+        "--train-batch", type=int_range(1), default=8, help="training batch for the throughput figure"
+    )
     s.set_defaults(run=run_speed_cmd)
     parser.set_defaults(run=run)
     return parser
