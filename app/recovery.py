@@ -232,11 +232,16 @@ class RecoveryController(QObject):
         if not self.doc.is_modified:
             return
         if self._lock is None:  # first copy of this session: hold the lock that marks it alive
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock = _lock_for(self.file)
-            if not self._lock.tryLock(0):
-                self.failed.emit(f"cannot lock {self._lock}")
+            lock = _lock_for(self.file)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.failed.emit(f"No recovery copy: cannot create {self.folder} ({exc.strerror or exc})")
                 return
+            if not lock.tryLock(0):
+                self.failed.emit(f"No recovery copy: cannot lock {self.file.with_suffix('.lock')}")
+                return
+            self._lock = lock
         snap = Snapshot.of(self.doc)
         self._saved_changes = self._changes
         file, signals = self.file, self._signals

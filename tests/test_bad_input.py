@@ -5,11 +5,13 @@ result. The editor's saves have their own module (test_app_bad_input.py), so thi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -334,14 +336,16 @@ _STALLING_CLI = """
 import os, sys, time
 def stall(fd):
     print("writing", flush=True)
-    time.sleep(120)
+    time.sleep(600)
 os.fsync = stall
 from inpaint_core.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def _stalled_save(pair: tuple[Path, Path], out: Path) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _stalled_save(pair: tuple[Path, Path], out: Path) -> Iterator[subprocess.Popen[str]]:
+    """A CLI process stalled mid-save (its temp file written, not yet renamed); killed if the test fails."""
     args = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea", "--force"]
     proc = subprocess.Popen(
         [sys.executable, "-c", _STALLING_CLI, *args],
@@ -350,19 +354,28 @@ def _stalled_save(pair: tuple[Path, Path], out: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "writing", proc.communicate(timeout=60)
-    assert any(p.name.startswith(f".{out.name}.dfs-") for p in out.parent.iterdir())  # mid-write
-    return proc
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line == "writing", (
+            line,
+            proc.stderr.read() if proc.poll() is not None and proc.stderr else "",
+        )
+        assert any(p.name.startswith(f".{out.name}.dfs-") for p in out.parent.iterdir())  # mid-write
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 @POSIX
 def test_sigterm_during_a_save_cleans_up(pair: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     out.write_bytes(b"precious")
-    proc = _stalled_save(pair, out)
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=60)
+    with _stalled_save(pair, out) as proc:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=180)  # generous: a loaded machine tears torch down slowly
     assert proc.returncode == 128 + signal.SIGTERM
     assert _one_error_line(stderr) == "error: terminated"
     assert out.read_bytes() == b"precious"
@@ -372,9 +385,9 @@ def test_sigterm_during_a_save_cleans_up(pair: tuple[Path, Path], tmp_path: Path
 @POSIX
 def test_sigkill_leftovers_are_swept_by_the_next_save(pair: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out.png"
-    proc = _stalled_save(pair, out)
-    proc.kill()
-    proc.communicate(timeout=60)
+    with _stalled_save(pair, out) as proc:
+        proc.kill()
+        proc.communicate(timeout=180)
     stale = _leftovers(tmp_path)
     assert len(stale) == 1 and stale[0].startswith(".out.png.dfs-")
     # Not ours to delete: a live writer's temp file, another target's, and a look-alike name.

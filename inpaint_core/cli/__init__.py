@@ -66,10 +66,7 @@ def one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from inpaint_core.errors import InpaintError
 
-    with _quiet_native_stderr() as stderr, _sigterm_raises():
-        logging.basicConfig(
-            level=logging.WARNING, format="%(levelname)s: %(message)s", stream=stderr, force=True
-        )
+    with _quiet_native_stderr() as stderr, _sigterm_raises(), _log_to(stderr):
         # Library warnings (torch, PIL's "Corrupt EXIF data", numpy) are noise before a one-line error.
         logging.captureWarnings(True)
         logging.getLogger("py.warnings").setLevel(logging.ERROR)
@@ -96,6 +93,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(f"{where}{exc.strerror or one_line(exc)}")
         finally:
             logging.captureWarnings(False)
+
+
+@contextlib.contextmanager
+def _log_to(stream: TextIO) -> Iterator[None]:
+    """Our log lines ("WARNING: ...") on `stream` while a command runs, unless the host (a test, a script
+    calling `main`) configured logging itself."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 @contextlib.contextmanager
