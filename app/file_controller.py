@@ -202,8 +202,9 @@ class FileController(QObject):
         """Save over the document's file, after asking (the original is never overwritten silently)."""
         if self._refuse_while_busy():
             return False
-        if self.doc.path is None or self.doc.path.suffix.lower() not in image_io.SAVE_FORMATS:
-            return self.save_as()
+        path = self.doc.path
+        if path is None or path.suffix.lower() not in image_io.SAVE_FORMATS or is_install_folder(path):
+            return self.save_as()  # the demo photo is the program's, not the user's: never saved over
         losses = self._losses(self.doc.path)
         warning = f"\n\nThis format cannot keep {_join(losses)}." if losses else ""
         answer = QMessageBox.question(

@@ -250,6 +250,14 @@ def test_ctrl_s_says_saved_and_dialogs_start_in_pictures_or_the_last_folder(
         assert window.files.open_path(demo, ask=False)
         assert is_install_folder(demo)
         assert not is_install_folder(Path(window.files._suggested("edited")))  # never beside the demo photo
+        offered: list[str] = []
+        monkeypatch.setattr(
+            QFileDialog,
+            "getSaveFileName",
+            staticmethod(lambda _p, _t, path, _f: offered.append(path) or ("", "")),
+        )
+        window.act_save.trigger()  # Ctrl+S on the demo photo: Save As, outside the program's folder
+        assert len(offered) == 1 and not is_install_folder(Path(offered[0]))
     starts: list[str] = []
     monkeypatch.setattr(
         QFileDialog,
