@@ -205,21 +205,21 @@ class FileController(QObject):
         path = self.doc.path
         if path is None or path.suffix.lower() not in image_io.SAVE_FORMATS or is_install_folder(path):
             return self.save_as()  # the demo photo is the program's, not the user's: never saved over
-        losses = self._losses(self.doc.path)
+        losses = self._losses(path)
         warning = f"\n\nThis format cannot keep {_join(losses)}." if losses else ""
         answer = QMessageBox.question(
             self.parent_widget,
             "Overwrite the original?",
-            f"Replace {self.doc.path.name} with the edited photo? This cannot be undone outside the editor."
+            f"Replace {path.name} with the edited photo? This cannot be undone outside the editor."
             + warning,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
         if answer != QMessageBox.StandardButton.Yes:
             return self.save_as()
-        if not self._save_document(self.doc.path):
+        if not self._save_document(path):
             return False
-        self.saved.emit(str(self.doc.path))
+        self.saved.emit(str(path))
         return True
 
     def _confirm_losses(self, path: Path, losses: list[str]) -> bool:

@@ -123,7 +123,13 @@ def _sigterm_raises() -> Iterator[None]:
         yield
         return
 
-    def handler(_signum: int, _frame: Any) -> None:
+    owner = os.getpid()
+
+    def handler(signum: int, _frame: Any) -> None:
+        if os.getpid() != owner:  # a forked DataLoader worker: end quietly, as without this handler
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
