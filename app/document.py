@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 from app import qimage_convert
 from inpaint_core.api import AttentionField
 from inpaint_core.boxes import Box
-from inpaint_core.image_io import to_uint8
 
 MASK, GUIDE, FORBID = "mask", "guide", "forbid"
 LAYERS = (MASK, GUIDE, FORBID)
@@ -57,6 +56,7 @@ class Document(QObject):
         self.icc: bytes | None = None
         self.format: str = "PNG"
         self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
+        # The photo as loaded and as edited, in the file's own layout (HxW, HxWx3 or HxWx4; uint8 or uint16).
         self.original: np.ndarray = np.zeros((1, 1, 3), np.uint8)
         self.image: np.ndarray = self.original.copy()
         self.colors: dict[str, QColor] = {k: QColor(v) for k, v in DEFAULT_COLORS.items()}
@@ -83,15 +83,20 @@ class Document(QObject):
         icc: bytes | None = None,
         fmt: str = "PNG",
     ) -> None:
-        """Replace the whole document with a new photo (clears layers, attention and history)."""
+        """Replace the whole document with a new photo (clears layers, attention and history).
+
+        The pixels are kept as they are (grey, RGB or RGBA; 8 or 16 bits): fills happen and saves write at the
+        photo's own depth, so nothing is lost. Only the screen sees a converted view
+        (`qimage_convert.display_rgb`).
+        """
+        if pixels.dtype not in (np.uint8, np.uint16) or not (
+            pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
+        ):
+            raise ValueError(
+                f"a photo is HxW, HxWx3 or HxWx4 uint8/uint16, got {pixels.dtype} {pixels.shape}"
+            )
         self.depth = pixel_depth(pixels)
-        rgb = pixels
-        if rgb.ndim == 2:
-            rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-        elif rgb.shape[2] == 4:
-            rgb = rgb[:, :, :3]
-        rgb = to_uint8(rgb)
-        self.original = np.ascontiguousarray(rgb, dtype=np.uint8).copy()
+        self.original = np.array(pixels, copy=True, order="C")
         self.image = self.original.copy()
         self.path, self.exif, self.icc, self.format = path, exif, icc, fmt
         self.attention = None
@@ -116,7 +121,8 @@ class Document(QObject):
 
     # -- photo pixels ---------------------------------------------------------------------------------------
     def set_image_region(self, box: Box, pixels: np.ndarray) -> None:
-        """Write ``pixels`` (box.height x box.width x 3) into the photo inside ``box``; used by fill commands."""
+        """Write ``pixels`` (the photo's layout and dtype, box-sized) into the photo inside ``box``; used by fill
+        commands."""
         self.image[box.slices] = pixels
         self.image_revision += 1
         self.image_region_changed.emit(QRect(box.x0, box.y0, box.width, box.height))

@@ -164,7 +164,7 @@ class InpaintController(QObject):
             FillPatch(
                 box,
                 self.doc.image[box.slices].copy(),
-                np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8),
+                np.ascontiguousarray(result.image[box.slices]),  # the photo's own layout and depth
             )
             for box in result.windows
         ]

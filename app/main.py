@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_theme(app, settings.theme)
     window = MainWindow(settings, create_engine())
     window.show()
-    window.open_at_startup(Path(args.photo) if args.photo else DEMO_PHOTO)
+    if not window.offer_recovery():  # a crashed or killed session's unsaved work comes first
+        window.open_at_startup(Path(args.photo) if args.photo else DEMO_PHOTO)
     return int(app.exec())
 
 

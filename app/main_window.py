@@ -3,6 +3,8 @@ view and tools, the file controller and the inpaint controller."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from PySide6.QtWidgets import (
 from app import qimage_convert
 from app.canvas import mask_ops
 from app.canvas.canvas_keys import CanvasKeys
-from app.canvas.commands import LayerReplaceCommand
+from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
 from app.canvas.inspect_overlay import InspectOverlay, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
@@ -41,6 +43,7 @@ from app.file_controller import FileController
 from app.icons import icon
 from app.inpaint_controller import InpaintController
 from app.messages import gui_text
+from app.recovery import RecoveryController, find_orphans, recovered_with_base
 from app.settings import THEMES, AppSettings
 from app.theme import apply_theme, icon_color
 from app.weights_loader import WeightsLoader
@@ -51,7 +54,15 @@ from app.widgets.flow_legend import WHEEL
 from app.widgets.panel_scroll import PanelScroll
 from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
-from inpaint_core.api import CHECKPOINT_SUFFIXES, STAGES, WEIGHTS_SUFFIX, Engine, ModelTools, Source
+from inpaint_core.api import (
+    CHECKPOINT_SUFFIXES,
+    STAGES,
+    WEIGHTS_SUFFIX,
+    Engine,
+    ModelTools,
+    Source,
+)
+from inpaint_core.boxes import Box
 
 # Tools whose strokes make the hole: with "Fill when a stroke ends" on, their gestures start a fill.
 MASK_TOOLS = ("brush", "rectangle", "lasso")
@@ -103,6 +114,7 @@ class MainWindow(QMainWindow):
         self.canvas_keys.install()
         self._shortcuts_dialog: ShortcutsDialog | None = None
         self._convert_dialog: QProgressDialog | None = None
+        self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
@@ -120,6 +132,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
         self._connect()
+        self._build_reliability()
         self.set_tool("brush")
         self.resize(1280, 820)
         if settings.geometry is not None:
@@ -338,7 +351,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.doc.path_changed.connect(self._on_doc_path_changed)
         self.doc.attention_changed.connect(self._on_doc_attention_changed)
-        self.doc.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        self.doc.undo_stack.cleanChanged.connect(self._on_undo_clean_changed)
         self.view.hovered.connect(self._on_view_hovered)
         self.view.zoom_changed.connect(self.status_fields.set_zoom)
         self.view.stroke_finished.connect(self._on_view_stroke_finished)
@@ -727,16 +740,114 @@ class MainWindow(QMainWindow):
             self.resizeDocks(self.docks[:3], [*heights, 200], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.maybe_save():
+        if self.files.busy:  # a photo is being read or written: closing now would lose it
+            self.statusBar().showMessage(f"{self.files.background.label} Close again when it is done.", 8000)
+            event.ignore()
+            return
+        if not self.files.maybe_save():  # includes a save that failed: its box said why
             event.ignore()
             return
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
-        """Cancel any fill or conversion, wait for the pools, store the window geometry."""
+        """Cancel any fill or conversion, wait for the pools, drop the recovery copy, store the window geometry."""
+        # Signals the document still emits while Qt deletes it must not reach this half-deleted window.
+        with contextlib.suppress(RuntimeError, TypeError):
+            self.doc.undo_stack.cleanChanged.disconnect(self._on_undo_clean_changed)
         self.canvas_keys.remove()
         self.inpaint.shutdown()
         self.weights_loader.shutdown()
+        self.files.shutdown()
+        self.recovery.shutdown()
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()
+
+    # -- reliability: busy indicator, saved message, autosave and crash recovery ---------------------------
+    def _build_reliability(self) -> None:
+        self.file_busy_bar = QProgressBar()
+        self.file_busy_bar.setRange(0, 0)  # indeterminate: reading or writing a file has no progress to show
+        self.file_busy_bar.setFixedWidth(120)
+        self.file_busy_bar.setVisible(False)
+        self.statusBar().addPermanentWidget(self.file_busy_bar)
+        self.files.busy_changed.connect(self._on_files_busy_changed)
+        self.inpaint.applied.connect(self._on_inpaint_applied_autosave)
+        self.recovery.failed.connect(self._on_recovery_failed)
+
+    def _on_undo_clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    def _on_files_busy_changed(self, label: str) -> None:
+        busy = bool(label)
+        self.file_busy_bar.setVisible(busy)
+        for act in (
+            self.act_open,
+            self.act_save,
+            self.act_save_as,
+            self.act_export,
+            self.recent_menu.menuAction(),
+        ):
+            act.setEnabled(not busy)
+        for act in (self.act_import_mask, self.act_export_mask, self.act_export_overlay):
+            act.setEnabled(not busy)
+        if busy:
+            self.statusBar().showMessage(label)
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        else:
+            QApplication.restoreOverrideCursor()
+            if self.statusBar().currentMessage().endswith("…"):
+                self.statusBar().clearMessage()
+
+    def _on_inpaint_applied_autosave(self, _seconds: float) -> None:
+        self.recovery.save_now()
+
+    def _on_recovery_failed(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def offer_recovery(self) -> bool:
+        """At start: offer the newest recovery copy a crashed or killed session left. True when restored.
+
+        The restored work is one undoable step over the photo file as it is on disk (when it is still there and
+        the same size), so undo and compare show the original, as after opening it.
+        """
+        orphans = find_orphans(self.settings.recovery_folder)
+        if not orphans:
+            return False
+        newest = orphans[0]
+        for other in orphans[1:]:
+            other.release()  # offered at a later start
+        try:
+            snap, base = self.files.background.call(
+                "Reading the recovery copy…", lambda: recovered_with_base(newest.file)
+            )
+        except (OSError, ValueError, MemoryError) as exc:
+            QMessageBox.warning(self, "Cannot restore", f"The recovery copy cannot be read: {exc}")
+            newest.release()
+            return False
+        name = Path(snap.path).name if snap.path else "an unsaved photo"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.saved_at))
+        answer = QMessageBox.question(
+            self,
+            "Restore unsaved work?",
+            f"DeepFill Studio did not close properly. Restore your unsaved work on {name} (autosaved {when})?"
+            "\n\nDiscard deletes the recovery copy.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            if answer == QMessageBox.StandardButton.Discard:
+                newest.discard()
+            else:
+                newest.release()
+            return False
+        self.doc.set_photo(base, Path(snap.path) if snap.path else None, snap.exif, snap.icc, snap.fmt)
+        for layer, alpha in snap.layers.items():
+            self.doc.set_layer_alpha(layer, alpha)
+        whole = Box(0, 0, self.doc.width, self.doc.height)
+        restored = FillPatch(whole, base, snap.pixels)
+        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work"))
+        self.view.fit()
+        newest.discard()
+        self.recovery.save_now()  # this session's own copy, until the work is saved
+        self.statusBar().showMessage(f"Restored your unsaved work on {name}.", 8000)
+        return True

@@ -50,6 +50,43 @@ def array_to_qimage(pixels: np.ndarray) -> QImage:
     return rgb_to_qimage(pixels)
 
 
+# Transparency shows as the usual grey checkerboard: squares of CHECKER image pixels, in these two greys.
+CHECKER = 8
+CHECKER_GREYS = (204, 153)
+_DISPLAY_ROWS = 512  # rows converted at a time, so a 24 MP photo never needs a float copy of itself
+
+
+def display_rgb(pixels: np.ndarray, x0: int = 0, y0: int = 0) -> np.ndarray:
+    """What the screen shows of document pixels: HxWx3 uint8 (16 bits rounded to 8, grey replicated, alpha
+    composited over the checkerboard). ``x0, y0``: where the patch lies in the image, so patches drawn one by
+    one line up with the whole image's checkerboard. The document keeps its own pixels; this is only a view.
+
+    Shape: (H, W) | (H, W, 3) | (H, W, 4), uint8 or uint16 -> (H, W, 3) uint8
+    """
+    arr = to_uint8(np.asarray(pixels))
+    if arr.ndim == 2:
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.shape[2] == 3:
+        return np.ascontiguousarray(arr)
+    h, w = arr.shape[:2]
+    out = np.empty((h, w, 3), np.uint8)
+    xs = ((np.arange(w) + x0) // CHECKER) % 2
+    for top in range(0, h, _DISPLAY_ROWS):
+        rows = slice(top, min(h, top + _DISPLAY_ROWS))
+        ys = ((np.arange(rows.start, rows.stop) + y0) // CHECKER) % 2
+        back = np.where((ys[:, None] ^ xs[None, :]) == 0, *CHECKER_GREYS).astype(np.uint16)  # (h', W)
+        alpha = arr[rows, :, 3].astype(np.uint16)
+        colour = arr[rows, :, :3].astype(np.uint16)
+        mixed = (colour * alpha[..., None] + back[..., None] * (255 - alpha[..., None]) + 127) // 255
+        out[rows] = mixed.astype(np.uint8)
+    return out
+
+
+def display_qimage(pixels: np.ndarray, x0: int = 0, y0: int = 0) -> QImage:
+    """An RGB888 QImage of `display_rgb(pixels, x0, y0)`: any document layout, ready to draw."""
+    return rgb_to_qimage(display_rgb(pixels, x0, y0))
+
+
 def qimage_to_rgb(image: QImage) -> np.ndarray:
     """An HxWx3 uint8 RGB copy of ``image``."""
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)

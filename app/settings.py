@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+import platformdirs
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
 from inpaint_core.api import ENGINES, MIN_MAX_SIDE, default_engine
@@ -19,14 +20,31 @@ MAX_WEIGHTS_FILES = 8
 class AppSettings:
     """Typed access to a QSettings store. Tests pass a QSettings on an ini file in a temporary folder."""
 
-    def __init__(self, store: QSettings | None = None) -> None:
+    def __init__(self, store: QSettings | None = None, data_folder: Path | None = None) -> None:
         self.store = store if store is not None else QSettings("DeepFillStudio", "DeepFill Studio")
         self._session: dict[str, object] = {}
         self._session_file: str | None = None
+        self._data_folder = data_folder
 
     @classmethod
     def from_ini(cls, path: Path) -> AppSettings:
-        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+        """Settings in an ini file; the recovery copies go beside it (tests, portable use), never to the
+        user's app-data folder."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat), data_folder=Path(path).parent)
+
+    @property
+    def data_folder(self) -> Path:
+        """The editor's own files (recovery copies, converted weights): the platform's per-user app-data folder,
+        e.g. ~/.local/share/DeepFill Studio on Linux, %LOCALAPPDATA%\\DeepFillStudio\\DeepFill Studio on Windows,
+        ~/Library/Application Support/DeepFill Studio on macOS; beside the ini file for tests and portable use."""
+        if self._data_folder is not None:
+            return self._data_folder
+        return platformdirs.user_data_path("DeepFill Studio", "DeepFillStudio")
+
+    @property
+    def recovery_folder(self) -> Path:
+        """Where the editor keeps its autosaved recovery copies (app/recovery.py)."""
+        return self.data_folder / "recovery"
 
     def _get(self, key: str, default: object) -> object:
         if key in self._session:
@@ -121,8 +139,7 @@ class AppSettings:
         value = str(self._get("engine/models_dir", "") or "")
         if value:
             return Path(value)
-        data = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-        return Path(data) / "weights"
+        return self.data_folder / "weights"
 
     @models_dir.setter
     def models_dir(self, value: Path) -> None:
@@ -211,6 +228,15 @@ class AppSettings:
     def add_recent(self, path: str) -> None:
         recent = [p for p in self.recent_files if p != path]
         self._set("files/recent", [path, *recent][:MAX_RECENT])
+
+    @property
+    def last_folder(self) -> str:
+        """The folder of the last file chosen in a file dialog ("" before the first)."""
+        return str(self._get("files/last_folder", "") or "")
+
+    @last_folder.setter
+    def last_folder(self, value: str) -> None:
+        self.store.setValue("files/last_folder", value)
 
     @property
     def geometry(self) -> QByteArray | None:

@@ -22,8 +22,10 @@ from typing import Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
+from inpaint_core import RESOURCES  # the editor never suggests saving in the program's own folder
 from inpaint_core.boxes import Box
 from inpaint_core.errors import WeightsError
+from inpaint_core.files import atomic_write
 from inpaint_core.flow import FLOW_MAX_RADIUS, AttentionField, Source
 from inpaint_core.manifest import default_weights
 from inpaint_core.model_info import (
@@ -43,6 +45,7 @@ __all__ = [
     "ENGINE_LABELS",
     "FLOW_MAX_RADIUS",
     "MIN_MAX_SIDE",
+    "RESOURCES",
     "STAGES",
     "TONE_MODES",
     "WEIGHTS_SUFFIX",
@@ -56,6 +59,7 @@ __all__ = [
     "ModelTools",
     "ProgressCallback",
     "Source",
+    "atomic_write",
     "default_engine",
     "is_checkpoint",
     "read_weights_info",

@@ -10,12 +10,16 @@ small model call.
 
 from __future__ import annotations
 
+import functools
+import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import cv2
 import numpy as np
 import torch
 
@@ -32,7 +36,7 @@ from inpaint_core.api import (
 )
 from inpaint_core.boxes import plan_windows
 from inpaint_core.devices import for_inference, resolve_device, translate_oom
-from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
+from inpaint_core.errors import CancelledError, InpaintError, MaskError, OutOfMemoryError, WeightsMissingError
 from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
@@ -45,6 +49,9 @@ NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
     "use --engine telea or pass --weights FILE"
 )
+
+
+_RunMethod = Callable[..., InpaintResult]
 
 
 @dataclass
@@ -101,6 +108,34 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"unknown tone mode {request.tone!r}; use one of {', '.join(TONE_MODES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
+    if not math.isfinite(request.feather) or request.feather < 0:  # NaN would blend every hole black
+        raise InpaintError(f"feather must be a finite width >= 0 px, got {request.feather}")
+    if request.engine != DEEPFILL and request.mask.size and np.all(request.mask):
+        raise MaskError(
+            f"the mask covers the whole image: {request.engine} has no pixels to fill from; "
+            "leave part of the photo unmasked"
+        )
+
+
+def _host_memory_errors(run: _RunMethod) -> _RunMethod:
+    """Turn running out of host memory (numpy's MemoryError, OpenCV's "Insufficient memory" while planning or
+    pasting the windows of a huge photo) into one OutOfMemoryError line instead of a traceback."""
+
+    @functools.wraps(run)
+    def wrapper(self: InpaintEngine, request: InpaintRequest, *args: Any, **kwargs: Any) -> InpaintResult:
+        try:
+            return run(self, request, *args, **kwargs)
+        except InpaintError:
+            raise
+        except (MemoryError, cv2.error) as exc:
+            if isinstance(exc, cv2.error) and "Insufficient memory" not in str(exc):
+                raise
+            height, width = np.shape(request.image)[:2]
+            raise OutOfMemoryError(
+                f"not enough memory to fill this {width}x{height} image; close other programs or use a smaller copy"
+            ) from None
+
+    return wrapper
 
 
 class InpaintEngine:
@@ -187,6 +222,7 @@ class InpaintEngine:
 
     # ------------------------------------------------------------------------------------------------- run
 
+    @_host_memory_errors
     def run(
         self,
         request: InpaintRequest,

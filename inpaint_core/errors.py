@@ -33,3 +33,7 @@ class CancelledError(InpaintError):
 
 class OutputExistsError(InpaintError, FileExistsError):
     """The output path exists and overwriting was not asked for."""
+
+
+class OutOfMemoryError(InpaintError, MemoryError):
+    """The computer ran out of memory (RAM, not a GPU's) for this image."""

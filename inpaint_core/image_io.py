@@ -9,6 +9,7 @@ import io
 import os
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
-from inpaint_core.files import atomic_write
+from inpaint_core.files import atomic_write, check_folder_writable
 
 __all__ = [
     "FORMATS",
@@ -29,6 +30,8 @@ __all__ = [
     "OutputExistsError",
     "check_output_path",
     "check_same_size",
+    "check_writable",
+    "format_losses",
     "is_lossy",
     "load_image",
     "load_mask",
@@ -55,14 +58,16 @@ class ImageFormat:
     extensions: tuple[str, ...]  # the first is the one a new file gets
     writable: bool
     lossy: bool  # takes a quality setting (1-100)
+    alpha: bool = True  # can hold transparency
+    deep: bool = False  # can hold 16 bits per channel
 
 
 # The one format table: everything below (and every file filter in the editor) is derived from it.
 FORMATS: tuple[ImageFormat, ...] = (
-    ImageFormat("PNG", "PNG image", (".png",), writable=True, lossy=False),
-    ImageFormat("JPEG", "JPEG image", (".jpg", ".jpeg"), writable=True, lossy=True),
+    ImageFormat("PNG", "PNG image", (".png",), writable=True, lossy=False, deep=True),
+    ImageFormat("JPEG", "JPEG image", (".jpg", ".jpeg"), writable=True, lossy=True, alpha=False),
     ImageFormat("WEBP", "WebP image", (".webp",), writable=True, lossy=True),
-    ImageFormat("TIFF", "TIFF image", (".tif", ".tiff"), writable=True, lossy=False),
+    ImageFormat("TIFF", "TIFF image", (".tif", ".tiff"), writable=True, lossy=False, deep=True),
     ImageFormat("BMP", "BMP image", (".bmp",), writable=False, lossy=False),
 )
 # extension -> PIL format name, for the formats we write
@@ -70,11 +75,32 @@ SAVE_FORMATS: dict[str, str] = {ext: f.name for f in FORMATS if f.writable for e
 # every extension we read
 IMAGE_EXTENSIONS: tuple[str, ...] = tuple(ext for f in FORMATS for ext in f.extensions)
 _LOSSY = frozenset(f.name for f in FORMATS if f.lossy)
+_DEEP = frozenset(f.name for f in FORMATS if f.deep)
+_NO_ALPHA = frozenset(f.name for f in FORMATS if not f.alpha)
 
 
 def is_lossy(path: str | os.PathLike[str]) -> bool:
     """True when the file's format takes a quality setting (JPEG, WebP)."""
     return SAVE_FORMATS.get(Path(path).suffix.lower()) in _LOSSY
+
+
+def format_losses(path: str | os.PathLike[str], pixels: np.ndarray, *, metadata: bool = False) -> list[str]:
+    """What saving `pixels` to `path`'s format would drop, in words (empty when it keeps everything).
+
+    `metadata`: the image carries EXIF or an ICC profile (16-bit TIFF is written without them). The editor's
+    save and export dialogs show this list, so no data is lost without the user being told.
+    """
+    fmt = next((f for f in FORMATS if f.name == SAVE_FORMATS.get(Path(path).suffix.lower())), None)
+    if fmt is None:
+        return []
+    losses = []
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and not fmt.alpha:
+        losses.append("the transparency (alpha channel)")
+    if pixels.dtype == np.uint16 and not fmt.deep:
+        losses.append("16-bit depth (saved as 8 bits per channel)")
+    if metadata and pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt.name == "TIFF":
+        losses.append("EXIF data and the colour profile (not written to 16-bit colour TIFF)")
+    return losses
 
 
 @dataclass(frozen=True)
@@ -290,7 +316,16 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> 
         raise OutputExistsError(f"{path} exists; pass --force to replace it")
     if not path.parent.is_dir():
         raise InpaintError(f"{path.parent}: output folder does not exist")
+    check_writable(path.parent)
     return fmt
+
+
+def check_writable(folder: str | os.PathLike[str]) -> None:
+    """InpaintError (one line) unless files can be created in `folder` (probed, see files.py)."""
+    try:
+        check_folder_writable(folder)
+    except OSError as exc:
+        raise InpaintError(f"{folder}: cannot write in this folder ({exc.strerror or exc})") from None
 
 
 def save_image(
@@ -306,8 +341,9 @@ def save_image(
 ) -> None:
     """Write an image atomically (temp file in the same folder, then os.replace); format from the extension.
 
-    PNG and TIFF keep 16 bits (16-bit colour is written with OpenCV, which drops EXIF/ICC); JPEG and WEBP are
-    8-bit, and JPEG has no alpha (dropped). Refuses an existing path unless `overwrite` (OutputExistsError).
+    PNG and TIFF keep 16 bits (16-bit colour is written with OpenCV; EXIF/ICC are added to such a PNG, and a
+    16-bit colour TIFF goes without them); JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped):
+    `format_losses` says so beforehand. Refuses an existing path unless `overwrite` (OutputExistsError).
     `text` and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes.
     """
     path = Path(path)
@@ -315,23 +351,28 @@ def save_image(
     if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3):
         raise InpaintError(f"cannot save an array of dtype {pixels.dtype} and shape {pixels.shape}")
 
-    deep = pixels.dtype == np.uint16 and fmt in ("PNG", "TIFF")
+    deep = pixels.dtype == np.uint16 and fmt in _DEEP
     if not deep:
         pixels = to_uint8(pixels)
-    if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] == 4:
+    if fmt in _NO_ALPHA and pixels.ndim == 3 and pixels.shape[2] == 4:
         pixels = pixels[..., :3]
 
     encoded: bytes | None = None
     if deep and pixels.ndim == 3:
         code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
-        ok, buf = cv2.imencode(path.suffix.lower(), cv2.cvtColor(np.ascontiguousarray(pixels), code))
+        try:
+            ok, buf = cv2.imencode(path.suffix.lower(), cv2.cvtColor(np.ascontiguousarray(pixels), code))
+        except cv2.error:
+            ok = False
         if not ok:
             raise InpaintError(f"{path}: could not encode the image")
         encoded = buf.tobytes()
-        if fmt == "PNG" and (text or xmp):
-            from inpaint_core.restore.embed import add_png_chunks
+        if fmt == "PNG":
+            encoded = _png_with_metadata(encoded, exif, icc)
+            if text or xmp:
+                from inpaint_core.restore.embed import add_png_chunks
 
-            encoded = add_png_chunks(encoded, text, xmp)
+                encoded = add_png_chunks(encoded, text, xmp)
 
     try:
         with atomic_write(path) as fh:
@@ -353,3 +394,24 @@ def save_image(
                 im.save(fh, format=fmt, **params)
     except OSError as exc:
         raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except (ValueError, TypeError) as exc:  # an encoder refusing the data (e.g. WebP beyond 16383 px)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InpaintError(f"{path}: cannot encode this image as {fmt} ({reason})") from None
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_with_metadata(png: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
+    """Add an iCCP (colour profile) and an eXIf chunk right after IHDR, where the PNG spec wants them (before
+    IDAT): OpenCV writes 16-bit colour PNGs without them, and a saved photo must keep its profile."""
+    if not exif and not icc:
+        return png
+    ihdr_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 data bytes, CRC
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif)
+    return png[:ihdr_end] + extra + png[ihdr_end:]

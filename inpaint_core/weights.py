@@ -85,7 +85,8 @@ def first_non_finite(tensors: Mapping[str, torch.Tensor]) -> str | None:
     """The first key whose tensor holds NaN or inf. numpy, not torch: torch's thread pool makes 84 small
     checks take seconds on a busy machine."""
     for key, tensor in tensors.items():
-        if not np.isfinite(tensor.detach().cpu().numpy()).all():
+        t = tensor.detach().cpu()
+        if not np.isfinite((t.float() if t.dtype == torch.bfloat16 else t).numpy()).all():  # no bf16 in numpy
             return key
     return None
 
@@ -159,7 +160,8 @@ def load_generator(
 
     Raises:
         WeightsMissingError: no file at `path`.
-        WeightsError: the file is not our format, was modified (sha256 mismatch), or does not fit the model.
+        WeightsError: the file is not our format, was modified (sha256 mismatch), does not fit the model, or
+            holds NaN or infinite values.
         DeviceError: the model cannot be moved to `device`.
     """
     p = Path(path)
@@ -184,6 +186,9 @@ def load_generator(
     for key, tensor in tensors.items():
         if not tensor.is_floating_point():
             raise WeightsError(f"{p}: tensor {key} is not floating point")
+    bad = first_non_finite(tensors)  # NaN or inf would fill every hole black, with no error
+    if bad is not None:
+        raise WeightsError(f"{p}: tensor {bad} holds NaN or infinite values")
     model = DeepFillV2Generator(config)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     model.eval()

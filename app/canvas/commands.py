@@ -54,7 +54,7 @@ class FillPatch:
     """One filled window: the photo's pixels inside ``box``, before and after."""
 
     box: Box
-    image_before: np.ndarray  # (box.height, box.width, 3) uint8
+    image_before: np.ndarray  # (box.height, box.width[, C]) in the photo's layout and dtype
     image_after: np.ndarray
 
 

@@ -104,11 +104,12 @@ class CanvasView(QGraphicsView):
             self.fit()
 
     def _displayed_qimage(self, rect: QRect | None = None) -> QImage:
-        """The photo as the screen shows it (8-bit RGB), whole or inside ``rect``."""
-        pixels = self.doc.image
-        if rect is not None:
-            pixels = pixels[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
-        return qimage_convert.rgb_to_qimage(pixels)
+        """The photo as the screen shows it (8-bit RGB; grey as RGB, 16 bits rounded, alpha over a checkerboard),
+        whole or inside ``rect``."""
+        if rect is None:
+            return qimage_convert.display_qimage(self.doc.image)
+        patch = self.doc.image[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
+        return qimage_convert.display_qimage(patch, rect.left(), rect.top())
 
     def _on_doc_image_region_changed(self, rect: QRect) -> None:
         # Only the changed box is converted and drawn into the pixmap: a fill on a 24 MP photo stays cheap.

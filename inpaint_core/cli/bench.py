@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from inpaint_core.api import ENGINES
+from inpaint_core.cli.options import int_range
 from inpaint_core.errors import InpaintError
 
 _SHARED = "../shared/data"
@@ -60,7 +61,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     q = actions.add_parser("quality", help="hole PSNR / L1 / SSIM per NVIDIA mask-ratio bin")
     q.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
     q.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
-    q.add_argument("--size", type=int, default=256, help="square evaluation size in pixels (default 256)")
+    q.add_argument(
+        "--size", type=int_range(8), default=256, help="square evaluation size in pixels (default 256)"
+    )
     q.add_argument("--engines", type=_names, default=ENGINES, help="comma separated")
     q.add_argument(
         "--bins",
@@ -68,7 +71,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         default=(1, 3, 5),
         help="mask-ratio bins: 0 = 1-10%%, 1 = 10-20%%, ..., 5 = 50-60%% (default 1,3,5)",
     )
-    q.add_argument("--count", type=int, help="pairs per bin (default: the number of images)")
+    q.add_argument("--count", type=int_range(1), help="pairs per bin (default: the number of images)")
     q.add_argument("--seed", type=int, default=0, help="seed of the image/mask pairing (default 0)")
     q.add_argument("--weights", help="DeepFill weights (default: the shipped ones; skipped if none)")
     q.add_argument("--device", default="auto", help="device for deepfill (default auto)")
@@ -85,9 +88,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     f.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
     f.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
     f.add_argument("--weights", help="DeepFill weights with a guide channel (default: the shipped ones)")
-    f.add_argument("--count", type=int, default=8, help="rows (default 8)")
-    f.add_argument("--bin", type=int, default=3, help="NVIDIA mask-ratio bin (default 3: 30-40%%)")
-    f.add_argument("--size", type=int, default=256, help="tile size in pixels (default 256)")
+    f.add_argument("--count", type=int_range(1), default=8, help="rows (default 8)")
+    f.add_argument(
+        "--bin", type=int_range(0, 5), default=3, help="NVIDIA mask-ratio bin (default 3: 30-40%%)"
+    )
+    f.add_argument("--size", type=int_range(8), default=256, help="tile size in pixels (default 256)")
     f.add_argument("--seed", type=int, default=0, help="seed of the image/mask pairing (default 0)")
     f.add_argument("--device", default="auto", help="device for deepfill (default auto)")
     f.add_argument("-o", "--output", required=True, help="PNG to write")
@@ -117,18 +122,22 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         type=_names,
         help="fp32,bf16,fp16 (default: fp32, plus bf16 where the CPU has native bf16; all three on CUDA)",
     )
-    s.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median reported)")
-    s.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
-    s.add_argument("--matmul-n", type=int, default=2048, help="side of the square matmul peak test")
+    s.add_argument(
+        "--runs", type=int_range(1), default=5, help="timed runs per measurement (median reported)"
+    )
+    s.add_argument("--warmup", type=int_range(0), default=1, help="untimed runs first (default 1)")
+    s.add_argument("--matmul-n", type=int_range(1), default=2048, help="side of the square matmul peak test")
     s.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     s.add_argument("--photo", type=_photo, default=(4000, 3000), help="interactive path photo WxH")
-    s.add_argument("--hole", type=int, default=200, help="interactive path hole side in pixels")
+    s.add_argument("--hole", type=int_range(1), default=200, help="interactive path hole side in pixels")
     s.add_argument(
         "--train-steps",
-        type=int,
+        type=int_range(0),
         help="timed training steps at 256x256 (default 5 on CUDA, 0 = skip on CPU)",
     )
-    s.add_argument("--train-batch", type=int, default=8, help="training batch for the throughput figure")
+    s.add_argument(
+        "--train-batch", type=int_range(1), default=8, help="training batch for the throughput figure"
+    )
     s.set_defaults(run=run_speed_cmd)
     parser.set_defaults(run=run)
     return parser

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from inpaint_core.api import ENGINES
+from inpaint_core.api import ENGINES, MIN_MAX_SIDE
+from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
     check_restore_outputs,
@@ -26,6 +27,9 @@ from inpaint_core.cli.restore_options import (
 # Kept here (not imported from the engine) so building the CLI parser does not import torch.
 _DEVICES = ("auto", "cpu", "cuda", "mps")
 _PRECISIONS = ("fp32", "bf16", "fp16")
+# Upper bounds of the number options: far beyond any useful value, low enough to catch a typo (an extra zero).
+MAX_MAX_SIDE = 16384
+MAX_FEATHER = 1000.0
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -60,13 +64,16 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="default: fp32")
     parser.add_argument(
         "--max-side",
-        type=int,
+        type=int_range(MIN_MAX_SIDE, MAX_MAX_SIDE),
         default=512,
         metavar="N",
         help="longest side the model sees, in px (default: 512)",
     )
     parser.add_argument(
-        "--feather", type=float, default=4.0, help="blend width inside the hole edge, px (default 4)"
+        "--feather",
+        type=finite_float(0.0, MAX_FEATHER),
+        default=4.0,
+        help="blend width inside the hole edge, px (default 4)",
     )
     parser.add_argument(
         "--flow-out", type=Path, metavar="FLOW.png", help="also write the attention-flow image"
@@ -124,6 +131,10 @@ def _run_single(args: argparse.Namespace) -> int:
     if args.flow_out is not None:
         if args.engine != "deepfill":
             raise InpaintError("--flow-out needs --engine deepfill (classical fills have no attention)")
+        if _same_file(args.flow_out, args.output):
+            raise InpaintError(
+                f"--flow-out and -o are the same file ({args.output}); give the flow image its own name"
+            )
         check_output_path(args.flow_out, args.force)
     loaded = load_image(args.image)
     shape = loaded.pixels.shape
@@ -149,6 +160,16 @@ def _run_single(args: argparse.Namespace) -> int:
     return 0
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """True when two output paths name one file (also through links, or by case on a case-blind disk)."""
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet: compare the names
+        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
 def _list_images(folder: Path) -> list[Path]:
     from inpaint_core.errors import InpaintError
     from inpaint_core.image_io import IMAGE_EXTENSIONS
@@ -163,7 +184,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.errors import DeviceError, InpaintError, WeightsError
-    from inpaint_core.image_io import check_output_path, load_image, load_mask
+    from inpaint_core.image_io import check_output_path, check_writable, load_image, load_mask
 
     images = _list_images(args.images)
     masks: dict[str, list[Path]] = {}
@@ -172,9 +193,13 @@ def _run_batch(args: argparse.Namespace) -> int:
     out_dir: Path = args.output
     if out_dir.exists() and not out_dir.is_dir():
         raise InpaintError(f"{out_dir}: the batch output must be a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not images:
         raise InpaintError(f"{args.images}: no images found")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InpaintError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+    check_writable(out_dir)  # the same for every image: say it once, before the first fill
 
     engine = InpaintEngine()
     filled = failed = empty = 0

@@ -22,6 +22,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from inpaint_core.cli.options import int_range
 from inpaint_core.errors import InpaintError
 
 ACTIONS = ("run", "pack", "pack-masks", "export", "session", "carry")
@@ -47,9 +48,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", help="pack: the .pack to write; export: weights file to write")
     parser.add_argument("--preset", help="a named recipe: published (default), phase1, phase2 (presets.py)")
     parser.add_argument("--config", help="training config JSON (defaults: the published recipe)")
-    parser.add_argument("--steps", type=int, help="train until this step")
-    parser.add_argument("--size", type=int, help="crop size in pixels (multiple of 8; default 256)")
-    parser.add_argument("--batch", type=int, help="batch per process (default 16)")
+    parser.add_argument("--steps", type=int_range(0), help="train until this step")
+    parser.add_argument("--size", type=int_range(8), help="crop size in pixels (multiple of 8; default 256)")
+    parser.add_argument("--batch", type=int_range(1), help="batch per process (default 16)")
     parser.add_argument("--val", help="folder of held-out photos (default: a seeded split of --data)")
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"

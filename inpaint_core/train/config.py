@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -98,6 +99,7 @@ class TrainConfig:
     sample_count: int = 4  # rows in a sample grid
 
     def __post_init__(self) -> None:
+        _check_numbers(self)
         if self.size <= 0 or self.size % 8:
             raise ConfigError(f"size must be a positive multiple of 8, got {self.size}")
         if self.batch <= 0 or self.steps < 0:
@@ -174,11 +176,25 @@ class TrainConfig:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read training config {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"training config {path} is not a text (JSON) file") from None
         return cls.from_json(text)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write as JSON, atomically."""
         write_text_atomic(Path(path), self.to_json() + "\n")
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Number fields hold finite numbers of their default's kind (JSON and --set accept NaN, "1e-4" as text)."""
+    for f in fields(config):
+        value, default = getattr(config, f.name), f.default
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        kind = int if isinstance(default, int) else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
+            what = "a whole number" if kind is int else "a finite number"
+            raise ConfigError(f"{f.name} must be {what}, got {value!r}")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -1,0 +1,278 @@
+"""Autosave and crash recovery: a recovery copy of the open document in the platform's app-data folder
+(`AppSettings.recovery_folder`).
+
+What is kept: the photo's path, its current pixels (own depth and layout), its EXIF/ICC, and the mask, guide
+and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
+(`atomic_write`) on a one-thread pool after each fill and every `AUTOSAVE_INTERVAL_MS` while there are unsaved
+changes; it is deleted when the document is saved, discarded or closed normally.
+
+Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose process is gone as stale, so at
+the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
+offers to restore it. A copy whose session still runs (a second window) is left alone.
+
+File format (a zip, read with numpy's `allow_pickle=False`): meta.json, pixels.npy, one npy per layer, and the
+optional exif.bin / icc.bin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QLockFile, QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from app.document import LAYERS, Document
+from inpaint_core import image_io
+from inpaint_core.api import atomic_write
+from inpaint_core.errors import InpaintError
+
+AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
+SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
+FORMAT = "deepfill-studio-recovery/1"
+
+
+@dataclass
+class Snapshot:
+    """One recovery copy of a document."""
+
+    pixels: np.ndarray
+    layers: dict[str, np.ndarray]  # layer name -> HxW uint8 coverage
+    path: str = ""  # the photo's file ("" for an unsaved photo)
+    fmt: str = "PNG"
+    exif: bytes | None = None
+    icc: bytes | None = None
+    saved_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def of(cls, doc: Document) -> Snapshot:
+        """Copy what the document holds now (GUI thread: the copies are what the writer thread reads)."""
+        return cls(
+            pixels=doc.image.copy(),
+            layers={name: doc.layer_alpha(name) for name in LAYERS},
+            path=str(doc.path) if doc.path else "",
+            fmt=doc.format,
+            exif=doc.exif,
+            icc=doc.icc,
+        )
+
+
+def write_snapshot(file: Path, snap: Snapshot) -> None:
+    """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
+    deflated (mostly empty). Raises OSError."""
+    meta = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(file) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        arrays = {"pixels": (snap.pixels, zipfile.ZIP_STORED)}
+        arrays |= {name: (alpha, zipfile.ZIP_DEFLATED) for name, alpha in snap.layers.items()}
+        for name, (array, method) in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy")
+            info.compress_type = method
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+        for name, blob in (("exif.bin", snap.exif), ("icc.bin", snap.icc)):
+            if blob:
+                zf.writestr(name, blob)
+
+
+def read_snapshot(file: Path) -> Snapshot:
+    """Read a recovery copy. Raises ValueError (not a recovery copy, or damaged) or OSError."""
+    try:
+        with zipfile.ZipFile(file) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"{file.name} is not a recovery copy of this version")
+            names = set(zf.namelist())
+
+            def array(name: str) -> np.ndarray:
+                with zf.open(f"{name}.npy") as member:
+                    return np.lib.format.read_array(member, allow_pickle=False)
+
+            pixels = array("pixels")
+            layers = {name: array(name) for name in LAYERS if f"{name}.npy" in names}
+            exif = zf.read("exif.bin") if "exif.bin" in names else None
+            icc = zf.read("icc.bin") if "icc.bin" in names else None
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, zlib.error, AttributeError) as exc:
+        raise ValueError(f"{file.name} is damaged ({exc})") from None
+    photo_layout = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
+    if pixels.dtype not in (np.uint8, np.uint16) or not photo_layout or pixels.size == 0:
+        raise ValueError(f"{file.name} is damaged (not a photo: {pixels.dtype} {pixels.shape})")
+    if any(layer.dtype != np.uint8 or layer.shape != pixels.shape[:2] for layer in layers.values()):
+        raise ValueError(f"{file.name} is damaged (its layers do not fit the photo)")
+    return Snapshot(
+        pixels=pixels,
+        layers=layers,
+        path=str(meta.get("path", "")),
+        fmt=str(meta.get("fmt", "PNG")),
+        exif=exif,
+        icc=icc,
+        saved_at=float(meta.get("saved_at", 0.0)),
+    )
+
+
+def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray]:
+    """A recovery copy and the pixels its work started from: the photo file as it is on disk when it is still
+    there with the same size and layout, else the copy's own pixels. Raises ValueError or OSError (the copy)."""
+    snap = read_snapshot(file)
+    base = snap.pixels
+    if snap.path:
+        try:
+            on_disk = image_io.load_image(snap.path).pixels
+        except (InpaintError, MemoryError):
+            on_disk = None
+        if on_disk is not None and on_disk.shape == base.shape and on_disk.dtype == base.dtype:
+            base = on_disk
+    return snap, base
+
+
+@dataclass
+class Orphan:
+    """A recovery copy left by a session that did not end normally; its lock is held while it is offered."""
+
+    file: Path
+    lock: QLockFile
+    saved_at: float
+
+    def discard(self) -> None:
+        self.file.unlink(missing_ok=True)
+        self.lock.unlock()  # also removes the lock file
+
+    def release(self) -> None:
+        """Keep the copy for a later start."""
+        self.lock.unlock()
+
+
+def find_orphans(folder: Path) -> list[Orphan]:
+    """Recovery copies in ``folder`` whose session is gone, newest first (their locks now held by us)."""
+    found = []
+    for file in folder.glob(f"*{SUFFIX}") if folder.is_dir() else []:
+        lock = _lock_for(file)
+        if not lock.tryLock(0):
+            continue  # its session still runs
+        found.append(Orphan(file, lock, file.stat().st_mtime))
+    return sorted(found, key=lambda o: o.saved_at, reverse=True)
+
+
+def _lock_for(file: Path) -> QLockFile:
+    lock = QLockFile(str(file.with_suffix(".lock")))
+    lock.setStaleLockTime(0)  # stale only when its process is gone, never by age: a session may run for days
+    return lock
+
+
+class _Job(QRunnable):
+    def __init__(self, run: object) -> None:
+        super().__init__()
+        self._run = run
+
+    def run(self) -> None:
+        self._run()  # type: ignore[operator]
+
+
+class _Signals(QObject):
+    written = Signal(float)
+    failed = Signal(str)
+
+
+class RecoveryController(QObject):
+    """Keeps the session's recovery copy up to date.
+
+    Signals:
+        written(float): a copy was written (its time.time()).
+        failed(str): a copy could not be written (shown in the status bar; the editor keeps working).
+    """
+
+    written = Signal(float)
+    failed = Signal(str)
+
+    def __init__(self, doc: Document, folder: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.folder = doc, folder
+        session = uuid.uuid4().hex
+        self.file = folder / f"{session}{SUFFIX}"
+        self._lock: QLockFile | None = None
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # writes and deletes run in order
+        self._signals = _Signals()  # a separate QObject: emitted from the pool thread
+        self._signals.written.connect(self.written)
+        self._signals.failed.connect(self.failed)
+        self._changes = 0  # edits since the session started
+        self._saved_changes = 0  # ... as of the last copy
+        self.timer = QTimer(self)
+        self.timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.timer.timeout.connect(self.autosave_if_needed)
+        self.timer.start()
+        doc.undo_stack.indexChanged.connect(self._on_doc_changed)
+        doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    def _on_doc_changed(self, *_args: object) -> None:
+        self._changes += 1
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean:
+            self.discard()  # saved (or undone back to the saved state): nothing to recover
+
+    @property
+    def pending(self) -> bool:
+        """There are unsaved changes the last copy does not hold."""
+        return self.doc.is_modified and self._changes != self._saved_changes
+
+    def autosave_if_needed(self) -> None:
+        if self.pending:
+            self.save_now()
+
+    def save_now(self) -> None:
+        """Copy the document now and write it in the background (after each fill; on the timer)."""
+        if not self.doc.is_modified:
+            return
+        if self._lock is None:  # first copy of this session: hold the lock that marks it alive
+            lock = _lock_for(self.file)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.failed.emit(f"No recovery copy: cannot create {self.folder} ({exc.strerror or exc})")
+                return
+            if not lock.tryLock(0):
+                self.failed.emit(f"No recovery copy: cannot lock {self.file.with_suffix('.lock')}")
+                return
+            self._lock = lock
+        snap = Snapshot.of(self.doc)
+        self._saved_changes = self._changes
+        file, signals = self.file, self._signals
+
+        def write() -> None:
+            try:
+                write_snapshot(file, snap)
+            except (OSError, ValueError) as exc:
+                signals.failed.emit(f"Could not write the recovery copy: {exc}")
+            else:
+                signals.written.emit(snap.saved_at)
+
+        self.pool.start(_Job(write))
+
+    def discard(self) -> None:
+        """Delete the copy (after any write still in flight)."""
+        self._saved_changes = self._changes
+        file = self.file
+        self.pool.start(_Job(lambda: file.unlink(missing_ok=True)))
+
+    def shutdown(self, keep: bool = False) -> None:
+        """Window closing: stop the timer, finish the writes, and (unless ``keep``) delete the copy."""
+        self.timer.stop()
+        for signal, slot in (
+            (self.doc.undo_stack.indexChanged, self._on_doc_changed),
+            (self.doc.undo_stack.cleanChanged, self._on_clean_changed),
+        ):
+            with contextlib.suppress(RuntimeError, TypeError):
+                signal.disconnect(slot)
+        self.pool.waitForDone()
+        if not keep:
+            self.file.unlink(missing_ok=True)
+            if self._lock is not None:
+                self._lock.unlock()
