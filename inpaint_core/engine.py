@@ -2,10 +2,12 @@
 
 High-resolution strategy: the holes are grouped into context windows (`boxes.plan_windows`: each hole's box
 grown by a margin proportional to its size, overlapping windows merged). Each window is resized so the model
-sees at most `max_side` pixels on its longer side, padded to a multiple of 8, filled, resized back, and pasted
-only inside the hole with a feathered edge, so pixels outside the mask stay bit-identical. Windows run one by
-one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs one
-small model call.
+sees at most `max_side` pixels on its longer side, padded to a multiple of 8 and filled; the paste resamples
+the fill only at the pixels it writes. The fill replaces the hole completely (none of the original pixels
+under the mask come back); an edge blend of `edge_blend` px grows the filled area by that band and fades the
+fill into the original across it. Pixels outside the mask and that band stay bit-identical. Windows run one
+by one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs
+one small model call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 from inpaint_core.api import (
     DEEPFILL,
     ENGINES,
+    MAX_EDGE_BLEND,
     MIN_MAX_SIDE,
     CancelFlag,
     ClassicalMethod,
@@ -35,7 +38,7 @@ from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingErro
 from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
-from inpaint_core.image_ops import hole_boxes, paste_fill
+from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
 from inpaint_core.model.generator import DeepFillV2Generator
 
@@ -65,6 +68,13 @@ class _Run:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledError("cancelled")
         self._stage, self._since = stage, time.perf_counter()
+
+    def tick(self, stage: str, fraction: float) -> None:
+        """Report progress inside the current stage (its timer keeps running), and honour a cancel."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError("cancelled")
+        if self.progress is not None:
+            self.progress(stage, float(min(1.0, max(0.0, fraction))))
 
     def finish(self) -> None:
         """Close the last stage and report completion (no cancel check: the work is done)."""
@@ -97,6 +107,8 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
+    if not 0 <= request.edge_blend <= MAX_EDGE_BLEND:
+        raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")
 
 
 class InpaintEngine:
@@ -163,8 +175,9 @@ class InpaintEngine:
         """Fill the request's holes. See the module docstring for the strategy.
 
         `progress(stage, fraction)` is called between the stages "load", "prepare", then per window "coarse",
-        "refine" (classical engines: "refine" only) and "paste"; `cancel.is_set()` is checked at each, raising
-        CancelledError. Raises InpaintError subclasses (MaskError, WeightsError, DeviceError) with one line.
+        "refine" (classical engines: "refine" only) and "paste", and inside "paste" after each chunk of pixels;
+        fractions never decrease. `cancel.is_set()` is checked at each call, raising CancelledError.
+        Raises InpaintError subclasses (MaskError, WeightsError, DeviceError) with one line.
         """
         _validate(request)
         state = _Run(progress, cancel)
@@ -189,8 +202,11 @@ class InpaintEngine:
 
         state.enter("prepare", 0.1)
         height, width = hole_all.shape
+        blend = int(request.edge_blend)
+        # The filled area: the hole, grown by the edge-blend band (which the fill must cover to fade into).
+        fill_all = grow_mask(hole_all, blend) if blend else hole_all
         windows = plan_windows(
-            hole_boxes(hole_all),
+            hole_boxes(fill_all),
             width,
             height,
             margin_ratio=self.margin_ratio,
@@ -207,12 +223,16 @@ class InpaintEngine:
             def step(stage: str, at: float, base: float = base, span: float = span) -> None:
                 state.enter(stage, base + at * span)
 
-            hole = hole_all[box.slices]
-            out = filler.fill(work, box, hole, step)
+            def tick(done: float, base: float = base, span: float = span) -> None:
+                state.tick("paste", base + (0.9 + 0.1 * done) * span)
+
+            out = filler.fill(work, box, fill_all[box.slices], step)
             step("paste", 0.9)
-            paste_fill(work, out.fill, hole, box, request.feather)
+            hole = hole_all[box.slices]
+            weight = edge_weights(hole, blend) if blend else hole
+            paste_fill(work, out.fill, weight, box, tick)
             if coarse_img is not None and out.coarse is not None:
-                paste_fill(coarse_img, out.coarse, hole, box, request.feather)
+                paste_fill(coarse_img, out.coarse, weight, box)
             if out.attention is not None:
                 attention.append(out.attention)
         state.finish()

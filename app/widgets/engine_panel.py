@@ -1,4 +1,4 @@
-"""Engine, device, max model resolution and feather (persisted), with the Inpaint and Cancel buttons."""
+"""Engine, device, max model resolution and edge blend (persisted), with the Inpaint and Cancel buttons."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.icons import icon
 from app.settings import DEVICES, AppSettings
-from inpaint_core.api import ENGINE_LABELS, ENGINES, MIN_MAX_SIDE
+from inpaint_core.api import ENGINE_LABELS, ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE
 
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
 
@@ -41,14 +41,17 @@ class EnginePanel(QWidget):
         self.max_side.setToolTip(
             "The model sees each hole's window scaled to at most this many pixels per side"
         )
-        self.feather = QSpinBox()
-        self.feather.setRange(0, 64)
-        self.feather.setSuffix(" px")
-        self.feather.setToolTip("Blend width at the edge of the hole")
+        self.edge_blend = QSpinBox()
+        self.edge_blend.setRange(0, MAX_EDGE_BLEND)
+        self.edge_blend.setSuffix(" px")
+        self.edge_blend.setToolTip(
+            "Fade the fill into the photo over this many pixels outside the mask (0 = none). "
+            "The masked pixels are always replaced completely."
+        )
         form.addRow("Engine", self.engine)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
-        form.addRow("Feather", self.feather)
+        form.addRow("Edge blend", self.edge_blend)
         layout.addLayout(form)
         self.weights_note = QLabel()
         self.weights_note.setWordWrap(True)
@@ -67,7 +70,7 @@ class EnginePanel(QWidget):
         self.engine.currentIndexChanged.connect(self._on_changed)
         self.device.currentIndexChanged.connect(self._on_changed)
         self.max_side.valueChanged.connect(self._on_changed)
-        self.feather.valueChanged.connect(self._on_changed)
+        self.edge_blend.valueChanged.connect(self._on_changed)
 
     def load(self) -> None:
         """Show the stored settings."""
@@ -75,7 +78,7 @@ class EnginePanel(QWidget):
             combo.blockSignals(True)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             combo.blockSignals(False)
-        for spin, number in ((self.max_side, self.settings.max_side), (self.feather, self.settings.feather)):
+        for spin, number in ((self.max_side, self.settings.max_side), (self.edge_blend, self.settings.edge_blend)):
             spin.blockSignals(True)
             spin.setValue(number)
             spin.blockSignals(False)
@@ -88,7 +91,7 @@ class EnginePanel(QWidget):
         self.settings.engine = str(self.engine.currentData())
         self.settings.device = str(self.device.currentData())
         self.settings.max_side = self.max_side.value()
-        self.settings.feather = self.feather.value()
+        self.settings.edge_blend = self.edge_blend.value()
 
     def set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)

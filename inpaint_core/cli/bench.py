@@ -1,9 +1,11 @@
-"""`python main.py bench quality|speed`: fill quality per mask-ratio bin, and speed/FLOPs/efficiency.
+"""`python main.py bench quality|speed|files`: fill quality per mask-ratio bin, speed/FLOPs/efficiency, and
+the time of loading, saving and pasting a large photo.
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N]
+    python main.py bench files [--runs N] [--photo WxH] [--holes N] [--no-deepfill] [--no-cli]
 
 Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
 `efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
@@ -68,6 +70,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         action="store_true",
         help="also run deepfill with the guide channel fed the ground truth's edges",
     )
+    q.add_argument(
+        "--edge-blend",
+        type=int,
+        metavar="PX",
+        help="override the request's default edge blend (default: the default request, what users get)",
+    )
     q.set_defaults(run=run_quality_cmd)
 
     f = actions.add_parser(
@@ -106,13 +114,22 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     s.add_argument("--train-batch", type=int, default=8, help="training batch for the throughput figure")
     s.set_defaults(run=run_speed_cmd)
+
+    fl = actions.add_parser("files", help="load, save, paste and CLI times on a made-up 24 MP photo")
+    fl.add_argument("--runs", type=int, default=3, help="repetitions per figure (median reported)")
+    fl.add_argument("--photo", type=_photo, default=(6000, 4000), help="load/save/stroke photo WxH")
+    fl.add_argument("--holes-photo", type=_photo, default=(4000, 3000), help="many-holes photo WxH")
+    fl.add_argument("--holes", type=int, default=1000, help="small holes in that photo (default 1000)")
+    fl.add_argument("--no-deepfill", action="store_true", help="skip the DeepFill stroke row")
+    fl.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI row")
+    fl.set_defaults(run=run_files_cmd)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
-    print("error: choose an action: bench quality, speed or figure", file=sys.stderr)
+    print("error: choose an action: bench quality, speed, files or figure", file=sys.stderr)
     return 2
 
 
@@ -134,6 +151,7 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
         weights=args.weights,
         guide_edges=args.guide_edges,
         device=args.device,
+        edge_blend=args.edge_blend,
         log=_log,
     )
     print(
@@ -143,6 +161,23 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
     print(format_table(report))
     for note in report.notes:
         print(f"\nnote: {note}")
+    return 0
+
+
+def run_files_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.files import FilesConfig, format_report, run_files
+
+    if args.runs < 1 or args.holes < 1:
+        raise InpaintError("--runs and --holes must be at least 1")
+    config = FilesConfig(
+        runs=args.runs,
+        photo=args.photo,
+        holes_photo=args.holes_photo,
+        holes=args.holes,
+        deepfill=not args.no_deepfill,
+        cli=not args.no_cli,
+    )
+    print(format_report(run_files(config, log=_log), config))
     return 0
 
 

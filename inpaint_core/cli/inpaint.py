@@ -59,10 +59,23 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="longest side the model sees, in px (default: 512)",
     )
     parser.add_argument(
-        "--feather", type=float, default=4.0, help="blend width inside the hole edge, px (default 4)"
+        "--edge-blend",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="fade the fill into the image over PX pixels outside the mask (grows the changed area; "
+        "the mask itself is always replaced completely; default 0 = none)",
     )
     parser.add_argument(
         "--flow-out", type=Path, metavar="FLOW.png", help="also write the attention-flow image"
+    )
+    parser.add_argument(
+        "--png-compression",
+        type=int,
+        choices=range(10),
+        default=None,
+        metavar="0-9",
+        help="PNG output: zlib level; 1-3 fast (default 1), 4-9 smaller on flat graphics but slower",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     parser.set_defaults(run=run)
@@ -98,9 +111,14 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
         device=args.device,
         precision=args.precision,
         max_side=args.max_side,
-        feather=args.feather,
+        edge_blend=args.edge_blend,
         weights=args.weights,
     )
+
+
+def _png(args: argparse.Namespace) -> dict[str, int]:
+    """save_image's PNG option when given (else its default, image_io.PNG_COMPRESSION)."""
+    return {} if args.png_compression is None else {"png_compression": args.png_compression}
 
 
 def _run_single(args: argparse.Namespace) -> int:
@@ -124,7 +142,9 @@ def _run_single(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
-    save_image(args.output, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force)
+    save_image(
+        args.output, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force, **_png(args)
+    )
     if args.flow_out is not None:
         if result.attention is None:
             print("note: nothing was filled, so no flow image was written", file=sys.stderr)
@@ -182,7 +202,9 @@ def _run_batch(args: argparse.Namespace) -> int:
             loaded = load_image(image_path)
             mask = load_mask(candidates[0], loaded.pixels.shape)
             result = engine.run(_request(args, loaded.pixels, mask))
-            save_image(out_path, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force)
+            save_image(
+                out_path, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force, **_png(args)
+            )
         except (WeightsError, DeviceError):
             raise  # the same for every image: stop rather than report it once per image
         except InpaintError as exc:
