@@ -8,6 +8,10 @@ under the mask come back); an edge blend of `edge_blend` px grows the filled are
 fill into the original across it. Pixels outside the mask and that band stay bit-identical. Windows run one
 by one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs
 one small model call.
+
+torch is imported with the first DeepFill fill, not with this module: a classical fill (the CLI's
+`--engine telea`, the editor without weights) never loads it, which saves 2-3 s of a CLI run's start here
+(docs/BENCHMARKS.md, "Files and paste").
 """
 
 from __future__ import annotations
@@ -16,10 +20,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import torch
 
 from inpaint_core.api import (
     DEEPFILL,
@@ -33,14 +36,19 @@ from inpaint_core.api import (
     ProgressCallback,
 )
 from inpaint_core.boxes import plan_windows
-from inpaint_core.devices import for_inference, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
 from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
-from inpaint_core.model.generator import DeepFillV2Generator
+
+if (
+    TYPE_CHECKING
+):  # torch loads with the first DeepFill fill: classical fills never need it (module docstring)
+    import torch
+
+    from inpaint_core.model.generator import DeepFillV2Generator
 
 NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
@@ -140,6 +148,7 @@ class InpaintEngine:
         self, weights: str | Path | None, device: torch.device, precision: str = "fp32"
     ) -> DeepFillV2Generator:
         """The generator for these weights on `device`, loaded once and cached (a changed file is reloaded)."""
+        from inpaint_core.devices import for_inference, translate_oom
         from inpaint_core.weights import load_generator
 
         path, sha = self.resolve_weights(weights)
@@ -249,6 +258,8 @@ class InpaintEngine:
     def _filler(self, request: InpaintRequest, notes: list[str]) -> Filler:
         """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores."""
         if request.engine == DEEPFILL:
+            from inpaint_core.devices import resolve_device
+
             device = resolve_device(request.device)
             model = self.get_model(request.weights, device, request.precision)
             if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:

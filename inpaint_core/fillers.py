@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
 
 from inpaint_core.api import ClassicalMethod, InpaintRequest
 from inpaint_core.boxes import Box, model_size
 from inpaint_core.classical import classical_inpaint
-from inpaint_core.devices import autocast, inference_tensor, translate_oom
 from inpaint_core.flow import WindowAttention
 from inpaint_core.image_ops import (
     from_model_tensor,
@@ -27,7 +25,11 @@ from inpaint_core.image_ops import (
     shrink_to_float_rgb,
     to_model_tensor,
 )
-from inpaint_core.model.generator import DeepFillV2Generator
+
+if TYPE_CHECKING:  # torch loads on first use: a classical fill never needs it (the engine module's docstring)
+    import torch
+
+    from inpaint_core.model.generator import DeepFillV2Generator
 
 Step = Callable[[str, float], None]
 """`step(stage, at)`: enter `stage` (one of api.STAGES) at fraction `at` (0..1) of this window's share."""
@@ -93,6 +95,10 @@ class DeepFillFiller:
         self.model, self.request, self.device = model, request, device
 
     def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
+        import torch
+
+        from inpaint_core.devices import autocast, translate_oom
+
         win = self._prepare(work, box, hole)
         model, request, device = self.model, self.request, self.device
         step("coarse", 0.05)
@@ -133,6 +139,8 @@ class DeepFillFiller:
 
     def _prepare(self, work: np.ndarray, box: Box, hole: np.ndarray) -> _ModelInput:
         """Crop, resize (longer side <= max_side) and pad one window into model tensors."""
+        from inpaint_core.devices import inference_tensor
+
         request, device = self.request, self.device
         mh, mw = model_size(box, request.max_side)
         rgb = shrink_to_float_rgb(work[box.slices], mw, mh)

@@ -7,12 +7,15 @@ Layouts follow the conventions in `inpaint_core.api`; boxes are `inpaint_core.bo
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from inpaint_core.boxes import Box
+
+if TYPE_CHECKING:  # torch loads on first use: a classical fill never needs it (the engine module's docstring)
+    import torch
 
 # Rec. 601 luma, as cv2.cvtColor(RGB2GRAY) uses; converts the model's RGB fill back for grey images.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -53,6 +56,8 @@ def to_model_tensor(rgb: np.ndarray) -> torch.Tensor:
 
     Shape: (H, W, 3) -> (1, 3, H, W)
     """
+    import torch
+
     t = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32))
     return (t.permute(2, 0, 1).unsqueeze(0) * 2.0 - 1.0).contiguous()
 
@@ -62,6 +67,8 @@ def mask_to_tensor(mask: np.ndarray) -> torch.Tensor:
 
     Shape: (H, W) -> (1, 1, H, W)
     """
+    import torch
+
     return torch.from_numpy((mask > 0).astype(np.float32))[None, None]
 
 

@@ -3,14 +3,18 @@
 Every figure is the median wall time of `runs` repetitions, all taken in one process (the CLI row: one
 subprocess per repetition) so that they compare under the same load. What is timed is the path users get:
 `image_io.load_image` / `save_image` with their defaults, `InpaintEngine.run` with the default request, and
-`python main.py inpaint` end to end. Nothing here reads the data folder: the photo is made in code.
+`python main.py inpaint` end to end. Nothing here reads the data folder: the photos are made in code.
 
-Only names that have been public for long are used (load_image, save_image, InpaintEngine.run and its stage
-timings, the CLI), so the same module can time an older checkout for a before/after table.
+Before/after: `compare_files` runs this module against another checkout (e.g. `git archive <commit>`
+unpacked in a folder) and this one alternately, one repetition per subprocess, and reports both medians and
+their ratio, so both sides see the same load on a shared machine. It uses only names that have long been
+public (load_image, save_image, InpaintEngine.run and its stage timings, the CLI), so older checkouts run it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -121,7 +125,7 @@ def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
     say: Log = log or (lambda _msg: None)
     report = FilesReport()
     width, height = config.photo
-    mp = f"{width * height / 1e6:.0f} MP"
+    mp = f"{width}x{height}"
     photo = photo_like(width, height)
     stroke = stroke_mask(width, height)
     hw, hh = config.holes_photo
@@ -197,4 +201,59 @@ def format_report(report: FilesReport, config: FilesConfig) -> str:
     for name, values in report.times.items():
         lines.append(f"| {name} | {median(values):.3f} | {min(values):.3f} | {max(values):.3f} |")
     lines += [f"\nnote: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+# One repetition in a subprocess, run from a checkout's root (its `inpaint_core` is imported) and printing JSON.
+_CHILD = """
+import json, runpy, sys
+ns = runpy.run_path(sys.argv[1])
+report = ns["run_files"](ns["FilesConfig"](**json.loads(sys.argv[2])))
+print(json.dumps({"times": report.times, "notes": report.notes}))
+"""
+
+
+def compare_files(
+    config: FilesConfig, before: Path, log: Log | None = None
+) -> tuple[FilesReport, FilesReport]:
+    """(before, after) reports: `config.runs` repetitions of each, alternating, one subprocess per repetition.
+
+    `before` is the root of another checkout (holding `inpaint_core/` and `main.py`); "after" is this one.
+    """
+    say: Log = log or (lambda _msg: None)
+    if not (before / "inpaint_core").is_dir():
+        from inpaint_core.errors import InpaintError
+
+        raise InpaintError(f"{before}: not a checkout (no inpaint_core folder)")
+    one = json.dumps({**config.__dict__, "runs": 1})
+    reports = {"before": FilesReport(), "after": FilesReport()}
+    for run in range(config.runs):
+        for side, root in (("before", before.resolve()), ("after", _package_root())):
+            say(f"run {run + 1}/{config.runs}: {side} ({root})")
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            argv = [sys.executable, "-c", _CHILD, str(Path(__file__).resolve()), one]
+            done = subprocess.run(argv, cwd=root, env=env, check=True, capture_output=True, text=True)
+            child = json.loads(done.stdout.strip().splitlines()[-1])
+            for name, values in child["times"].items():
+                for value in values:
+                    reports[side].add(name, value)
+            if run == 0:
+                reports[side].notes.extend(child["notes"])
+    return reports["before"], reports["after"]
+
+
+def format_comparison(before: FilesReport, after: FilesReport, config: FilesConfig, label: str) -> str:
+    """The before/after table: medians and their ratio (before / after: above 1 = faster now)."""
+    lines = [
+        f"Files and paste, before ({label}) and after: medians of {config.runs} interleaved runs (wall, s)\n",
+        "| figure | before (s) | after (s) | before / after |",
+        "|---|---:|---:|---:|",
+    ]
+    b, a = before.medians(), after.medians()
+    for name in a:
+        if name in b:
+            ratio = f"{b[name] / a[name]:.1f}x" if a[name] > 0 else "-"
+            lines.append(f"| {name} | {b[name]:.3f} | {a[name]:.3f} | {ratio} |")
+    lines += [f"\nnote (before): {note}" for note in before.notes]
+    lines += [f"note (after): {note}" for note in after.notes]
     return "\n".join(lines)

@@ -6,6 +6,7 @@ the time of loading, saving and pasting a large photo.
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N]
     python main.py bench files [--runs N] [--photo WxH] [--holes N] [--no-deepfill] [--no-cli]
+                               [--compare-with OLD_CHECKOUT]
 
 Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
 `efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
@@ -122,6 +123,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     fl.add_argument("--holes", type=int, default=1000, help="small holes in that photo (default 1000)")
     fl.add_argument("--no-deepfill", action="store_true", help="skip the DeepFill stroke row")
     fl.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI row")
+    fl.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="also time another checkout (a folder with inpaint_core/ and main.py), alternating runs: "
+        "before/after medians and ratios",
+    )
     fl.set_defaults(run=run_files_cmd)
     parser.set_defaults(run=run)
     return parser
@@ -177,6 +184,14 @@ def run_files_cmd(args: argparse.Namespace) -> int:
         deepfill=not args.no_deepfill,
         cli=not args.no_cli,
     )
+    if args.compare_with:
+        from pathlib import Path
+
+        from inpaint_core.bench.files import compare_files, format_comparison
+
+        before, after = compare_files(config, Path(args.compare_with), log=_log)
+        print(format_comparison(before, after, config, args.compare_with))
+        return 0
     print(format_report(run_files(config, log=_log), config))
     return 0
 
