@@ -78,7 +78,10 @@ class EnginePanel(QWidget):
             combo.blockSignals(True)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             combo.blockSignals(False)
-        for spin, number in ((self.max_side, self.settings.max_side), (self.edge_blend, self.settings.edge_blend)):
+        for spin, number in (
+            (self.max_side, self.settings.max_side),
+            (self.edge_blend, self.settings.edge_blend),
+        ):
             spin.blockSignals(True)
             spin.setValue(number)
             spin.blockSignals(False)

@@ -3,6 +3,7 @@ the PNG level (lossless at every level), and `bench files` prints its table."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,18 @@ def test_bench_files_prints_every_row(capsys: pytest.CaptureFixture[str]) -> Non
                 "6 holes in 200x150, telea: run"):  # fmt: skip
         assert f"| {row} |" in out
     assert "PNG written:" in out
+
+
+def test_bench_files_compares_two_checkouts(capsys: pytest.CaptureFixture[str]) -> None:
+    repo = Path(__file__).resolve().parents[2]  # compared with itself: both columns filled, ratios printed
+    argv = ["bench", "files", "--runs", "1", "--photo", "120x80", "--holes-photo", "120x90", "--holes", "3"]
+    assert main([*argv, "--no-deepfill", "--no-cli", "--compare-with", str(repo)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| load 120x80 PNG")]
+    assert len(rows) == 1
+    before, after, ratio = (cell.strip() for cell in rows[0].strip("|").split("|")[1:])
+    assert float(before) >= 0 and float(after) >= 0 and re.fullmatch(r"\d+\.\dx|-", ratio)
+
+
+def test_bench_files_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path) -> None:
+    argv = ["bench", "files", "--runs", "1", "--no-deepfill", "--no-cli", "--compare-with", str(tmp_path)]
+    assert main(argv) == 2
