@@ -43,9 +43,8 @@ from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
 
-if (
-    TYPE_CHECKING
-):  # torch loads with the first DeepFill fill: classical fills never need it (module docstring)
+# torch loads with the first DeepFill fill: classical fills never need it (module docstring).
+if TYPE_CHECKING:
     import torch
 
     from inpaint_core.model.generator import DeepFillV2Generator

@@ -26,7 +26,8 @@ from inpaint_core.image_ops import (
     to_model_tensor,
 )
 
-if TYPE_CHECKING:  # torch loads on first use: a classical fill never needs it (the engine module's docstring)
+# torch loads on first use: a classical fill never needs it (the engine module's docstring).
+if TYPE_CHECKING:
     import torch
 
     from inpaint_core.model.generator import DeepFillV2Generator

@@ -14,7 +14,8 @@ import numpy as np
 
 from inpaint_core.boxes import Box
 
-if TYPE_CHECKING:  # torch loads on first use: a classical fill never needs it (the engine module's docstring)
+# torch loads on first use: a classical fill never needs it (the engine module's docstring).
+if TYPE_CHECKING:
     import torch
 
 # Rec. 601 luma, as cv2.cvtColor(RGB2GRAY) uses; converts the model's RGB fill back for grey images.
