@@ -85,7 +85,7 @@ class InpaintController(QObject):
             engine=engine or self.settings.engine,
             device=self.settings.device,
             max_side=self.settings.max_side,
-            feather=self.settings.feather,
+            edge_blend=self.settings.edge_blend,
             weights=self.settings.weights,
             request_id=self._next_id,
         )

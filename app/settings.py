@@ -1,4 +1,4 @@
-"""User settings persisted with QSettings (engine, device, resolution, feather, theme, brush, recent files), and
+"""User settings persisted with QSettings (engine, device, resolution, edge blend, theme, brush, recent files), and
 session-only overrides (the command line's ``--weights``) that are never written."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
-from inpaint_core.api import ENGINES, MIN_MAX_SIDE, default_engine
+from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE, default_engine
 
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
@@ -155,12 +155,14 @@ class AppSettings:
         self._set("engine/auto_fill", bool(value))
 
     @property
-    def feather(self) -> int:
-        return self._int("engine/feather", 4, 0, 64)
+    def edge_blend(self) -> int:
+        """Px outside the mask the fill fades across (InpaintRequest.edge_blend). A new key: the old
+        "engine/feather" blended inside the hole, so its stored value must not carry over."""
+        return self._int("engine/edge_blend", 0, 0, MAX_EDGE_BLEND)
 
-    @feather.setter
-    def feather(self, value: int) -> None:
-        self._set("engine/feather", int(value))
+    @edge_blend.setter
+    def edge_blend(self, value: int) -> None:
+        self._set("engine/edge_blend", int(value))
 
     # look
     @property

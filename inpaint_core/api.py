@@ -44,6 +44,7 @@ __all__ = [
     "ENGINES",
     "ENGINE_LABELS",
     "FLOW_MAX_RADIUS",
+    "MAX_EDGE_BLEND",
     "MIN_MAX_SIDE",
     "RESOURCES",
     "STAGES",
@@ -84,6 +85,8 @@ TONE_MODES: tuple[str, ...] = ("auto", "off")
 STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
 # The smallest `max_side` the engine accepts: below it the model's 8x downsampling leaves too little context.
 MIN_MAX_SIDE = 64
+# The widest edge blend accepted, in pixels (the editor's spin box and the CLI share it).
+MAX_EDGE_BLEND = 64
 
 ProgressCallback = Callable[[str, float], None]
 """`progress(stage, fraction)`: a stage of `STAGES` and the fraction (0..1) of the whole run done."""
@@ -107,7 +110,10 @@ class InpaintRequest:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
     precision: str = "fp32"  # "fp32" | "bf16" | "fp16"
     max_side: int = 512  # the longest side the model sees, in pixels
-    feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
+    # Edge blend, in image pixels: the fill always replaces the whole hole (the original pixels under the mask
+    # never come back); with N > 0 it also covers a band N px wide outside the mask and fades into the original
+    # across it, so the changed area grows by N px. 0 = none (default: docs/BENCHMARKS.md, "Paste").
+    edge_blend: int = 0
     weights: str | Path | None = None  # None = the shipped default weights
     return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
     tone: str = "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
@@ -118,7 +124,9 @@ class InpaintRequest:
 class InpaintResult:
     """The filled image and what the overlay needs."""
 
-    image: np.ndarray  # same shape and dtype as the request image; bit-identical outside the mask
+    # same shape and dtype as the request image; bit-identical outside the mask and its edge-blend band (the
+    # request's `edge_blend` px around the mask; with 0, outside the mask); alpha is never changed
+    image: np.ndarray
     # DeepFill's coarse stage pasted into the hole; only with `request.return_coarse` (else None, and always
     # None for classical engines)
     coarse: np.ndarray | None

@@ -92,28 +92,44 @@ def grow_box(box: Box, margin: int, min_side: int, width: int, height: int) -> B
 
 
 def merge_boxes(boxes: Iterable[Box]) -> list[Box]:
-    """Merge overlapping boxes until none overlap (a merged box can reach a third one, hence the loop).
+    """Merge overlapping boxes until none overlap (a merged box can reach a third one, hence the rounds).
 
+    Each round finds the overlapping pairs with a sweep along x (boxes sorted by x0, each compared only with
+    those still open at its x0), joins them into groups (union-find) and replaces each group by its union;
+    rounds repeat until one merges nothing, usually after one or two. A round costs O(n log n + open pairs),
+    so a thousand separate holes plan in milliseconds (comparing every pair cost O(n^2) per round).
     Result sorted top-to-bottom, left-to-right.
     """
     pending = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        merged: list[Box] = []
-        for box in pending:
-            current = box
-            keep: list[Box] = []
-            for other in merged:
-                if current.overlaps(other):
-                    current = current.union(other)
-                    changed = True
-                else:
-                    keep.append(other)
-            keep.append(current)
-            merged = keep
-        pending = merged
-    return sorted(pending, key=lambda b: (b.y0, b.x0))
+    while True:
+        parent = list(range(len(pending)))
+        merged = False
+        open_: list[int] = []
+        for i in sorted(range(len(pending)), key=lambda k: pending[k].x0):
+            box = pending[i]
+            open_ = [j for j in open_ if pending[j].x1 > box.x0]
+            for j in open_:
+                if box.overlaps(pending[j]):
+                    ri, rj = _root(parent, i), _root(parent, j)
+                    if ri != rj:
+                        parent[ri] = rj
+                        merged = True
+            open_.append(i)
+        if not merged:
+            return sorted(pending, key=lambda b: (b.y0, b.x0))
+        groups: dict[int, Box] = {}
+        for i, box in enumerate(pending):
+            r = _root(parent, i)
+            groups[r] = groups[r].union(box) if r in groups else box
+        pending = list(groups.values())
+
+
+def _root(parent: list[int], i: int) -> int:
+    """Union-find: the representative of i's group (path halving keeps the trees shallow)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
 
 
 def plan_windows(

@@ -2,10 +2,16 @@
 
 High-resolution strategy: the holes are grouped into context windows (`boxes.plan_windows`: each hole's box
 grown by a margin proportional to its size, overlapping windows merged). Each window is resized so the model
-sees at most `max_side` pixels on its longer side, padded to a multiple of 8, filled, resized back, and pasted
-only inside the hole with a feathered edge, so pixels outside the mask stay bit-identical. Windows run one by
-one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs one
-small model call.
+sees at most `max_side` pixels on its longer side, padded to a multiple of 8 and filled; the paste resamples
+the fill only at the pixels it writes. The fill replaces the hole completely (none of the original pixels
+under the mask come back); an edge blend of `edge_blend` px grows the filled area by that band and fades the
+fill into the original across it. Pixels outside the mask and that band stay bit-identical. Windows run one
+by one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs
+one small model call.
+
+torch is imported with the first DeepFill fill, not with this module: a classical fill (the CLI's
+`--engine telea`, the editor without weights) never loads it, which saves 2-3 s of a CLI run's start here
+(docs/BENCHMARKS.md, "Files and paste").
 """
 
 from __future__ import annotations
@@ -17,15 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
-import torch
 
 from inpaint_core.api import (
     DEEPFILL,
     ENGINES,
+    MAX_EDGE_BLEND,
     MIN_MAX_SIDE,
     TONE_MODES,
     CancelFlag,
@@ -35,15 +41,19 @@ from inpaint_core.api import (
     ProgressCallback,
 )
 from inpaint_core.boxes import plan_windows
-from inpaint_core.devices import for_inference, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, MaskError, OutOfMemoryError, WeightsMissingError
 from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
-from inpaint_core.image_ops import hole_boxes, paste_fill
+from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
 from inpaint_core.manifest import default_weights
-from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.restore.tone import keep_tone
+
+# torch loads with the first DeepFill fill: classical fills never need it (module docstring).
+if TYPE_CHECKING:
+    import torch
+
+    from inpaint_core.model.generator import DeepFillV2Generator
 
 NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
@@ -74,6 +84,13 @@ class _Run:
         if self.cancel is not None and self.cancel.is_set():
             raise CancelledError("cancelled")
         self._stage, self._since = stage, time.perf_counter()
+
+    def tick(self, stage: str, fraction: float) -> None:
+        """Report progress inside the current stage (its timer keeps running), and honour a cancel."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError("cancelled")
+        if self.progress is not None:
+            self.progress(stage, float(min(1.0, max(0.0, fraction))))
 
     def finish(self) -> None:
         """Close the last stage and report completion (no cancel check: the work is done)."""
@@ -108,8 +125,8 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"unknown tone mode {request.tone!r}; use one of {', '.join(TONE_MODES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
-    if not math.isfinite(request.feather) or request.feather < 0:  # NaN would blend every hole black
-        raise InpaintError(f"feather must be a finite width >= 0 px, got {request.feather}")
+    if not 0 <= request.edge_blend <= MAX_EDGE_BLEND:
+        raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")
     if request.engine != DEEPFILL and request.mask.size and np.all(request.mask):
         raise MaskError(
             f"the mask covers the whole image: {request.engine} has no pixels to fill from; "
@@ -167,6 +184,7 @@ class InpaintEngine:
         self, weights: str | Path | None, device: torch.device, precision: str = "fp32"
     ) -> DeepFillV2Generator:
         """The generator for these weights on `device`, loaded once and cached (a changed file is reloaded)."""
+        from inpaint_core.devices import for_inference, translate_oom
         from inpaint_core.weights import load_generator
 
         path, sha = self.resolve_weights(weights)
@@ -232,8 +250,9 @@ class InpaintEngine:
         """Fill the request's holes. See the module docstring for the strategy.
 
         `progress(stage, fraction)` is called between the stages "load", "prepare", then per window "coarse",
-        "refine" (classical engines: "refine" only) and "paste"; `cancel.is_set()` is checked at each, raising
-        CancelledError. Raises InpaintError subclasses (MaskError, WeightsError, DeviceError) with one line.
+        "refine" (classical engines: "refine" only) and "paste", and inside "paste" after each chunk of pixels;
+        fractions never decrease. `cancel.is_set()` is checked at each call, raising CancelledError.
+        Raises InpaintError subclasses (MaskError, WeightsError, DeviceError) with one line.
         """
         _validate(request)
         state = _Run(progress, cancel)
@@ -258,8 +277,11 @@ class InpaintEngine:
 
         state.enter("prepare", 0.1)
         height, width = hole_all.shape
+        blend = int(request.edge_blend)
+        # The filled area: the hole, grown by the edge-blend band (which the fill must cover to fade into).
+        fill_all = grow_mask(hole_all, blend) if blend else hole_all
         windows = plan_windows(
-            hole_boxes(hole_all),
+            hole_boxes(fill_all),
             width,
             height,
             margin_ratio=self.margin_ratio,
@@ -276,12 +298,16 @@ class InpaintEngine:
             def step(stage: str, at: float, base: float = base, span: float = span) -> None:
                 state.enter(stage, base + at * span)
 
-            hole = hole_all[box.slices]
-            out = filler.fill(work, box, hole, step)
+            def tick(done: float, base: float = base, span: float = span) -> None:
+                state.tick("paste", base + (0.9 + 0.1 * done) * span)
+
+            out = filler.fill(work, box, fill_all[box.slices], step)
             step("paste", 0.9)
-            paste_fill(work, out.fill, hole, box, request.feather)
+            hole = hole_all[box.slices]
+            weight = edge_weights(hole, blend) if blend else hole
+            paste_fill(work, out.fill, weight, box, tick)
             if coarse_img is not None and out.coarse is not None:
-                paste_fill(coarse_img, out.coarse, hole, box, request.feather)
+                paste_fill(coarse_img, out.coarse, weight, box)
             if out.attention is not None:
                 attention.append(out.attention)
         if request.tone == "auto":
@@ -301,6 +327,8 @@ class InpaintEngine:
     def _filler(self, request: InpaintRequest, notes: list[str]) -> Filler:
         """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores."""
         if request.engine == DEEPFILL:
+            from inpaint_core.devices import resolve_device
+
             device = resolve_device(request.device)
             model = self.get_model(request.weights, device, request.precision)
             if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import torch
 
 from inpaint_core.api import ClassicalMethod, InpaintRequest
 from inpaint_core.boxes import Box, model_size
-from inpaint_core.classical import classical_fill
-from inpaint_core.devices import autocast, inference_tensor, translate_oom
+from inpaint_core.classical import classical_inpaint
 from inpaint_core.flow import WindowAttention
 from inpaint_core.image_ops import (
     from_model_tensor,
     mask_to_tensor,
     pad_to_multiple,
     resize_mask,
-    resize_rgb,
-    to_float_rgb,
+    shrink_to_float_rgb,
     to_model_tensor,
 )
-from inpaint_core.model.generator import DeepFillV2Generator
+
+# torch loads on first use: a classical fill never needs it (the engine module's docstring).
+if TYPE_CHECKING:
+    import torch
+
+    from inpaint_core.model.generator import DeepFillV2Generator
 
 Step = Callable[[str, float], None]
 """`step(stage, at)`: enter `stage` (one of api.STAGES) at fraction `at` (0..1) of this window's share."""
@@ -36,7 +38,12 @@ Step = Callable[[str, float], None]
 
 @dataclass(frozen=True)
 class WindowFill:
-    """One window's fill, in image space: RGB float32 in [0, 1] of shape (box.height, box.width, 3)."""
+    """One window's fill, covering the window: what `image_ops.sample_fill` reads.
+
+    Either at the window's size (a classical fill: the window's pixels in the image's dtype, grey or RGB) or at
+    the model's resolution (DeepFill: RGB float32 in [0, 1]). It is not enlarged to the window here: the paste
+    resamples only the pixels it writes, so a long stroke across a 24 MP photo costs the stroke, not the photo.
+    """
 
     fill: np.ndarray
     coarse: np.ndarray | None = None  # DeepFill's coarse stage, only when the request asked for it
@@ -65,7 +72,7 @@ class ClassicalFiller:
 
     def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
         step("refine", 0.0)
-        return WindowFill(classical_fill(work[box.slices], hole, self.method, self.radius))
+        return WindowFill(classical_inpaint(work[box.slices], hole, self.method, self.radius))
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,10 @@ class DeepFillFiller:
         self.model, self.request, self.device = model, request, device
 
     def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
+        import torch
+
+        from inpaint_core.devices import autocast, translate_oom
+
         win = self._prepare(work, box, hole)
         model, request, device = self.model, self.request, self.device
         step("coarse", 0.05)
@@ -99,8 +110,8 @@ class DeepFillFiller:
             with autocast(request.precision, device):
                 fine, att = model.refine_stage(win.image, win.mask, coarse, win.forbid, True)
         mh, mw = win.size
-        fine_rgb = self._to_image(fine, win, box)
-        coarse_rgb = self._to_image(coarse, win, box) if request.return_coarse else None
+        fine_rgb = self._to_image(fine, win)
+        coarse_rgb = self._to_image(coarse, win) if request.return_coarse else None
         win_att = None
         if att is not None:
             win_att = WindowAttention(
@@ -118,17 +129,22 @@ class DeepFillFiller:
         return WindowFill(fine_rgb, coarse_rgb, win_att)
 
     @staticmethod
-    def _to_image(stage_out: torch.Tensor, win: _ModelInput, box: Box) -> np.ndarray:
-        """A stage's output pasted into the hole, unpadded and resized back to the window (RGB float)."""
+    def _to_image(stage_out: torch.Tensor, win: _ModelInput) -> np.ndarray:
+        """A stage's output pasted into the model-space hole and unpadded (RGB float, model resolution).
+
+        Outside the hole it holds the known pixels, which the paste's bicubic resampling reads at the hole's edge.
+        """
         pasted = stage_out.float() * win.mask + win.image * (1.0 - win.mask)
         mh, mw = win.size
-        return resize_rgb(from_model_tensor(pasted)[:mh, :mw], box.width, box.height)
+        return np.ascontiguousarray(from_model_tensor(pasted)[:mh, :mw])
 
     def _prepare(self, work: np.ndarray, box: Box, hole: np.ndarray) -> _ModelInput:
         """Crop, resize (longer side <= max_side) and pad one window into model tensors."""
+        from inpaint_core.devices import inference_tensor
+
         request, device = self.request, self.device
         mh, mw = model_size(box, request.max_side)
-        rgb = resize_rgb(to_float_rgb(work[box.slices]), mw, mh)
+        rgb = shrink_to_float_rgb(work[box.slices], mw, mh)
         hole_m = resize_mask(hole, mw, mh)
         rgb_p = pad_to_multiple(rgb, 8, "reflect")
         hole_p = pad_to_multiple(hole_m, 8, "constant")

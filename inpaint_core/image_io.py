@@ -12,6 +12,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "FORMATS",
     "IMAGE_EXTENSIONS",
     "MAX_IMAGE_PIXELS",
+    "PNG_COMPRESSION",
     "SAVE_FORMATS",
     "ImageFormat",
     "LoadedImage",
@@ -47,6 +49,12 @@ MAX_IMAGE_PIXELS = 250_000_000
 # PIL warns above its own limit and refuses above twice it; lift it to ours so our explicit check (with a
 # clear message) decides, and PIL's error stays a backstop for anything twice as large.
 Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, MAX_IMAGE_PIXELS)
+
+# The default PNG compression level (zlib's 0-9). Levels 1-3 write with the run-length strategy and the Paeth
+# filter: on photos that is 5-7x faster than Pillow's default (level 6, adaptive filters) and no larger
+# (docs/BENCHMARKS.md, "Files and paste"). Levels 4-9 use zlib's default strategy with adaptive filters:
+# slower, and smaller only on flat graphics (screenshots, drawings). 0 stores without compression.
+PNG_COMPRESSION = 1
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,50 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
     raise ImageLoadError(f"unsupported image mode {mode!r} (use 8- or 16-bit grey, RGB or RGBA)")
 
 
+# OpenCV decodes these (PIL format, PIL mode) straight into a numpy array, in one copy where PIL's decode plus
+# its array export take three (the export alone costs as much as the JPEG decode); other files go through PIL.
+_OPENCV_READS: dict[tuple[str, str], int] = {
+    ("JPEG", "L"): cv2.IMREAD_GRAYSCALE,
+    ("JPEG", "RGB"): cv2.IMREAD_COLOR,
+    ("PNG", "L"): cv2.IMREAD_GRAYSCALE,
+    ("PNG", "RGB"): cv2.IMREAD_COLOR,
+    ("PNG", "RGBA"): cv2.IMREAD_UNCHANGED,
+}
+
+
+def _decode_with_opencv(im: Image.Image, data: bytes) -> tuple[np.ndarray, Image.Exif] | None:
+    """Decode an 8-bit JPEG or PNG with OpenCV (pixels identical to PIL's: the same libjpeg/libpng decode),
+    with the EXIF orientation applied; None for anything else (PIL decodes it).
+
+    Only files whose header PIL has read as plain 8-bit grey, RGB or RGBA qualify: no palette, no tRNS
+    transparency, no 16-bit or sub-byte samples, no CMYK. A PNG's EXIF is taken from an eXIf chunk before the
+    image data (where PIL finds it without decoding); PIL's getexif would decode the whole PNG to look further.
+    """
+    flag = _OPENCV_READS.get((im.format or "", im.mode))
+    if flag is None:
+        return None
+    if im.format == "PNG":
+        tiles = getattr(im, "tile", None) or []
+        args = tiles[0][3] if tiles and len(tiles[0]) > 3 else None
+        rawmode = args[0] if isinstance(args, tuple) and args else args
+        if "transparency" in im.info or rawmode != im.mode:
+            return None
+        exif = Image.Exif()
+        if im.info.get("exif"):
+            exif.load(im.info["exif"])
+    else:
+        exif = im.getexif()  # JPEG: read from the APP1 segment, no decoding
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    channels = len(im.getbands())
+    expected = (im.height, im.width) if channels == 1 else (im.height, im.width, channels)
+    if pixels is None or pixels.dtype != np.uint8 or pixels.shape != expected:
+        return None
+    if channels > 1:  # BGR(A) -> RGB(A), in place
+        code = cv2.COLOR_BGRA2RGBA if channels == 4 else cv2.COLOR_BGR2RGB
+        cv2.cvtColor(pixels, code, dst=pixels)
+    return _orientation_transpose(pixels, int(exif.get(0x0112, 1) or 1)), exif
+
+
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Read an image file into the boundary layout, with the EXIF orientation applied.
 
@@ -206,13 +258,18 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             fmt = im.format or "unknown"
             deep = _is_deep_colour(im) and fmt in ("PNG", "TIFF")  # before getexif(), which may decode
             icc = im.info.get("icc_profile") or None
-            orientation = int(im.getexif().get(0x0112, 1) or 1)
-            im.load()
-            pixels = _decode_deep_colour(data, orientation) if deep else None
-            if pixels is None:
-                im = ImageOps.exif_transpose(im) or im
-                pixels = _pil_to_array(im)
-            exif_obj = im.getexif()
+            fast = None if deep else _decode_with_opencv(im, data)
+            if fast is not None:
+                pixels, exif_obj = fast
+            else:
+                orientation = int(im.getexif().get(0x0112, 1) or 1)
+                im.load()
+                decoded = _decode_deep_colour(data, orientation) if deep else None
+                if decoded is None:
+                    im = ImageOps.exif_transpose(im) or im
+                    decoded = _pil_to_array(im)
+                pixels = decoded
+                exif_obj = im.getexif()
             if 0x0112 in exif_obj:
                 del exif_obj[0x0112]  # the orientation is applied to the pixels now
             exif = exif_obj.tobytes() if len(exif_obj) else None
@@ -336,15 +393,17 @@ def save_image(
     icc: bytes | None = None,
     quality: int = 95,
     overwrite: bool = False,
+    png_compression: int = PNG_COMPRESSION,
     text: dict[str, str] | None = None,
     xmp: bytes | None = None,
 ) -> None:
     """Write an image atomically (temp file in the same folder, then os.replace); format from the extension.
 
-    PNG and TIFF keep 16 bits (16-bit colour is written with OpenCV; EXIF/ICC are added to such a PNG, and a
-    16-bit colour TIFF goes without them); JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped):
-    `format_losses` says so beforehand. Refuses an existing path unless `overwrite` (OutputExistsError).
-    `text` and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes.
+    PNG and TIFF keep 16 bits; JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped): `format_losses` says so
+    beforehand. PNG is written by OpenCV's libpng at `png_compression` (0-9, see PNG_COMPRESSION), with the EXIF
+    and ICC chunks added; a 16-bit colour TIFF (written by OpenCV) goes without them. `text` and `xmp` (e.g.
+    `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
+    unless `overwrite` (OutputExistsError).
     """
     path = Path(path)
     fmt = check_output_path(path, overwrite)
@@ -358,6 +417,21 @@ def save_image(
         pixels = pixels[..., :3]
 
     encoded: bytes | None = None
+    if fmt == "PNG":
+        png = _encode_png(pixels, png_compression)
+        if png is None:
+            raise InpaintError(f"{path}: could not encode the image")
+        notes = b""
+        if text or xmp:
+            from inpaint_core.restore.embed import png_text_chunks
+
+            notes = png_text_chunks(text, xmp)
+        try:
+            with atomic_write(path) as fh:
+                _write_png(fh, png, exif, icc, notes)
+        except OSError as exc:
+            raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        return
     if deep and pixels.ndim == 3:
         code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
         try:
@@ -367,12 +441,6 @@ def save_image(
         if not ok:
             raise InpaintError(f"{path}: could not encode the image")
         encoded = buf.tobytes()
-        if fmt == "PNG":
-            encoded = _png_with_metadata(encoded, exif, icc)
-            if text or xmp:
-                from inpaint_core.restore.embed import add_png_chunks
-
-                encoded = add_png_chunks(encoded, text, xmp)
 
     try:
         with atomic_write(path) as fh:
@@ -399,19 +467,56 @@ def save_image(
         raise InpaintError(f"{path}: cannot encode this image as {fmt} ({reason})") from None
 
 
+def _encode_png(pixels: np.ndarray, level: int) -> np.ndarray | None:
+    """PNG bytes (as a uint8 array, not copied) of a grey, RGB or RGBA uint8/uint16 image; None on failure."""
+    if not 0 <= int(level) <= 9:
+        raise InpaintError(f"PNG compression must be 0 to 9, got {level}")
+    if level == 0:
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 0, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_DEFAULT]
+        png_filter = getattr(cv2, "IMWRITE_PNG_FILTER_NONE", None)
+    elif level <= 3:
+        params = [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            int(level),
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE,
+        ]
+        png_filter = getattr(cv2, "IMWRITE_PNG_FILTER_PAETH", None)
+    else:
+        params = [
+            cv2.IMWRITE_PNG_COMPRESSION,
+            int(level),
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
+        ]
+        png_filter = getattr(cv2, "IMWRITE_PNG_ALL_FILTERS", None)
+    if png_filter is not None and hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.11; else libpng's choice
+        params += [cv2.IMWRITE_PNG_FILTER, png_filter]
+    if pixels.ndim == 3:  # OpenCV writes BGR(A)
+        code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        pixels = cv2.cvtColor(np.ascontiguousarray(pixels), code)
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(pixels), params)
+    return buf if ok else None
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC of type and data (PNG spec, section 5.3)."""
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _png_with_metadata(png: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
-    """Add an iCCP (colour profile) and an eXIf chunk right after IHDR, where the PNG spec wants them (before
-    IDAT): OpenCV writes 16-bit colour PNGs without them, and a saved photo must keep its profile."""
-    if not exif and not icc:
-        return png
-    ihdr_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 data bytes, CRC
+def _write_png(fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | None, notes: bytes = b"") -> None:
+    """Write PNG bytes with iCCP and eXIf chunks inserted after IHDR (both must precede the image data), and
+    `notes` (ready-made text chunks) after them."""
+    head = 8 + 8 + 13 + 4  # signature, then the IHDR chunk (13 data bytes), always first
+    view = png.reshape(-1).data  # the encoder's buffer, not copied
+    if bytes(view[12:16]) != b"IHDR":
+        raise InpaintError("the PNG encoder wrote an unexpected header")
     extra = b""
     if icc:
-        extra += _png_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(icc))
+        extra += _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
     if exif:
-        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif)
-    return png[:ihdr_end] + extra + png[ihdr_end:]
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    extra += notes
+    fh.write(view[:head])
+    fh.write(extra)
+    fh.write(view[head:])

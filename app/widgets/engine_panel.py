@@ -1,5 +1,5 @@
 """The Fill panel: the model picker (shipped DeepFill weights, weights files the user loaded, the classical engines)
-with the active model's facts, device, max model resolution, feather, fill-on-release, Inpaint and Cancel."""
+with the active model's facts, device, max model resolution, edge blend, fill-on-release, Inpaint and Cancel."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from inpaint_core.api import (
     CLASSICAL_ENGINES,
     DEEPFILL,
     ENGINE_LABELS,
+    MAX_EDGE_BLEND,
     MIN_MAX_SIDE,
     ModelInfo,
     read_weights_info,
@@ -171,10 +172,13 @@ class EnginePanel(QWidget):
         self.max_side.setToolTip(
             "The model sees each hole's window scaled to at most this many pixels per side"
         )
-        self.feather = QSpinBox()
-        self.feather.setRange(0, 64)
-        self.feather.setSuffix(" px")
-        self.feather.setToolTip("Blend width at the edge of the hole")
+        self.edge_blend = QSpinBox()
+        self.edge_blend.setRange(0, MAX_EDGE_BLEND)
+        self.edge_blend.setSuffix(" px")
+        self.edge_blend.setToolTip(
+            "Fade the fill into the photo over this many pixels outside the mask (0 = none). "
+            "The masked pixels are always replaced completely."
+        )
         self.auto_fill = QCheckBox("Fill when a stroke ends")
         self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
         # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
@@ -185,7 +189,7 @@ class EnginePanel(QWidget):
         layout.addWidget(self.model_info)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
-        form.addRow("Feather", self.feather)
+        form.addRow("Edge blend", self.edge_blend)
         form.addRow(self.auto_fill)
         layout.addLayout(form)
         label_width = max(form.labelForField(w).sizeHint().width() for w in (self.device, self.max_side))
@@ -209,7 +213,7 @@ class EnginePanel(QWidget):
         self.load_button.clicked.connect(self.load_requested)
         self.device.currentIndexChanged.connect(self._on_changed)
         self.max_side.valueChanged.connect(self._on_changed)
-        self.feather.valueChanged.connect(self._on_changed)
+        self.edge_blend.valueChanged.connect(self._on_changed)
         self.auto_fill.toggled.connect(self._on_changed)
 
     # -- showing the settings -------------------------------------------------------------------------------
@@ -220,7 +224,7 @@ class EnginePanel(QWidget):
         combo.blockSignals(True)
         combo.setCurrentIndex(max(0, combo.findData(self.settings.device)))
         combo.blockSignals(False)
-        for spin, number in ((self.max_side, self.settings.max_side), (self.feather, self.settings.feather)):
+        for spin, number in ((self.max_side, self.settings.max_side), (self.edge_blend, self.settings.edge_blend)):
             spin.blockSignals(True)
             spin.setValue(number)
             spin.blockSignals(False)
@@ -306,7 +310,7 @@ class EnginePanel(QWidget):
     def _on_changed(self) -> None:
         self.settings.device = str(self.device.currentData())
         self.settings.max_side = self.max_side.value()
-        self.settings.feather = self.feather.value()
+        self.settings.edge_blend = self.edge_blend.value()
         self.settings.auto_fill = self.auto_fill.isChecked()
 
     def set_running(self, running: bool) -> None:

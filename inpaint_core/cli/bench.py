@@ -1,11 +1,13 @@
-"""`python main.py bench quality|speed|scratches`: fill quality per mask-ratio bin, speed/FLOPs/efficiency, and
-scratch detection's precision/recall.
+"""`python main.py bench quality|speed|files|scratches`: fill quality per mask-ratio bin, speed/FLOPs/efficiency,
+the time of loading, saving and pasting a large photo, and scratch detection's precision/recall.
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N]
     python main.py bench scratches [--images DIR] [--count N] [--sensitivity 0.25,0.5,0.75] [--max-width PX]
+    python main.py bench files [--runs N] [--photo WxH] [--holes N] [--no-deepfill] [--no-cli]
+                               [--compare-with OLD_CHECKOUT]
 
 Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
 `efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
@@ -80,6 +82,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         action="store_true",
         help="also run deepfill with the guide channel fed the ground truth's edges",
     )
+    q.add_argument(
+        "--edge-blend",
+        type=int,
+        metavar="PX",
+        help="override the request's default edge blend (default: the default request, what users get)",
+    )
     q.set_defaults(run=run_quality_cmd)
 
     f = actions.add_parser(
@@ -139,13 +147,28 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--train-batch", type=int_range(1), default=8, help="training batch for the throughput figure"
     )
     s.set_defaults(run=run_speed_cmd)
+
+    fl = actions.add_parser("files", help="load, save, paste and CLI times on a made-up 24 MP photo")
+    fl.add_argument("--runs", type=int, default=3, help="repetitions per figure (median reported)")
+    fl.add_argument("--photo", type=_photo, default=(6000, 4000), help="load/save/stroke photo WxH")
+    fl.add_argument("--holes-photo", type=_photo, default=(4000, 3000), help="many-holes photo WxH")
+    fl.add_argument("--holes", type=int, default=1000, help="small holes in that photo (default 1000)")
+    fl.add_argument("--no-deepfill", action="store_true", help="skip the DeepFill stroke row")
+    fl.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI row")
+    fl.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="also time another checkout (a folder with inpaint_core/ and main.py), alternating runs: "
+        "before/after medians and ratios",
+    )
+    fl.set_defaults(run=run_files_cmd)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
-    print("error: choose an action: bench quality, speed, figure or scratches", file=sys.stderr)
+    print("error: choose an action: bench quality, speed, files, figure or scratches", file=sys.stderr)
     return 2
 
 
@@ -167,6 +190,7 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
         weights=args.weights,
         guide_edges=args.guide_edges,
         device=args.device,
+        edge_blend=args.edge_blend,
         log=_log,
     )
     print(
@@ -176,6 +200,31 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
     print(format_table(report))
     for note in report.notes:
         print(f"\nnote: {note}")
+    return 0
+
+
+def run_files_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.files import FilesConfig, format_report, run_files
+
+    if args.runs < 1 or args.holes < 1:
+        raise InpaintError("--runs and --holes must be at least 1")
+    config = FilesConfig(
+        runs=args.runs,
+        photo=args.photo,
+        holes_photo=args.holes_photo,
+        holes=args.holes,
+        deepfill=not args.no_deepfill,
+        cli=not args.no_cli,
+    )
+    if args.compare_with:
+        from pathlib import Path
+
+        from inpaint_core.bench.files import compare_files, format_comparison
+
+        before, after = compare_files(config, Path(args.compare_with), log=_log)
+        print(format_comparison(before, after, config, args.compare_with))
+        return 0
+    print(format_report(run_files(config, log=_log), config))
     return 0
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from inpaint_core.api import ENGINES, MIN_MAX_SIDE
+from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE
 from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
@@ -29,7 +29,6 @@ _DEVICES = ("auto", "cpu", "cuda", "mps")
 _PRECISIONS = ("fp32", "bf16", "fp16")
 # Upper bounds of the number options: far beyond any useful value, low enough to catch a typo (an extra zero).
 MAX_MAX_SIDE = 16384
-MAX_FEATHER = 1000.0
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -70,13 +69,23 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="longest side the model sees, in px (default: 512)",
     )
     parser.add_argument(
-        "--feather",
-        type=finite_float(0.0, MAX_FEATHER),
-        default=4.0,
-        help="blend width inside the hole edge, px (default 4)",
+        "--edge-blend",
+        type=int_range(0, MAX_EDGE_BLEND),
+        default=0,
+        metavar="PX",
+        help="fade the fill into the image over PX pixels outside the mask (grows the changed area; "
+        "the mask itself is always replaced completely; default 0 = none)",
     )
     parser.add_argument(
         "--flow-out", type=Path, metavar="FLOW.png", help="also write the attention-flow image"
+    )
+    parser.add_argument(
+        "--png-compression",
+        type=int,
+        choices=range(10),
+        default=None,
+        metavar="0-9",
+        help="PNG output: zlib level; 1-3 fast (default 1), 4-9 smaller on flat graphics but slower",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     add_restore_options(parser)
@@ -115,10 +124,15 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
         device=args.device,
         precision=args.precision,
         max_side=args.max_side,
-        feather=args.feather,
+        edge_blend=args.edge_blend,
         weights=args.weights,
         tone=args.tone,
     )
+
+
+def _png(args: argparse.Namespace) -> dict[str, int]:
+    """save_image's PNG option when given (else its default, image_io.PNG_COMPRESSION)."""
+    return {} if args.png_compression is None else {"png_compression": args.png_compression}
 
 
 def _run_single(args: argparse.Namespace) -> int:
@@ -148,7 +162,7 @@ def _run_single(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
-    save_result(args, args.output, loaded, request, result)
+    save_result(args, args.output, loaded, request, result, **_png(args))
     if args.flow_out is not None:
         if result.attention is None:
             print("note: nothing was filled, so no flow image was written", file=sys.stderr)
@@ -225,7 +239,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                 mask = load_mask(candidates[0], loaded.pixels.shape)
             request = _request(args, loaded.pixels, mask)
             result = engine.run(request)
-            save_result(args, out_path, loaded, request, result)
+            save_result(args, out_path, loaded, request, result, **_png(args))
         except (WeightsError, DeviceError):
             raise  # the same for every image: stop rather than report it once per image
         except InpaintError as exc:

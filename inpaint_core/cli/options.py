@@ -1,5 +1,5 @@
 """Argument types for number options: a value that is not a finite number inside its range is refused by the
-parser, with one line, before any work starts (`--feather nan` used to fill every hole black)."""
+parser, with one line, before any work starts (a NaN blend width once filled every hole black)."""
 
 from __future__ import annotations
 

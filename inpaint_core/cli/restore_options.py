@@ -67,8 +67,11 @@ def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
     return detect_scratches(pixels, args.sensitivity, args.max_width)
 
 
-def save_result(args: argparse.Namespace, output: Path, loaded: Any, request: Any, result: Any) -> None:
-    """Write the proposed mask (--auto-scratches), the sidecar (--provenance), then the result with its note."""
+def save_result(
+    args: argparse.Namespace, output: Path, loaded: Any, request: Any, result: Any, **save_options: Any
+) -> None:
+    """Write the proposed mask (--auto-scratches), the sidecar (--provenance), then the result with its note
+    (`save_options` go to `save_image`, e.g. the PNG compression)."""
     from inpaint_core.image_io import save_image
     from inpaint_core.restore.provenance import (
         embedded_note,
@@ -95,5 +98,12 @@ def save_result(args: argparse.Namespace, output: Path, loaded: Any, request: An
     elif args.provenance:
         print(f"note: nothing was filled in {output.name}, so no provenance was written", file=sys.stderr)
     save_image(
-        output, result.image, exif=loaded.exif, icc=loaded.icc, overwrite=args.force, text=text, xmp=xmp
+        output,
+        result.image,
+        exif=loaded.exif,
+        icc=loaded.icc,
+        overwrite=args.force,
+        text=text,
+        xmp=xmp,
+        **save_options,
     )

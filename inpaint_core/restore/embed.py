@@ -3,8 +3,8 @@
 `image_io.save_image(..., text=..., xmp=...)` calls these; the note's content comes from `provenance.py`.
 PNG gets its text as iTXt chunks (UTF-8) plus the XMP packet under the standard `XML:com.adobe.xmp` keyword;
 JPEG gets the XMP APP1 segment and the description as a comment; TIFF gets ImageDescription (270) and XMP (700);
-WEBP gets an XMP chunk. 16-bit colour PNGs are encoded by OpenCV, so their chunks are spliced into the encoded
-bytes (`add_png_chunks`); 16-bit colour TIFFs carry no note (OpenCV writes no tags), the sidecar still exists.
+WEBP gets an XMP chunk. Every PNG is encoded by OpenCV, so its chunks (`png_text_chunks`) are spliced into the
+encoded bytes; 16-bit colour TIFFs carry no note (OpenCV writes no tags), the sidecar still exists.
 """
 
 from __future__ import annotations
@@ -86,12 +86,9 @@ def _itxt(keyword: str, value: str) -> bytes:
     return _chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
 
 
-def add_png_chunks(png: bytes, text: Mapping[str, str] | None, xmp: bytes | None) -> bytes:
-    """Insert iTXt chunks for `text` (and the XMP packet) just before a PNG's IEND chunk."""
+def png_text_chunks(text: Mapping[str, str] | None, xmp: bytes | None) -> bytes:
+    """iTXt chunks for `text` and the XMP packet, to insert anywhere between a PNG's IHDR and IEND chunks."""
     chunks = [_itxt(key, value) for key, value in (text or {}).items()]
     if xmp:
         chunks.append(_itxt(XMP_KEYWORD, xmp.decode("utf-8")))
-    end = png.rfind(b"IEND") - 4  # the IEND chunk starts with its 4-byte length
-    if end < 8 or not chunks:
-        return png
-    return png[:end] + b"".join(chunks) + png[end:]
+    return b"".join(chunks)

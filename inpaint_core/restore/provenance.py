@@ -181,7 +181,7 @@ def record_fill(
         model = identify_weights(request.weights)
     settings: dict[str, object] = {
         "max_side": request.max_side,
-        "feather": request.feather,
+        "edge_blend": request.edge_blend,
         "tone": request.tone,
         "forbid_mask": request.forbid is not None and bool(np.any(request.forbid)),
         "guide_strokes": request.guide is not None and bool(np.any(request.guide)),

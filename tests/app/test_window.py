@@ -53,14 +53,14 @@ def test_engine_settings_persist(make_window: Any, tmp_path: Path) -> None:
     panel.model.setCurrentIndex(panel.model.findData("ns"))
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
     panel.max_side.setValue(768)
-    panel.feather.setValue(9)
+    panel.edge_blend.setValue(9)
     window.settings.sync()
     reread = AppSettings.from_ini(tmp_path / "settings.ini")
-    assert (reread.engine, reread.device, reread.max_side, reread.feather) == ("ns", "cpu", 768, 9)
+    assert (reread.engine, reread.device, reread.max_side, reread.edge_blend) == ("ns", "cpu", 768, 9)
     window.tool_settings.set_size(8)
     drag(window, [(10.0, 10.0), (20.0, 10.0)])
     req = window.inpaint.make_request()  # the controller reads the same settings
-    assert (req.engine, req.device, req.max_side, req.feather) == ("ns", "cpu", 768, 9)
+    assert (req.engine, req.device, req.max_side, req.edge_blend) == ("ns", "cpu", 768, 9)
 
 
 def test_close_prompts_about_unsaved_changes(make_window: Any, dialogs: Any) -> None:

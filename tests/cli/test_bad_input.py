@@ -175,9 +175,9 @@ def test_weights_holding_nan_or_inf_are_refused_at_load(
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        (["--feather", "nan"], "--feather: expected a finite number"),
-        (["--feather", "inf"], "--feather: expected a finite number"),
-        (["--feather=-1"], "--feather: must be between 0 and 1000"),
+        (["--edge-blend", "nan"], "--edge-blend: expected a whole number"),
+        (["--edge-blend", "2.5"], "--edge-blend: expected a whole number"),
+        (["--edge-blend=-1"], "--edge-blend: must be between 0 and 64"),
         (["--max-side", "10"], "--max-side: must be between 64 and 16384"),
         (["--max-side", "abc"], "--max-side: expected a whole number"),
         (["--engine", "magic"], "--engine: invalid choice"),
@@ -200,19 +200,19 @@ def test_bad_number_and_option_values_are_one_line(
     assert not out.exists()
 
 
-def test_engine_refuses_a_non_finite_feather() -> None:
+def test_engine_refuses_an_out_of_range_edge_blend() -> None:
     photo, mask = synthetic_photo(48, 64), box_mask(48, 64, 10, 10, 20, 20)
-    for feather in (float("nan"), float("inf"), -1.0):
-        with pytest.raises(InpaintError, match="feather"):
-            InpaintEngine().run(InpaintRequest(photo, mask, engine="telea", feather=feather))
+    for blend in (float("nan"), float("inf"), -1, 65):
+        with pytest.raises(InpaintError, match="edge blend"):
+            InpaintEngine().run(InpaintRequest(photo, mask, engine="telea", edge_blend=blend))  # type: ignore[arg-type]
 
 
 def test_bad_option_in_a_real_process_prints_no_usage_block(pair: tuple[Path, Path], tmp_path: Path) -> None:
     result = _run_cli(
-        "inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(tmp_path / "o.png"), "--feather", "nan"
+        "inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(tmp_path / "o.png"), "--edge-blend", "nan"
     )
     assert result.returncode == 2
-    assert "--feather" in _one_error_line(result.stderr)
+    assert "--edge-blend" in _one_error_line(result.stderr)
 
 
 def test_training_config_that_is_binary_or_not_finite(

@@ -1,4 +1,4 @@
-"""image_ops: float and tensor conversions, padding, resizing, the holes of a mask, the feathered paste."""
+"""image_ops: float and tensor conversions, padding, resizing, the holes of a mask, the paste."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import torch
 
 from inpaint_core.boxes import Box
 from inpaint_core.image_ops import (
-    feather_alpha,
     from_float_rgb,
     from_model_tensor,
     hole_boxes,
@@ -78,23 +77,6 @@ def test_hole_boxes_one_box_per_connected_hole() -> None:
 # ------------------------------------------------------------------------------------------------------- paste
 
 
-def test_feather_alpha_ramps_inside_only() -> None:
-    mask = box_mask(60, 60, 10, 10, 50, 50)
-    alpha = feather_alpha(mask, 4)
-    assert (alpha[~mask] == 0).all()
-    assert alpha[30, 30] == 1.0
-    assert 0 < alpha[10, 30] < alpha[12, 30] < 1.0  # rises from the edge inwards
-    np.testing.assert_array_equal(feather_alpha(mask, 0), mask.astype(np.float32))
-
-
-def test_feather_alpha_fills_thin_holes_fully() -> None:
-    mask = np.zeros((20, 40), bool)
-    mask[10, 5:35] = True  # a one-pixel scratch
-    mask[2:4, 5:35] = True  # a two-pixel scratch
-    alpha = feather_alpha(mask, 4)
-    assert (alpha[mask] == 1.0).all()
-
-
 @pytest.mark.parametrize(
     ("channels", "dtype"), [(3, np.uint8), (1, np.uint16), (4, np.uint16), (4, np.uint8)]
 )
@@ -104,7 +86,7 @@ def test_paste_fill_touches_only_the_hole(channels: int, dtype: type) -> None:
     mask = box_mask(40, 50, 10, 12, 30, 40)
     box = Box(5, 4, 45, 36)
     fill = np.full((box.height, box.width, 3), 0.25, np.float32)
-    paste_fill(image, fill, mask[box.slices], box, feather=3)
+    paste_fill(image, fill, mask[box.slices], box)
     np.testing.assert_array_equal(image[~mask], before[~mask])
     if channels == 4:
         np.testing.assert_array_equal(image[..., 3], before[..., 3])
