@@ -17,7 +17,6 @@ torch is imported with the first DeepFill fill, not with this module: a classica
 from __future__ import annotations
 
 import functools
-import math
 import threading
 import time
 from collections.abc import Callable

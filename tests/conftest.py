@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,3 +119,36 @@ def no_shipped_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     missing = tmp_path / "no-weights" / "manifest.json"
     monkeypatch.setattr(manifest, "MANIFEST", missing)
     return missing
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path: Path) -> Path:
+    """A folder the OS refuses to create files in: chmod 0555, or /proc where root ignores the mode bits."""
+    if os.name == "posix" and os.geteuid() == 0:
+        if not Path("/proc/self").is_dir():
+            pytest.skip("root ignores file modes and there is no /proc")
+        return Path("/proc")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        pytest.skip("this system lets us write into a 0555 folder")
+    return folder
+
+
+def strong_random_model(config: Any, seed: int = 0) -> Any:
+    """Random weights scaled so the output depends strongly on the input colours (PyTorch's default init
+    attenuates the signal over 17 layers until the output hardly depends on the input, which would let a
+    wrong input-channel permutation pass the equivalence test). Biases are non-zero so their flips matter.
+    """
+    import torch
+
+    from inpaint_core.model import DeepFillV2Generator
+
+    torch.manual_seed(seed)
+    model = DeepFillV2Generator(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            fan_in = p[0].numel() if p.ndim == 4 else 1
+            p.normal_(0.0, 2.0 / fan_in**0.5 if p.ndim == 4 else 0.1)
+    return model

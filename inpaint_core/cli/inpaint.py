@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE
-from inpaint_core.cli.options import finite_float, int_range
+from inpaint_core.cli.options import int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
     check_restore_outputs,

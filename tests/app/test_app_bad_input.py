@@ -160,21 +160,10 @@ def test_display_is_a_converted_view_with_a_checkerboard() -> None:
 # ------------------------------------------------------------------------------------------- save errors
 
 
-@pytest.fixture
-def unwritable(tmp_path: Path) -> Path:
-    """A folder the OS refuses to create files in (see test_bad_input.py)."""
-    if os.name == "posix" and os.geteuid() == 0:
-        if not Path("/proc/self").is_dir():
-            pytest.skip("root ignores file modes and there is no /proc")
-        return Path("/proc")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o555)
-    return folder
 
 
 def test_every_save_and_export_error_is_the_cannot_save_box(
-    make_window: Any, unwritable: Path, monkeypatch: pytest.MonkeyPatch
+    make_window: Any, unwritable_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = make_window()
     window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK),
@@ -183,7 +172,7 @@ def test_every_save_and_export_error_is_the_cannot_save_box(
     window.doc.attention = type("Field", (), {"flow_rgba": lambda self, h, w: field_rgba})()
     log: list[tuple[str, str]] = []
     _answers(monkeypatch, {}, log)
-    _save_dialog(monkeypatch, unwritable / "out.png")
+    _save_dialog(monkeypatch, unwritable_folder / "out.png")
     for action in (window.act_save_as, window.act_export, window.act_export_mask, window.act_export_overlay):
         count = len(log)
         action.trigger()
@@ -193,13 +182,13 @@ def test_every_save_and_export_error_is_the_cannot_save_box(
 
 
 def test_a_failed_save_while_closing_keeps_the_window_open(
-    make_window: Any, unwritable: Path, monkeypatch: pytest.MonkeyPatch
+    make_window: Any, unwritable_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = make_window()
     _hole_mask(window)
     log: list[tuple[str, str]] = []
     _answers(monkeypatch, {"Unsaved changes": Button.Save}, log)
-    _save_dialog(monkeypatch, unwritable / "out.png")
+    _save_dialog(monkeypatch, unwritable_folder / "out.png")
     assert not window.close()
     assert window.isVisible() and window.doc.is_modified
     assert [t for t, _ in log] == ["Unsaved changes", SAVE_ERROR_TITLE]

@@ -234,19 +234,6 @@ def test_training_config_that_is_binary_or_not_finite(
 # --------------------------------------------------------------------------------------------- output paths
 
 
-@pytest.fixture
-def unwritable_folder(tmp_path: Path) -> Path:
-    """A folder the OS refuses to create files in: chmod 0555, or /proc where root ignores the mode bits."""
-    if os.name == "posix" and os.geteuid() == 0:
-        if not Path("/proc/self").is_dir():
-            pytest.skip("root ignores file modes and there is no /proc")
-        return Path("/proc")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o555)
-    if os.access(folder, os.W_OK):
-        pytest.skip("this system lets us write into a 0555 folder")
-    return folder
 
 
 def test_unwritable_output_folder_fails_before_the_fill(

@@ -17,7 +17,7 @@ from inpaint_core.errors import WeightsError, WeightsMissingError
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.weights import load_generator
-from tests.conftest import SHARED
+from tests.conftest import SHARED, strong_random_model
 from tests.helpers_tf import write_bundle
 
 REFERENCE = SHARED / "reference" / "deepfill_v2"
@@ -72,17 +72,7 @@ PORT = dict(line.split() for line in PORT_TABLE.strip().splitlines())
 
 
 def _random_model(config: GeneratorConfig = SMALL, seed: int = 0) -> DeepFillV2Generator:
-    """Random weights scaled so the output depends strongly on the input colours (PyTorch's default init
-    attenuates the signal over 17 layers until the output hardly depends on the input, which would let a
-    wrong input-channel permutation pass the equivalence test). Biases are non-zero so their flips matter.
-    """
-    torch.manual_seed(seed)
-    model = DeepFillV2Generator(config).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            fan_in = p[0].numel() if p.ndim == 4 else 1
-            p.normal_(0.0, 2.0 / fan_in**0.5 if p.ndim == 4 else 0.1)
-    return model
+    return strong_random_model(config, seed)
 
 
 def _layer_and_suffix(key: str) -> tuple[str, str]:
