@@ -42,7 +42,7 @@ def test_two_chained_sessions(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert summary["status"] == "done" and summary["stopped_by_budget"] is True
     # stopped by itself near its budget (the exact reserve is tested with a fake clock in test_train_recipe;
     # a shared CPU can stall a step for seconds, hence the slack)
-    assert summary["elapsed_s"] < 30 + 10 and summary["step"] > 0
+    assert summary["elapsed_s"] < 2 * 30 and summary["step"] > 0
     assert [p["batch"] for p in summary["probe"]] == [2, 4] and summary["probe"][0]["samples_per_s"] > 0
     assert all(
         "samples_per_s" in p or "spent" in p["error"] for p in summary["probe"]
