@@ -441,6 +441,18 @@ def train(
         distributed.teardown(ctx)
 
 
+def bf16_autocast(
+    config: TrainConfig, device: torch.device
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """The step's autocast: bf16 on CUDA when `amp`, on the CPU only with `amp_on_cpu` too."""
+    enabled = config.amp and (device.type == "cuda" or (device.type == "cpu" and config.amp_on_cpu))
+
+    def autocast() -> contextlib.AbstractContextManager[Any]:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    return autocast
+
+
 def configure_backends(device: torch.device) -> None:
     """cuDNN autotuning (fixed shapes) and TF32 for the fp32 parts, on CUDA."""
     if device.type == "cuda":
@@ -531,11 +543,7 @@ def _train(
     eval_model: DeepFillV2Generator = ema.module if ema is not None else generator
 
     g_run, d_run, d_plain = _compiled(config, generator, discriminator, ctx)
-    use_amp = config.amp and (dev.type == "cuda" or (dev.type == "cpu" and config.amp_on_cpu))
-
-    def autocast() -> contextlib.AbstractContextManager[Any]:
-        return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp)
-
+    autocast = bf16_autocast(config, dev)
     models = StepModels(g_run, d_run, d_plain, opt_g, opt_d)
 
     generator.train()

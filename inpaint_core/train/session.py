@@ -37,6 +37,7 @@ from inpaint_core.train.loop import (
     METRICS_JSONL,
     CheckpointEvent,
     StepModels,
+    bf16_autocast,
     build_models,
     build_optimizers,
     configure_backends,
@@ -146,11 +147,7 @@ def _probe_one(config: TrainConfig, bank: Any, until: float, device: torch.devic
 
     channels_last = config.channels_last and device.type == "cuda"
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    use_amp = config.amp and (device.type == "cuda" or (device.type == "cpu" and config.amp_on_cpu))
-
-    def autocast() -> Any:
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_amp)
-
+    autocast = bf16_autocast(config, device)
     generator, discriminator = build_models(config)
     generator.to(device).to(memory_format=fmt).train()  # type: ignore[call-overload]
     discriminator.to(device).to(memory_format=fmt).train()  # type: ignore[call-overload]
