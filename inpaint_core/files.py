@@ -1,8 +1,10 @@
 """The one atomic file writer: every file the project writes (images, weights, checkpoints, packs, configs)
-goes through `atomic_write`, so a crash or a full disk never leaves a half-written file under the real name."""
+goes through `atomic_write`, so a crash or a full disk never leaves a half-written file under the real name.
+Also `sha256_file`, the one file hash (weights manifests, provenance records)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -43,3 +45,12 @@ def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

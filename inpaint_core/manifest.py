@@ -11,9 +11,13 @@ import re
 from pathlib import Path
 
 from inpaint_core import RESOURCES
-from inpaint_core.errors import WeightsError
+from inpaint_core.errors import WeightsError, WeightsMissingError
 
 MANIFEST = RESOURCES / "weights" / "manifest.json"
+NO_WEIGHTS_MESSAGE = (
+    "DeepFill weights are not installed (resources/weights has none yet); "
+    "use --engine telea or pass --weights FILE"
+)
 
 
 def default_weights() -> tuple[Path, str] | None:
@@ -35,3 +39,17 @@ def default_weights() -> tuple[Path, str] | None:
     if Path(name).name != name or not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise WeightsError(f"the weights manifest {MANIFEST} has a bad file name or sha256")
     return MANIFEST.parent / name, sha
+
+
+def resolve_weights(weights: str | Path | None) -> tuple[Path, str | None]:
+    """The weights file to use and its expected SHA-256 (known only for the shipped default; None = shipped).
+
+    Raises:
+        WeightsMissingError: no file was given and none ships.
+    """
+    if weights is not None:
+        return Path(weights), None
+    shipped = default_weights()
+    if shipped is None:
+        raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
+    return Path(shipped[0]), shipped[1]

@@ -22,23 +22,11 @@ from torch import nn
 
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
+from inpaint_core.files import sha256_file as sha256_file  # its home is files.py (torch-free); kept importable here
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 
 FORMAT = "deepfill-studio/1"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Files
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------------------------
