@@ -3,6 +3,7 @@ and leave the current document as it was."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,9 @@ class FileController(QObject):
     def __init__(self, doc: Document, settings: AppSettings, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
         self.doc, self.settings, self.parent_widget = doc, settings, parent_widget
+        # Provenance (app/provenance_controller.py): called before a photo is written; writes its sidecar and
+        # returns the note to embed (text, xmp), or (None, None) when nothing was filled.
+        self.before_write: Callable[[Path], tuple[dict[str, str] | None, bytes | None]] | None = None
 
     def error(self, title: str, text: str) -> None:
         QMessageBox.warning(self.parent_widget, title, text)
@@ -82,11 +86,21 @@ class FileController(QObject):
         return True
 
     # -- save -----------------------------------------------------------------------------------------------
-    def _write(self, path: Path, pixels: np.ndarray, overwrite: bool) -> bool:
+    def _write(self, path: Path, pixels: np.ndarray, overwrite: bool, *, provenance: bool = True) -> bool:
+        """Write the photo; ``provenance``: with its note and sidecar (False for copies that are not the
+        user's, e.g. autosave)."""
         quality = self.settings.jpeg_quality
+        text, xmp = self.before_write(path) if provenance and self.before_write else (None, None)
         try:
             image_io.save_image(
-                path, pixels, exif=self.doc.exif, icc=self.doc.icc, quality=quality, overwrite=overwrite
+                path,
+                pixels,
+                exif=self.doc.exif,
+                icc=self.doc.icc,
+                quality=quality,
+                overwrite=overwrite,
+                text=text,
+                xmp=xmp,
             )
         except InpaintError as exc:
             self.error("Cannot save", str(exc))

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from app.canvas.commands import FillCommand, FillPatch
 from app.document import MASK, Document
+from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
 from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
@@ -79,6 +80,7 @@ class InpaintController(QObject):
             max_side=self.settings.max_side,
             feather=self.settings.feather,
             weights=self.settings.weights,
+            tone=self.settings.tone,
             request_id=self._next_id,
         )
 
@@ -161,7 +163,8 @@ class InpaintController(QObject):
             after = np.ascontiguousarray(result.image[box.slices][..., :3], dtype=np.uint8)
             patches.append(FillPatch(box, self.doc.image[box.slices].copy(), after, mask_before, mask_after))
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})"))
+        record = fill_record(request, result)  # provenance: kept in the command, so it follows undo/redo
+        self.doc.undo_stack.push(FillCommand(self.doc, patches, result.attention, f"Fill ({label})", record))
 
     def _on_worker_failed(self, rid: int, error: object) -> None:
         pending = self._finish(rid)

@@ -42,6 +42,7 @@ from inpaint_core.manifest import resolve_weights
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.restore.tone import keep_tone
 
+
 @dataclass
 class _Run:
     """Progress, cancel and timing bookkeeping of one run."""

@@ -22,7 +22,7 @@ from torch import nn
 
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
-from inpaint_core.files import sha256_file as sha256_file  # its home is files.py (torch-free); kept importable here
+from inpaint_core.files import sha256_file as sha256_file  # re-exported; its home is files.py
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 

@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage, QUndoCommand
 from app.document import MASK, Document
 from inpaint_core.api import AttentionField
 from inpaint_core.boxes import Box
+from inpaint_core.restore.provenance import FillRecord
 
 
 class LayerPatchCommand(QUndoCommand):
@@ -63,14 +64,22 @@ class FillPatch:
 class FillCommand(QUndoCommand):
     """A fill: per filled window the photo and mask crops before/after, and the attention field.
 
-    Only the windows are kept (as strokes keep only their tiles), never full-frame copies."""
+    Only the windows are kept (as strokes keep only their tiles), never full-frame copies. ``record`` is the
+    fill's provenance record: the fills applied are those of the commands below the stack's index
+    (app/provenance_controller.py), so undo drops the record and redo restores it."""
 
     def __init__(
-        self, doc: Document, patches: list[FillPatch], attention: AttentionField | None, text: str
+        self,
+        doc: Document,
+        patches: list[FillPatch],
+        attention: AttentionField | None,
+        text: str,
+        record: FillRecord | None = None,
     ) -> None:
         super().__init__(text)
         self._doc, self._patches = doc, patches
         self._attention_before, self._attention_after = doc.attention, attention
+        self.record = record
 
     @property
     def patches(self) -> list[FillPatch]:

@@ -1,16 +1,33 @@
-"""The attention-flow overlay controls: show, opacity, the colour-wheel legend, export."""
+"""The overlay controls: show, which map (the attention flow of the last fill, or the source-reuse heat map of
+all DeepFill fills), one opacity for both, the map's legend, export."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+FLOW, REUSE = "flow", "reuse"
 
 
 class AttentionPanel(QWidget):
+    """Signals: toggled(bool), opacity_changed(float), export_requested() (of the map shown), and
+    mode_changed(str FLOW | REUSE)."""
+
     toggled = Signal(bool)
     opacity_changed = Signal(float)
     export_requested = Signal()
+    mode_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,6 +43,23 @@ class AttentionPanel(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setMinimumHeight(self.hint.fontMetrics().height() * 4)
         self.export_button = QPushButton("Export overlay…")
+        self.flow_radio = QRadioButton("Attention flow")
+        self.flow_radio.setToolTip("Where each pixel of the last DeepFill fill borrowed from (colour wheel)")
+        self.reuse_radio = QRadioButton("Source reuse")
+        self.reuse_radio.setToolTip(
+            "How much each area of the photo was borrowed by all DeepFill fills: one bright spot means the "
+            "network copied from one place (repetition), a faint wide glow that it drew widely"
+        )
+        self.flow_radio.setChecked(True)
+        self._modes = QButtonGroup(self)
+        self._modes.addButton(self.flow_radio)
+        self._modes.addButton(self.reuse_radio)
+        modes = QHBoxLayout()
+        modes.addWidget(self.flow_radio)
+        modes.addWidget(self.reuse_radio)
+        self._available = {FLOW: False, REUSE: False}
+        self._legends: dict[str, QPixmap | None] = {FLOW: None, REUSE: None}
+        layout.addLayout(modes)
         layout.addWidget(self.show_box)
         layout.addWidget(QLabel("Overlay opacity"))
         layout.addWidget(self.opacity)
@@ -36,21 +70,59 @@ class AttentionPanel(QWidget):
         self.show_box.toggled.connect(self.toggled)
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
         self.export_button.clicked.connect(self.export_requested)
+        self.flow_radio.toggled.connect(self._on_mode_toggled)
         self.set_available(False)
 
     def set_available(self, available: bool, legend: QPixmap | None = None) -> None:
-        """Enable the controls when the last fill produced an attention field."""
+        """Enable the flow view when the last fill produced an attention field."""
+        self._available[FLOW], self._legends[FLOW] = available, legend
+        self._refresh()
+
+    def set_reuse_available(self, available: bool, legend: QPixmap | None = None) -> None:
+        """Enable the source-reuse view when a DeepFill fill is in the history."""
+        self._available[REUSE], self._legends[REUSE] = available, legend
+        self._refresh()
+
+    def mode(self) -> str:
+        return FLOW if self.flow_radio.isChecked() else REUSE
+
+    def set_mode(self, mode: str) -> None:
+        (self.flow_radio if mode == FLOW else self.reuse_radio).setChecked(True)
+
+    def is_available(self, mode: str | None = None) -> bool:
+        return self._available[mode or self.mode()]
+
+    def _on_mode_toggled(self, _checked: bool) -> None:
+        self._refresh()
+        self.mode_changed.emit(self.mode())
+
+    def _refresh(self) -> None:
+        mode = self.mode()
+        other = REUSE if mode == FLOW else FLOW
+        if not self._available[mode] and self._available[other]:
+            self.set_mode(other)  # toggles, which refreshes again and tells the window
+            return
+        self.flow_radio.setEnabled(self._available[FLOW])
+        self.reuse_radio.setEnabled(self._available[REUSE])
+        available = self._available[mode]
         for w in (self.show_box, self.opacity, self.export_button):
             w.setEnabled(available)
+        self.show_box.setText("Show attention flow" if mode == FLOW else "Show source reuse")
+        legend = self._legends[mode]
         if legend is not None and available:
             self.legend.setPixmap(legend)
         else:
             self.legend.clear()
-        self.hint.setText(
-            "Click a filled pixel (Inspect tool, or any tool while the overlay is on) to see the patches it copied."
-            if available
-            else "No attention yet: a DeepFill fill produces it (classical engines do not)."
-        )
+        if not available:
+            hint = "No attention yet: a DeepFill fill produces it (classical engines do not)."
+        elif mode == FLOW:
+            hint = "Click a filled pixel (Inspect tool, or any tool while the overlay is on) to see the patches it copied."
+        else:
+            hint = (
+                "Bright = borrowed often, by all DeepFill fills together (fixed log scale, comparable between "
+                "photos). One hot spot means the network copied from one place."
+            )
+        self.hint.setText(hint)
 
     def overlay_opacity(self) -> float:
         return self.opacity.value() / 100.0
