@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
             self._dock("Attention", self.attention_panel, right),
             self._dock("History", self.history_view, right),
         ]
-        self.restore.dock = self._dock("Restore", self.restore.panel, right)
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, right)
         self.tabifyDockWidget(self.docks[2], self.restore.dock)  # beside Attention: both study the fills
         self.docks.append(self.restore.dock)
 

@@ -35,7 +35,7 @@ from inpaint_core.restore.provenance import (
 )
 from inpaint_core.restore.reuse import reuse_legend, reuse_rgba
 
-REUSE_LEGEND_SIZE = (256, 56)
+REUSE_LEGEND_SIZE = (640, 128)  # the exported legend: large enough to read beside a figure
 
 
 def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:

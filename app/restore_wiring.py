@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QPixmap
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QToolButton
+from PySide6.QtGui import QAction, QKeySequence, QPalette
+from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QToolButton
 
-from app import qimage_convert
 from app.canvas.proposal_item import ProposalItem
 from app.icons import icon
 from app.provenance_controller import ProvenanceController
 from app.restore_controller import REPLACE, ScratchController, describe_tone
 from app.widgets.attention_panel import FLOW, REUSE
 from app.widgets.restore_panel import RestorePanel
+from app.widgets.reuse_legend import reuse_legend_pixmap
 from inpaint_core.restore.provenance import sidecar_path
+from inpaint_core.restore.reuse import REUSE_RANGE
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -44,10 +45,16 @@ class RestoreWiring:
             settings.tone == "auto",
             settings.write_provenance,
         )
+        # In a scroll area: a crowded dock column scrolls the panel instead of squashing its controls.
+        self.dock_content = QScrollArea()
+        self.dock_content.setWidget(self.panel)
+        self.dock_content.setWidgetResizable(True)
+        self.dock_content.setFrameShape(QFrame.Shape.NoFrame)
+        self.dock_content.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.dock: QDockWidget | None = None  # set by the window once docked
         self.proposal_item = ProposalItem()
         window.view.scene().addItem(self.proposal_item)
-        self._reuse_legend = QPixmap.fromImage(qimage_convert.array_to_qimage(self.provenance.reuse_legend()))
+        self._reuse_legend = reuse_legend_pixmap(240, window.palette().color(QPalette.ColorRole.WindowText))
 
         self.indicator = QToolButton()
         self.indicator.setObjectName("filled_regions_indicator")
@@ -96,6 +103,7 @@ class RestoreWiring:
         self.provenance.message.connect(lambda text: status.showMessage(text, 10000))
         window.files.saved.connect(self._on_files_saved)
         window.doc.image_changed.connect(self._on_doc_image_changed)
+        window.act_overlay.toggled.connect(self._on_overlay_toggled)
         self._on_doc_image_changed()
         self._on_provenance_fills_changed()
 
@@ -160,7 +168,9 @@ class RestoreWiring:
         self.indicator.setToolTip(f"{summary} Click for the provenance record.")
         self.indicator.setVisible(bool(fills))
         has_map = self.provenance.has_attention()
-        self.window.attention_panel.set_reuse_available(has_map, self._reuse_legend if has_map else None)
+        self.window.attention_panel.set_reuse_available(
+            has_map, self._reuse_legend if has_map else None, self.reuse_caption()
+        )
         self.act_show_reuse.setEnabled(has_map)
         self.window.refresh_overlay()
 
@@ -176,6 +186,17 @@ class RestoreWiring:
         )
 
     # -- the source-reuse overlay ---------------------------------------------------------------------------
+    def _on_overlay_toggled(self, shown: bool) -> None:
+        if shown:
+            self.raise_overlay_panel()
+
+    def raise_overlay_panel(self) -> None:
+        """The Attention dock holds the overlay's legend and opacity; it shares a tab with the Restore panel."""
+        dock = self.window.findChild(QDockWidget, "Attention")
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+
     def show_reuse(self) -> None:
         """View > Source Reuse Heat Map: switch the overlay to the heat map and show it."""
         if not self.provenance.has_attention():
@@ -186,6 +207,26 @@ class RestoreWiring:
             return
         self.window.attention_panel.set_mode(REUSE)
         self.window.set_overlay_visible(True)
+        self.raise_overlay_panel()
+
+    def reuse_caption(self) -> str:
+        """How to read the heat map of the fills now in the history (its peak, and where it is)."""
+        density = self.provenance.reuse_density()
+        if density is None:
+            return ""
+        count = sum(f.attention is not None for f in self.provenance.fills())
+        y, x = np.unravel_index(int(np.argmax(density)), density.shape)
+        peak = float(density[y, x])
+        text = (
+            f"{count} DeepFill fill(s): bright = borrowed often (fixed log scale, comparable between photos); "
+            f"the peak is {peak:.3g} per pixel at ({x}, {y})."
+        )
+        if peak < REUSE_RANGE[0]:
+            return text + (
+                f" Nothing reaches the scale's lowest step ({REUSE_RANGE[0]:g}), so the map is empty: the fills "
+                "drew thinly from everywhere, no spot was copied."
+            )
+        return text + " One hot spot means the network copied from one place."
 
     def overlay(self, mode: str) -> np.ndarray | None:
         """The RGBA overlay of ``mode``: the last fill's flow colours, or the heat map of all DeepFill fills."""

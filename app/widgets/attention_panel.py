@@ -59,6 +59,7 @@ class AttentionPanel(QWidget):
         modes.addWidget(self.reuse_radio)
         self._available = {FLOW: False, REUSE: False}
         self._legends: dict[str, QPixmap | None] = {FLOW: None, REUSE: None}
+        self._reuse_caption = ""
         layout.addLayout(modes)
         layout.addWidget(self.show_box)
         layout.addWidget(QLabel("Overlay opacity"))
@@ -78,9 +79,10 @@ class AttentionPanel(QWidget):
         self._available[FLOW], self._legends[FLOW] = available, legend
         self._refresh()
 
-    def set_reuse_available(self, available: bool, legend: QPixmap | None = None) -> None:
-        """Enable the source-reuse view when a DeepFill fill is in the history."""
+    def set_reuse_available(self, available: bool, legend: QPixmap | None = None, caption: str = "") -> None:
+        """Enable the source-reuse view when a DeepFill fill is in the history; ``caption`` reads the map."""
         self._available[REUSE], self._legends[REUSE] = available, legend
+        self._reuse_caption = caption
         self._refresh()
 
     def mode(self) -> str:
@@ -118,7 +120,7 @@ class AttentionPanel(QWidget):
         elif mode == FLOW:
             hint = "Click a filled pixel (Inspect tool, or any tool while the overlay is on) to see the patches it copied."
         else:
-            hint = (
+            hint = self._reuse_caption or (
                 "Bright = borrowed often, by all DeepFill fills together (fixed log scale, comparable between "
                 "photos). One hot spot means the network copied from one place."
             )

@@ -96,7 +96,7 @@ class RestorePanel(QWidget):
         layout = QVBoxLayout(box)
         self.tone_label = QLabel()
         self.tone_label.setWordWrap(True)
-        self.tone_box = QCheckBox("Keep a grey or toned photo's tone in fills")
+        self.tone_box = QCheckBox("Keep the photo's tone in fills")
         self.tone_box.setToolTip(
             "Grey, sepia and cyanotype photos are filled in their own tone, not in the network's colours"
         )
@@ -110,7 +110,7 @@ class RestorePanel(QWidget):
         layout = QVBoxLayout(box)
         self.provenance_label = QLabel()
         self.provenance_label.setWordWrap(True)
-        self.record_box = QCheckBox("Write a provenance record when saving")
+        self.record_box = QCheckBox("Write a record when saving")
         self.record_box.setToolTip(
             "Beside photo.png, a folder photo.provenance/ with the filled-pixel map, each fill's region, the "
             "attention maps and provenance.json (engine, model, weights SHA-256, dates, boxes). Saved files "
@@ -150,6 +150,8 @@ class RestorePanel(QWidget):
         self.find_button.blockSignals(True)
         self.find_button.setChecked(active)
         self.find_button.blockSignals(False)
+        # A checked button looks much like an unchecked one in some styles: say what a click does.
+        self.find_button.setText("Hide the proposal" if active else "Find scratches and dust")
         for button in (self.replace_button, self.add_button):
             button.setEnabled(active and has_proposal)
         if busy:
