@@ -10,6 +10,7 @@ the mask layer as ONE undo step; the user then edits it with the usual tools bef
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,7 +48,8 @@ class ScratchController(QObject):
     """The proposed scratch mask of the current photo, shown live while the preview is on.
 
     Signals:
-        proposal_changed: ``proposal`` changed (an (H, W) bool array, or None when there is none to show).
+        proposal_changed: ``proposal`` changed: a bool array at the analysed size (the photo's, or smaller for a
+            photo longer than PREVIEW_SIDE), or None when there is none to show.
         busy_changed(bool): an analysis or full-resolution detection started / the last one ended.
         active_changed(bool): the preview was started / stopped.
         message(str): a status-bar line.
@@ -140,7 +142,9 @@ class ScratchController(QObject):
     def _update_proposal(self) -> None:
         if not self.active or self.analysis is None:
             return
-        self.proposal = self.analysis.mask(self.sensitivity)
+        # Thresholded at the analysed size (the canvas scales it up): a large scan's slider stays live.
+        at_analysed_size = dataclasses.replace(self.analysis, shape=self.analysis.analysed_shape)
+        self.proposal = at_analysed_size.mask(self.sensitivity)
         self.proposal_changed.emit()
         share = float(self.proposal.mean()) if self.proposal.size else 0.0
         self.message.emit(

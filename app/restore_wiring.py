@@ -126,9 +126,9 @@ class RestoreWiring:
 
     def _on_scratches_proposal_changed(self) -> None:
         proposal = self.scratches.proposal
-        self.proposal_item.set_mask(proposal)
+        self.proposal_item.set_mask(proposal, self.window.doc.width)
         if proposal is not None:
-            self.panel.set_proposal_share(float(proposal.mean()), int(proposal.sum()))
+            self.panel.set_proposal_share(float(proposal.mean()))
         self._update_scratch_state()
 
     def _update_scratch_state(self) -> None:

@@ -28,14 +28,16 @@ class ProposalItem(QGraphicsPixmapItem):
         self.setOpacity(0.9)
         self.setVisible(False)
 
-    def set_mask(self, mask: np.ndarray | None) -> None:
-        """Show ``mask`` (nonzero = proposed), or hide the item for None."""
+    def set_mask(self, mask: np.ndarray | None, width: int | None = None) -> None:
+        """Show ``mask`` (nonzero = proposed) stretched to ``width`` image pixels (default: its own), or hide the
+        item for None."""
         if mask is None:
             self.setVisible(False)
             self.setPixmap(QPixmap())
             return
         alpha = np.where(mask, np.uint8(255), np.uint8(0))
         self.setPixmap(QPixmap.fromImage(qimage_convert.layer_from_alpha(alpha, PROPOSAL_COLOR)))
+        self.setScale((width or mask.shape[1]) / mask.shape[1])
         self.setVisible(True)
 
     @property

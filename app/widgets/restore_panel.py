@@ -162,9 +162,9 @@ class RestorePanel(QWidget):
                 "mask (one undo step), touch it up with the brush and eraser, then Inpaint."
             )
 
-    def set_proposal_share(self, share: float, pixels: int) -> None:
+    def set_proposal_share(self, share: float) -> None:
         self.scratch_status.setText(
-            f"Proposed (yellow): {pixels:,} px, {share:.2%} of the photo. Move the sliders, then use it."
+            f"Proposed (yellow): {share:.2%} of the photo. Move the sliders, then use it as the mask."
         )
 
     def set_tone(self, description: str) -> None:

@@ -134,6 +134,8 @@ def test_apply_detects_at_full_resolution_on_the_worker(
     restore, stack = window.restore, window.doc.undo_stack
     _wait_proposal(qtbot, window, restore.find_scratches)
     assert restore.scratches.analysis is not None and restore.scratches.analysis.analysed_shape == (64, 64)
+    assert restore.scratches.proposal.shape == (64, 64)  # thresholded at the preview size ...
+    assert restore.proposal_item.scale() == pytest.approx(SIZE / 64)  # ... and stretched over the photo
     with qtbot.waitSignal(stack.indexChanged, timeout=30000):
         restore.panel.replace_button.click()
     assert stack.count() == 1
