@@ -91,12 +91,23 @@ class ProvenanceController(QObject):
     def summary(self) -> str:
         """One line for the panel and the status bar."""
         count = len(self._fills)
+        earlier = self.earlier_record()
+        if count == 0 and earlier is not None:
+            return f"No fills in this session, but a provenance record of earlier fills lies beside it: {earlier.name}/"
         if count == 0:
             return "No fills yet: every pixel is original."
         pixels = self.filled_pixels()
         share = pixels / max(1, self.doc.width * self.doc.height)
         regions = "filled region" if count == 1 else "filled regions"
         return f"{count} {regions}, {pixels:,} px ({share:.2%}): not every pixel is original."
+
+    def earlier_record(self) -> Path | None:
+        """The sidecar beside the opened photo when this session did not write it (the photo was filled before)."""
+        if self.doc.path is None:
+            return None
+        folder = sidecar_path(self.doc.path)
+        written = folder.exists() and folder.resolve() in self._written
+        return folder if folder.is_dir() and not written else None
 
     def has_attention(self) -> bool:
         """True when a fill in the history has an attention field (a DeepFill fill): the heat map exists."""

@@ -54,7 +54,6 @@ class RestoreWiring:
         self.dock: QDockWidget | None = None  # set by the window once docked
         self.proposal_item = ProposalItem()
         window.view.scene().addItem(self.proposal_item)
-        self._reuse_legend = reuse_legend_pixmap(240, window.palette().color(QPalette.ColorRole.WindowText))
 
         self.indicator = QToolButton()
         self.indicator.setObjectName("filled_regions_indicator")
@@ -152,6 +151,7 @@ class RestoreWiring:
 
     def _on_doc_image_changed(self) -> None:
         self.panel.set_tone(describe_tone(self.window.doc.image))
+        self._on_provenance_fills_changed()  # another photo: perhaps with a record of earlier fills beside it
 
     # -- provenance -----------------------------------------------------------------------------------------
     def _on_panel_record_toggled(self, on: bool) -> None:
@@ -161,15 +161,18 @@ class RestoreWiring:
         fills = self.provenance.fills()
         summary = self.provenance.summary()
         sidecar = str(self.provenance.last_sidecar) if self.provenance.last_sidecar else ""
-        self.panel.set_provenance(summary, bool(fills), sidecar)
+        earlier = self.provenance.earlier_record() is not None
+        self.panel.set_provenance(summary, bool(fills) or earlier, sidecar, can_export=bool(fills))
         self.act_export_provenance.setEnabled(bool(fills))
         count = len(fills)
         self.indicator.setText(f"{count} filled region{'s' if count != 1 else ''}")
         self.indicator.setToolTip(f"{summary} Click for the provenance record.")
         self.indicator.setVisible(bool(fills))
         has_map = self.provenance.has_attention()
+        # Drawn now, in the current theme's text colour (the theme can change between fills).
+        legend = reuse_legend_pixmap(240, self.window.palette().color(QPalette.ColorRole.WindowText))
         self.window.attention_panel.set_reuse_available(
-            has_map, self._reuse_legend if has_map else None, self.reuse_caption()
+            has_map, legend if has_map else None, self.reuse_caption()
         )
         self.act_show_reuse.setEnabled(has_map)
         self.window.refresh_overlay()

@@ -176,9 +176,12 @@ class RestorePanel(QWidget):
         else:
             self.tone_label.setText(f"This photo looks {description}: fills take its tone.")
 
-    def set_provenance(self, summary: str, filled: bool, sidecar: str = "") -> None:
+    def set_provenance(
+        self, summary: str, not_original: bool, sidecar: str = "", can_export: bool = True
+    ) -> None:
+        """``not_original``: the photo holds filled regions (this session's, or recorded beside it)."""
         self.provenance_label.setText(summary)
-        self.provenance_label.setStyleSheet(WARNING_STYLE if filled else "")
-        self.export_button.setEnabled(filled)
+        self.provenance_label.setStyleSheet(WARNING_STYLE if not_original else "")
+        self.export_button.setEnabled(can_export)
         self.sidecar_label.setText(f"Last record: {sidecar}" if sidecar else "")
         self.sidecar_label.setVisible(bool(sidecar))

@@ -19,7 +19,7 @@ from app.document import MASK
 from app.widgets.attention_panel import FLOW, REUSE
 from inpaint_core.api import InpaintResult
 from inpaint_core.boxes import Box
-from inpaint_core.image_io import load_image
+from inpaint_core.image_io import load_image, save_image
 from inpaint_core.restore.provenance import not_original, sidecar_path
 from inpaint_core.restore.reuse import reuse_density, reuse_rgba
 from inpaint_core.restore.scratches import detect_scratches
@@ -310,3 +310,16 @@ def test_reuse_heat_map_shows_beside_the_flow_and_exports(
     window.doc.undo_stack.undo()  # no DeepFill fill left: no map, the overlay hides
     assert not panel.reuse_radio.isEnabled() and not window.act_overlay.isChecked()
     assert not view.flow_item.isVisible()
+
+
+def test_opening_a_photo_with_a_record_beside_it_says_so(make_window: Any, tmp_path: Path) -> None:
+    window = make_window()
+    path = tmp_path / "restored.png"
+    save_image(path, photo())
+    assert window.files.open_path(path, ask=False)
+    assert window.restore.panel.provenance_label.text().startswith("No fills yet")
+    sidecar_path(path).mkdir()
+    assert window.files.open_path(path, ask=False)
+    text = window.restore.panel.provenance_label.text()
+    assert "record of earlier fills" in text and "restored.provenance/" in text
+    assert not window.restore.panel.export_button.isEnabled()  # nothing of this session to record
