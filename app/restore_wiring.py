@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QPalette
-from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QToolButton
+from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QSizePolicy, QToolButton
 
 from app.canvas.proposal_item import ProposalItem
 from app.icons import icon
@@ -46,6 +46,8 @@ class RestoreWiring:
             settings.write_provenance,
         )
         # In a scroll area: a crowded dock column scrolls the panel instead of squashing its controls.
+        # Never shorter than it wants to be: the scroll area scrolls it rather than overlapping its rows.
+        self.panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.dock_content = QScrollArea()
         self.dock_content.setWidget(self.panel)
         self.dock_content.setWidgetResizable(True)

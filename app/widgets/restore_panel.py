@@ -22,6 +22,12 @@ from app.icons import icon
 WARNING_STYLE = "color: #e0a030; font-weight: bold;"
 
 
+def _reserve_lines(label: QLabel, lines: int) -> None:
+    # A group box does not pass a wrapped label's height-for-width up to the dock, so the rows would overlap
+    # when the text wraps: reserve the lines it may take.
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * lines + 4)
+
+
 class RestorePanel(QWidget):
     """Widgets only; app/restore_wiring.py connects them to the controllers.
 
@@ -72,6 +78,7 @@ class RestorePanel(QWidget):
         form.addRow("Max width", self.max_width)
         self.scratch_status = QLabel()
         self.scratch_status.setWordWrap(True)
+        _reserve_lines(self.scratch_status, 3)
         self.replace_button = QPushButton("Use as mask")
         self.replace_button.setToolTip("Replace the mask with the proposal (one undo step)")
         self.add_button = QPushButton("Add to mask")
@@ -96,6 +103,7 @@ class RestorePanel(QWidget):
         layout = QVBoxLayout(box)
         self.tone_label = QLabel()
         self.tone_label.setWordWrap(True)
+        _reserve_lines(self.tone_label, 2)
         self.tone_box = QCheckBox("Keep the photo's tone in fills")
         self.tone_box.setToolTip(
             "Grey, sepia and cyanotype photos are filled in their own tone, not in the network's colours"
@@ -110,6 +118,7 @@ class RestorePanel(QWidget):
         layout = QVBoxLayout(box)
         self.provenance_label = QLabel()
         self.provenance_label.setWordWrap(True)
+        _reserve_lines(self.provenance_label, 3)
         self.record_box = QCheckBox("Write a record when saving")
         self.record_box.setToolTip(
             "Beside photo.png, a folder photo.provenance/ with the filled-pixel map, each fill's region, the "
