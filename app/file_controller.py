@@ -77,6 +77,9 @@ class FileController(QObject):
         self.changes = 0
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
+        # Provenance (app/provenance_controller.py): called before a photo is written; writes its sidecar and
+        # returns the note to embed (text, xmp), or (None, None) when nothing was filled.
+        self.before_write: Callable[[Path], tuple[dict[str, str] | None, bytes | None]] | None = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -165,14 +168,16 @@ class FileController(QObject):
         self, path: Path, pixels: np.ndarray, *, with_metadata: bool = False, quality: int | None = None
     ) -> bool:
         """Write ``pixels`` (a snapshot the caller will not modify) off the GUI thread; a "Cannot save" box on
-        failure. Existing files are replaced: every caller has asked first."""
+        failure. Existing files are replaced: every caller has asked first. ``with_metadata``: the photo itself,
+        with its EXIF/ICC and, when it holds fills, the provenance note and record (``before_write``)."""
         exif, icc = (self.doc.exif, self.doc.icc) if with_metadata else (None, None)
         quality = self.settings.jpeg_quality if quality is None else quality
         try:
+            text, xmp = self.before_write(path) if with_metadata and self.before_write else (None, None)
             self.background.call(
                 f"Saving {path.name}…",
                 lambda: image_io.save_image(
-                    path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True
+                    path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
                 ),
             )
         except _FILE_ERRORS as exc:

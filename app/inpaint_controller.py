@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.canvas import mask_ops
 from app.canvas.commands import FillCommand, FillPatch, LayerCrop
 from app.document import FORBID, GUIDE, MASK, Document
+from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
 from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
@@ -87,6 +88,7 @@ class InpaintController(QObject):
             max_side=self.settings.max_side,
             edge_blend=self.settings.edge_blend,
             weights=self.settings.weights,
+            tone=self.settings.tone,
             request_id=self._next_id,
         )
 
@@ -170,7 +172,10 @@ class InpaintController(QObject):
         ]
         layers = self.consumed_layers(request.mask > 0, result.windows)
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        self.doc.undo_stack.push(FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})"))
+        record = fill_record(request, result)  # provenance: kept in the command, so it follows undo/redo
+        self.doc.undo_stack.push(
+            FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})", record)
+        )
 
     def consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:
         """What a fill used up, as IOPaint clears its mask: the mask strokes that made its holes (their faint

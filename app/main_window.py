@@ -44,10 +44,11 @@ from app.icons import icon
 from app.inpaint_controller import InpaintController
 from app.messages import gui_text
 from app.recovery import RecoveryController, find_orphans, recovered_with_base
+from app.restore_wiring import RestoreWiring
 from app.settings import THEMES, AppSettings
 from app.theme import apply_theme, icon_color
 from app.weights_loader import WeightsLoader
-from app.widgets.attention_panel import AttentionPanel
+from app.widgets.attention_panel import REUSE, AttentionPanel
 from app.widgets.compare_bar import CompareBar
 from app.widgets.engine_panel import EnginePanel
 from app.widgets.flow_legend import WHEEL
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self._convert_dialog: QProgressDialog | None = None
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
+        self.restore = RestoreWiring(self)  # scratches, tone, provenance, the source-reuse map
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
             tool = cls(self.doc, self.tool_settings)
@@ -187,9 +189,12 @@ class MainWindow(QMainWindow):
             self._dock("Attention", self.attention_panel, right),
             self._dock("History", self.history_view, right, scroll=False),
         ]
-        # Attention and History share a tabbed dock: four stacked panels do not fit a laptop's height.
+        # Attention, History and Restore share a tabbed dock: stacked panels do not fit a laptop's height.
         self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
         self.tabifyDockWidget(self.attention_dock, self.history_dock)
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, right)
+        self.tabifyDockWidget(self.attention_dock, self.restore.dock)  # beside Attention: both study the fills
+        self.docks.append(self.restore.dock)
         self.history_dock.raise_()
         self._docks_sized = False
 
@@ -290,6 +295,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         for act in (self.act_import_mask, self.act_export_mask, self.act_export_overlay):
             file_menu.addAction(act)
+        file_menu.addAction(self.restore.act_export_provenance)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = menu.addMenu("&Edit")
@@ -301,6 +307,7 @@ class MainWindow(QMainWindow):
         mask.addSeparator()
         mask.addAction(self.act_clear_guide)
         mask.addAction(self.act_clear_forbid)
+        mask.addAction(self.restore.act_find_scratches)
         tools = menu.addMenu("&Tools")
         for act in self.tool_actions.values():
             tools.addAction(act)
@@ -315,6 +322,7 @@ class MainWindow(QMainWindow):
         view = menu.addMenu("&View")
         for act in (self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out, self.act_overlay):
             view.addAction(act)
+        view.addAction(self.restore.act_show_reuse)
         view.addSeparator()
         view.addAction(self.act_dark)
         view.addAction(self.act_light)
@@ -375,7 +383,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_fill)
         self.attention_panel.toggled.connect(self.set_overlay_visible)
         self.attention_panel.opacity_changed.connect(self.view.flow_item.setOpacity)
-        self.attention_panel.export_requested.connect(self.files.export_overlay)
+        self.attention_panel.export_requested.connect(self.restore.export_overlay)
+        self.attention_panel.mode_changed.connect(lambda _mode: self.refresh_overlay())
         self.inpaint.running_changed.connect(self._on_inpaint_running_changed)
         self.inpaint.progress.connect(self._on_inpaint_progress)
         self.inpaint.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -384,6 +393,7 @@ class MainWindow(QMainWindow):
         self.inpaint.applied.connect(self._on_inpaint_applied)
         self.files.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.files.opened.connect(lambda _p: self.view.fit())
+        self.restore.connect()
 
     # -- tools and brush ------------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
@@ -557,25 +567,30 @@ class MainWindow(QMainWindow):
         self.inspector.clear()
         if field is None:
             self.attention_panel.set_available(False)
-            self.act_overlay.setEnabled(False)
+        else:
+            wheel = np.asarray(field.legend(WHEEL, labels=False), dtype=np.uint8)
+            self.attention_panel.set_available(True, qimage_convert.array_to_qimage(wheel))
+        self.refresh_overlay()
+
+    def refresh_overlay(self) -> None:
+        """After a fill, an undo or a change of map: enable the overlay when the selected map exists (the flow of
+        the last fill, or the source reuse of all DeepFill fills), redraw it while shown, hide it when gone."""
+        available = self.attention_panel.is_available()
+        self.act_overlay.setEnabled(available)
+        if not available:
             self.set_overlay_visible(False)
-            return
-        wheel = np.asarray(field.legend(WHEEL, labels=False), dtype=np.uint8)
-        self.attention_panel.set_available(True, qimage_convert.array_to_qimage(wheel))
-        self.act_overlay.setEnabled(True)
-        if self.act_overlay.isChecked():
+        elif self.act_overlay.isChecked():
             self._show_flow()
 
     def _show_flow(self) -> None:
-        field = self.doc.attention
-        if field is None:
+        rgba = self.restore.overlay(self.attention_panel.mode())
+        if rgba is None:
             return
-        rgba = np.asarray(field.flow_rgba(self.doc.height, self.doc.width), dtype=np.uint8)
         self.view.set_flow(qimage_convert.rgba_to_qimage(rgba), self.attention_panel.overlay_opacity())
 
     def set_overlay_visible(self, visible: bool) -> None:
-        """Show or hide the attention-flow overlay; while shown, clicks inspect instead of painting."""
-        visible = bool(visible) and self.doc.attention is not None
+        """Show or hide the overlay (attention flow or source reuse); while shown, clicks inspect, not paint."""
+        visible = bool(visible) and self.attention_panel.is_available()
         for widget in (self.act_overlay, self.attention_panel.show_box):
             widget.blockSignals(True)
             widget.setChecked(visible)
@@ -622,6 +637,8 @@ class MainWindow(QMainWindow):
                 best = sources[0]
                 text += f"  ← borrowed from ({best.x:.0f}, {best.y:.0f}), {percent(best.weight)}"
             self.inspector.hover(pos, sources)
+        if self.act_overlay.isChecked() and self.attention_panel.mode() == REUSE:
+            text += self.restore.hover_text(x, y)
         self.hover_label.setText(text)
 
     # -- compare --------------------------------------------------------------------------------------------
@@ -760,6 +777,7 @@ class MainWindow(QMainWindow):
         self.weights_loader.shutdown()
         self.files.shutdown()
         self.recovery.shutdown()
+        self.restore.shutdown()
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()
 

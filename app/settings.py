@@ -9,7 +9,8 @@ import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
-from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE, default_engine
+from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE, TONE_MODES, default_engine
+from inpaint_core.restore.scratches import DEFAULT_MAX_WIDTH, DEFAULT_SENSITIVITY, MAX_WIDTH_LIMIT
 
 DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
@@ -163,6 +164,41 @@ class AppSettings:
     @edge_blend.setter
     def edge_blend(self, value: int) -> None:
         self._set("engine/edge_blend", int(value))
+
+    # restoration and provenance (app/restore_controller.py, app/provenance_controller.py)
+    @property
+    def tone(self) -> str:
+        """InpaintRequest.tone: "auto" keeps a grey or sepia photo's fills in its tone, "off" does not."""
+        return self._str("restore/tone", "auto", TONE_MODES)
+
+    @tone.setter
+    def tone(self, value: str) -> None:
+        self.store.setValue("restore/tone", value)
+
+    @property
+    def scratch_sensitivity(self) -> float:
+        return self._float("restore/scratch_sensitivity", DEFAULT_SENSITIVITY, 0.0, 1.0)
+
+    @scratch_sensitivity.setter
+    def scratch_sensitivity(self, value: float) -> None:
+        self.store.setValue("restore/scratch_sensitivity", float(value))
+
+    @property
+    def scratch_max_width(self) -> int:
+        return self._int("restore/scratch_max_width", DEFAULT_MAX_WIDTH, 1, MAX_WIDTH_LIMIT)
+
+    @scratch_max_width.setter
+    def scratch_max_width(self, value: int) -> None:
+        self.store.setValue("restore/scratch_max_width", int(value))
+
+    @property
+    def write_provenance(self) -> bool:
+        """Write the provenance sidecar beside every saved photo that has fills (the note is always embedded)."""
+        return str(self._get("restore/write_provenance", "true")).lower() not in ("false", "0", "no")
+
+    @write_provenance.setter
+    def write_provenance(self, value: bool) -> None:
+        self.store.setValue("restore/write_provenance", "true" if value else "false")
 
     # look
     @property

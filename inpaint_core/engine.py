@@ -45,7 +45,8 @@ from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
-from inpaint_core.manifest import default_weights
+from inpaint_core.manifest import NO_WEIGHTS_MESSAGE as NO_WEIGHTS_MESSAGE  # its home is manifest.py
+from inpaint_core.manifest import resolve_weights
 from inpaint_core.restore.tone import keep_tone
 
 # torch loads with the first DeepFill fill: classical fills never need it (module docstring).
@@ -53,11 +54,6 @@ if TYPE_CHECKING:
     import torch
 
     from inpaint_core.model.generator import DeepFillV2Generator
-
-NO_WEIGHTS_MESSAGE = (
-    "DeepFill weights are not installed (resources/weights has none yet); "
-    "use --engine telea or pass --weights FILE"
-)
 
 
 _RunMethod = Callable[..., InpaintResult]
@@ -171,13 +167,8 @@ class InpaintEngine:
 
     @staticmethod
     def resolve_weights(weights: str | Path | None) -> tuple[Path, str | None]:
-        """The weights file to use and its expected SHA-256 (known only for the shipped default)."""
-        if weights is not None:
-            return Path(weights), None
-        shipped = default_weights()
-        if shipped is None:
-            raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
-        return Path(shipped[0]), shipped[1]
+        """The weights file to use and its expected SHA-256 (`manifest.resolve_weights`)."""
+        return resolve_weights(weights)
 
     def get_model(
         self, weights: str | Path | None, device: torch.device, precision: str = "fp32"

@@ -1,6 +1,6 @@
 """The one atomic file writer: every file the project writes (images, weights, checkpoints, packs, configs,
 the editor's recovery copy) goes through `atomic_write`, so a crash, a kill or a full disk never leaves a
-half-written file under the real name.
+half-written file under the real name. Also `sha256_file`, the one file hash (weights manifests, provenance).
 
 How a write goes: a temporary file named `.NAME.dfs-PID-RANDOM.tmp` is created beside the target, written,
 flushed and fsync'ed, given the mode the target should have (an existing file's mode, else what the umask
@@ -13,6 +13,7 @@ gone (`sweep_stale_temps`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -170,3 +171,12 @@ def check_folder_writable(folder: str | os.PathLike[str]) -> None:
     fd, tmp = _create_temp(probe)
     os.close(fd)
     tmp.unlink(missing_ok=True)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -33,6 +33,7 @@ __all__ = [
     "check_output_path",
     "check_same_size",
     "check_writable",
+    "dtype_max",
     "format_losses",
     "is_lossy",
     "load_image",
@@ -336,6 +337,11 @@ def check_same_size(array: np.ndarray, shape: tuple[int, ...], what: str) -> Non
 
 
 # ---------------------------------------------------------------------------------------------------- saving
+
+
+def dtype_max(dtype: np.dtype | type) -> float:
+    """The value of full white for an image dtype (255 or 65535)."""
+    return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

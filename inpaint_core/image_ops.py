@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from inpaint_core.boxes import Box
+from inpaint_core.image_io import dtype_max as dtype_max  # its home is image_io (torch-free)
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -20,11 +21,6 @@ if TYPE_CHECKING:
 
 # Rec. 601 luma, as cv2.cvtColor(RGB2GRAY) uses; converts the model's RGB fill back for grey images.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def dtype_max(dtype: np.dtype | type) -> float:
-    """The value of full white for an image dtype (255 or 65535)."""
-    return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
 def to_float_rgb(pixels: np.ndarray) -> np.ndarray:

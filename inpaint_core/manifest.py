@@ -11,9 +11,13 @@ import re
 from pathlib import Path
 
 from inpaint_core import RESOURCES
-from inpaint_core.errors import WeightsError
+from inpaint_core.errors import WeightsError, WeightsMissingError
 
 MANIFEST = RESOURCES / "weights" / "manifest.json"
+NO_WEIGHTS_MESSAGE = (
+    "DeepFill weights are not installed (resources/weights has none yet); "
+    "use --engine telea or pass --weights FILE"
+)
 
 
 def default_entry() -> dict[str, str] | None:
@@ -49,3 +53,17 @@ def default_weights() -> tuple[Path, str] | None:
     if entry is None:
         return None
     return MANIFEST.parent / entry["file"], entry["sha256"]
+
+
+def resolve_weights(weights: str | Path | None) -> tuple[Path, str | None]:
+    """The weights file to use and its expected SHA-256 (known only for the shipped default; None = shipped).
+
+    Raises:
+        WeightsMissingError: no file was given and none ships.
+    """
+    if weights is not None:
+        return Path(weights), None
+    shipped = default_weights()
+    if shipped is None:
+        raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
+    return Path(shipped[0]), shipped[1]

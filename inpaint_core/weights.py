@@ -22,22 +22,10 @@ from torch import nn
 
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
+from inpaint_core.files import sha256_file as sha256_file  # re-exported; its home is files.py
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.model_info import FORMAT
-
-# --------------------------------------------------------------------------------------------------------------
-# Files
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Strict state dicts

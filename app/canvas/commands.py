@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage, QUndoCommand
 from app.document import Document
 from inpaint_core.api import AttentionField
 from inpaint_core.boxes import Box
+from inpaint_core.restore.provenance import FillRecord
 
 
 class LayerPatchCommand(QUndoCommand):
@@ -71,7 +72,9 @@ class LayerCrop:
 class FillCommand(QUndoCommand):
     """A fill: per filled window the photo crops before/after, the layer crops it cleared, and the attention field.
 
-    Only crops are kept (as strokes keep only their tiles), never full-frame copies."""
+    Only crops are kept (as strokes keep only their tiles), never full-frame copies. ``record`` is the fill's
+    provenance record: the fills applied are those of the commands below the stack's index
+    (app/provenance_controller.py), so undo drops the record and redo restores it."""
 
     def __init__(
         self,
@@ -80,10 +83,12 @@ class FillCommand(QUndoCommand):
         layers: list[LayerCrop],
         attention: AttentionField | None,
         text: str,
+        record: FillRecord | None = None,
     ) -> None:
         super().__init__(text)
         self._doc, self._patches, self._layers = doc, patches, layers
         self._attention_before, self._attention_after = doc.attention, attention
+        self.record = record
 
     @property
     def patches(self) -> list[FillPatch]:

@@ -36,9 +36,11 @@ import numpy as np
 from inpaint_core import __version__
 from inpaint_core.boxes import Box
 from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.files import sha256_file
 from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
 from inpaint_core.image_io import save_image
+from inpaint_core.manifest import resolve_weights
 from inpaint_core.restore.embed import xmp_packet
 from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
 
@@ -141,24 +143,22 @@ def _now() -> str:
 def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
     from safetensors import safe_open
 
-    from inpaint_core.model.config import GeneratorConfig
-    from inpaint_core.weights import sha256_file
-
     name = "DeepFill v2"
     try:
         with safe_open(path, framework="numpy") as fh:
-            config = GeneratorConfig.from_json((fh.metadata() or {})["config"])
-        name += f" (cnum={config.cnum}{', guide channel' if config.guide_channel else ''})"
+            # The config JSON's two keys are read directly (GeneratorConfig's defaults: cnum 48, no guide):
+            # importing the model package would load torch, and the editor records fills without it.
+            config = json.loads((fh.metadata() or {})["config"])
+        cnum, guide = int(config.get("cnum", 48)), bool(config.get("guide_channel", False))
+        name += f" (cnum={cnum}{', guide channel' if guide else ''})"
     except Exception:  # an unreadable header only loses the detail in the name; the hash still identifies it
         pass
     return ModelIdentity(name=name, file=Path(path).name, sha256=sha256_file(path))
 
 
 def identify_weights(weights: str | Path | None) -> ModelIdentity:
-    """The identity of these weights (None = the shipped default); hashed once per file version."""
-    from inpaint_core.engine import InpaintEngine
-
-    path, _ = InpaintEngine.resolve_weights(weights)
+    """The identity of these weights (None = the shipped default); hashed once per file version. No torch."""
+    path, _ = resolve_weights(weights)
     try:
         stat = path.stat()
     except OSError:

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from inpaint_core.api import TONE_MODES
-from inpaint_core.image_ops import dtype_max
+from inpaint_core.image_io import dtype_max
 
 __all__ = ["TONE_MODES", "keep_tone"]
 

@@ -1,0 +1,247 @@
+"""The editor's honest record of what was filled: the fills in the history, the sidecar and the embedded note,
+and the source-reuse heat map of all DeepFill fills (inpaint_core/restore/provenance.py and reuse.py).
+
+Each fill's record (`FillRecord`) lives in its `FillCommand`, so the record list is simply the records of the
+fill commands below the undo stack's index: undoing a fill removes its record and redoing restores it, with no
+second list to keep in step. Saving asks `prepare_save` for the note to embed (writing the sidecar first, so a
+note never names a record that is not there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from app.canvas.commands import FillCommand
+from app.document import Document
+from app.settings import AppSettings
+from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.errors import InpaintError
+from inpaint_core.image_io import save_image
+from inpaint_core.restore.provenance import (
+    FillRecord,
+    ModelIdentity,
+    embedded_note,
+    not_original,
+    record_fill,
+    sidecar_path,
+    sidecar_reference,
+    source_reuse,
+    write_sidecar,
+)
+from inpaint_core.restore.reuse import reuse_legend, reuse_rgba
+
+REUSE_LEGEND_SIZE = (640, 128)  # the exported legend: large enough to read beside a figure
+
+
+def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
+    """The record of a fill that is being applied (the weights are identified by SHA-256, once per file)."""
+    try:
+        return record_fill(request, result)
+    except InpaintError:  # the weights file vanished after the fill: the fill still happened, say so plainly
+        name = Path(request.weights).name if request.weights else "the shipped weights"
+        unknown = ModelIdentity("DeepFill v2 (weights could not be identified)", name, "unknown")
+        return record_fill(request, result, model=unknown)
+
+
+class ProvenanceController(QObject):
+    """Signals:
+    fills_changed: a fill was applied, undone or redone, or another photo was opened.
+    message(str): a status-bar line (a sidecar was written, an export).
+    """
+
+    fills_changed = Signal()
+    message = Signal(str)
+
+    def __init__(self, doc: Document, settings: AppSettings, parent_widget: QWidget) -> None:
+        super().__init__(parent_widget)
+        self.doc, self.settings, self.parent_widget = doc, settings, parent_widget
+        self._fills: list[FillRecord] = []
+        self._reuse: tuple[tuple[int, ...], np.ndarray | None] = ((), None)
+        self._written: set[Path] = set()  # sidecars this session wrote (replaced again without asking)
+        self.last_sidecar: Path | None = None
+        doc.undo_stack.indexChanged.connect(self._refresh)
+        doc.image_changed.connect(self._refresh)
+
+    # -- the records ----------------------------------------------------------------------------------------
+    def fills(self) -> list[FillRecord]:
+        """The records of the fills now applied, in the order they were made."""
+        return list(self._fills)
+
+    def _refresh(self, *_args: object) -> None:
+        stack = self.doc.undo_stack
+        if not shiboken6.isValid(stack):  # the window is closing: the stack clears itself as it is deleted
+            return
+        fills = []
+        for i in range(stack.index()):
+            command = stack.command(i)
+            if isinstance(command, FillCommand) and command.record is not None:
+                fills.append(command.record)
+        if [id(f) for f in fills] != [id(f) for f in self._fills]:
+            self._fills = fills
+            self.fills_changed.emit()
+
+    def filled_pixels(self) -> int:
+        return int(not_original(self.doc.image.shape, self._fills).sum()) if self._fills else 0
+
+    def summary(self) -> str:
+        """One line for the panel and the status bar."""
+        count = len(self._fills)
+        earlier = self.earlier_record()
+        if count == 0 and earlier is not None:
+            return f"No fills in this session, but a provenance record of earlier fills lies beside it: {earlier.name}/"
+        if count == 0:
+            return "No fills yet: every pixel is original."
+        pixels = self.filled_pixels()
+        share = pixels / max(1, self.doc.width * self.doc.height)
+        regions = "filled region" if count == 1 else "filled regions"
+        return f"{count} {regions}, {pixels:,} px ({share:.2%}): not every pixel is original."
+
+    def earlier_record(self) -> Path | None:
+        """The sidecar beside the opened photo when this session did not write it (the photo was filled before)."""
+        if self.doc.path is None:
+            return None
+        folder = sidecar_path(self.doc.path)
+        written = folder.exists() and folder.resolve() in self._written
+        return folder if folder.is_dir() and not written else None
+
+    def has_attention(self) -> bool:
+        """True when a fill in the history has an attention field (a DeepFill fill): the heat map exists."""
+        return any(f.attention is not None for f in self._fills)
+
+    def reuse_density(self) -> np.ndarray | None:
+        """Borrowed attention weight per pixel, summed over all DeepFill fills (cached); None without any."""
+        key = tuple(id(f) for f in self._fills)
+        if key != self._reuse[0]:
+            self._reuse = (key, source_reuse(self.doc.image.shape, self._fills))
+        return self._reuse[1]
+
+    def reuse_overlay(self) -> np.ndarray | None:
+        """The heat map as an RGBA overlay (fixed log scale, transparent where nothing was borrowed)."""
+        density = self.reuse_density()
+        return None if density is None else reuse_rgba(density)
+
+    @staticmethod
+    def reuse_legend() -> np.ndarray:
+        return reuse_legend(*REUSE_LEGEND_SIZE)
+
+    # -- saving (FileController's hook) ---------------------------------------------------------------------
+    def prepare_save(self, path: Path) -> tuple[dict[str, str] | None, bytes | None]:
+        """Before the photo is written to ``path``: write its sidecar (when enabled) and return the note to embed
+        (text, xmp); (None, None) when nothing was filled."""
+        fills = self.fills()
+        if not fills:
+            return None, None
+        sidecar = None
+        if self.settings.write_provenance and self._write_sidecar(path, fills) is not None:
+            sidecar = sidecar_reference(path)
+        note = embedded_note(fills, sidecar, self.doc.image.shape)
+        return note.text, note.xmp
+
+    def _may_replace(self, folder: Path, image: Path) -> bool:
+        """An existing sidecar is replaced when this session wrote it or the user says so."""
+        if not folder.exists() or folder.resolve() in self._written:
+            return True
+        answer = QMessageBox.question(
+            self.parent_widget,
+            "Replace the provenance record?",
+            f"{folder.name} beside {image.name} already holds a provenance record, perhaps of earlier fills "
+            f"of this photo.\n\nReplace it with the record of the {len(self._fills)} fill(s) made here? "
+            "If not, the photo is saved with a note that it contains filled regions, and the folder is left "
+            "as it is.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return bool(answer == QMessageBox.StandardButton.Yes)
+
+    def _write_sidecar(self, image: Path, fills: list[FillRecord]) -> Path | None:
+        folder = sidecar_path(image)
+        if not self._may_replace(folder, image):
+            self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
+            return None
+        try:
+            written = write_sidecar(
+                image,
+                fills,
+                shape=self.doc.image.shape,
+                original=self.doc.original,
+                result=self.doc.image,
+                overwrite=True,
+            )
+        except InpaintError as exc:
+            QMessageBox.warning(
+                self.parent_widget,
+                "Provenance record not written",
+                f"{exc}\n\nThe photo is still saved, with a note that it contains filled regions.",
+            )
+            return None
+        self._written.add(written.resolve())
+        self.last_sidecar = written
+        self.message.emit(f"Provenance record written to {written} ({len(fills)} fill(s)).")
+        self.fills_changed.emit()  # the panel shows where the record went
+        return written
+
+    # -- exports --------------------------------------------------------------------------------------------
+    def export_dialog(self) -> bool:
+        """File > Export Provenance…: write the sidecar folder for the photo as it is now."""
+        if not self._fills:
+            QMessageBox.information(
+                self.parent_widget,
+                "Nothing to record",
+                "No region of this photo has been filled yet: every pixel is original.",
+            )
+            return False
+        path = self.doc.path or Path.cwd() / "untitled.png"
+        suggested = str(sidecar_path(path))
+        chosen, _ = QFileDialog.getSaveFileName(
+            self.parent_widget,
+            "Export provenance record (a folder)",
+            suggested,
+            "Provenance record (*.provenance)",
+            options=QFileDialog.Option.DontConfirmOverwrite,  # _may_replace asks about an existing record
+        )
+        if not chosen:
+            return False
+        # The folder is named after the photo it describes: <stem>.provenance beside <stem><suffix>.
+        stem = Path(chosen).name.removesuffix(".provenance") or "untitled"
+        return self.export_to(Path(chosen).with_name(stem + (path.suffix or ".png"))) is not None
+
+    def export_to(self, image: Path) -> Path | None:
+        """Write the sidecar of the photo as if saved at ``image`` (the photo itself is not written)."""
+        return self._write_sidecar(image, self.fills()) if self._fills else None
+
+    def export_reuse_dialog(self) -> bool:
+        if self.reuse_density() is None:
+            QMessageBox.warning(
+                self.parent_widget,
+                "No source-reuse map",
+                "Fill with DeepFill first: classical engines borrow no patches, so there is no map.",
+            )
+            return False
+        base = self.doc.path or Path.cwd() / "untitled.png"
+        chosen, _ = QFileDialog.getSaveFileName(
+            self.parent_widget,
+            "Export source-reuse heat map",
+            str(base.with_name(f"{base.stem}-source-reuse.png")),
+            "PNG (*.png)",
+        )
+        return self.export_reuse_to(Path(chosen).with_suffix(".png")) if chosen else False
+
+    def export_reuse_to(self, path: Path) -> bool:
+        """Write the heat map (RGBA PNG, transparent where nothing was borrowed) and its legend beside it."""
+        overlay = self.reuse_overlay()
+        if overlay is None:
+            return False
+        legend = path.with_name(f"{path.stem}-legend.png")
+        try:
+            save_image(path, overlay, overwrite=True)
+            save_image(legend, self.reuse_legend(), overwrite=True)
+        except InpaintError as exc:
+            QMessageBox.warning(self.parent_widget, "Cannot export the heat map", str(exc))
+            return False
+        self.message.emit(f"Source-reuse heat map exported to {path} (legend: {legend.name})")
+        return True
