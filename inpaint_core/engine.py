@@ -10,6 +10,7 @@ small model call.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from inpaint_core.image_ops import (
     to_model_tensor,
 )
 from inpaint_core.model.generator import DeepFillV2Generator
+from inpaint_core.precision import resolve_precision
 
 ENGINES: tuple[str, ...] = ("deepfill", *CLASSICAL_METHODS)
 STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
@@ -67,7 +69,9 @@ class InpaintRequest:
     forbid: np.ndarray | None = None  # HxW, nonzero = do not borrow from here
     engine: str = "deepfill"  # "deepfill" | "telea" | "ns"
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16"
+    precision: str = (
+        "auto"  # "auto" (precision.resolve_precision: fp32 until bf16 is measured safe) | "fp32" | ...
+    )
     max_side: int = 512  # the longest side the model sees, in pixels
     feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
     weights: str | Path | None = None  # None = the shipped default weights
@@ -198,7 +202,7 @@ class InpaintEngine:
             if model is None:
                 with translate_oom(device):
                     model = load_generator(path, device, expected_sha256=sha)
-                    for_inference(model)
+                    for_inference(model, precision)
                 # Drop stale entries of the same file (it changed on disk).
                 self._models = {k: v for k, v in self._models.items() if k[0] != key[0] or k[3:] != key[3:]}
                 self._models[key] = model
@@ -245,6 +249,10 @@ class InpaintEngine:
         device = torch.device("cpu")
         if request.engine == "deepfill":
             device = resolve_device(request.device)
+            # From here on the request names a concrete precision ("auto" resolved for this device and weights).
+            request = dataclasses.replace(
+                request, precision=resolve_precision(request.precision, device, request.weights)
+            )
             model = self.get_model(request.weights, device, request.precision)
             if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:
                 notes.append("guide strokes ignored: these weights have no guide channel")
