@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from inpaint_core.budget import window_side
 from inpaint_core.classical import CLASSICAL_METHODS, classical_fill
 from inpaint_core.devices import autocast, for_inference, inference_tensor, resolve_device, translate_oom
 from inpaint_core.errors import CancelledError, InpaintError, WeightsMissingError
@@ -73,6 +74,7 @@ class InpaintRequest:
         "auto"  # "auto" (precision.resolve_precision: fp32 until bf16 is measured safe) | "fp32" | ...
     )
     max_side: int = 512  # the longest side the model sees, in pixels
+    max_gflop: float | None = None  # work budget per window (budget.py): lowers max_side until it fits
     feather: float = 4.0  # width of the blend ramp inside the hole edge, in image pixels
     weights: str | Path | None = None  # None = the shipped default weights
     request_id: int = 0
@@ -89,6 +91,9 @@ class InpaintResult:
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     note: str = ""
+    model_sizes: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # (height, width) the model saw per window
 
 
 @dataclass
@@ -156,6 +161,8 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
+    if request.max_gflop is not None and not request.max_gflop > 0:
+        raise InpaintError(f"the work budget must be positive, got {request.max_gflop} GFLOP")
 
 
 class InpaintEngine:
@@ -269,6 +276,7 @@ class InpaintEngine:
         work = image.copy()
         coarse_img = image.copy() if model is not None else None
         attention: list[WindowAttention] = []
+        model_sizes: list[tuple[int, int]] = []
         n = len(windows)
         for i, box in enumerate(windows):
             base, span = 0.1 + 0.9 * i / n, 0.9 / n
@@ -280,6 +288,7 @@ class InpaintEngine:
                 paste_fill(work, fill, hole, box, request.feather)
                 continue
             prepared = self._prepare(work, request, box, hole, model, device)
+            model_sizes.append(prepared.size)
             assert coarse_img is not None
             state.enter("coarse", base + 0.05 * span)
             fill, coarse_fill, win_att = self._run_model(model, prepared, request, device, state, base, span)
@@ -298,6 +307,7 @@ class InpaintEngine:
             request_id=request.request_id,
             timings=state.timings,
             note="; ".join(notes),
+            model_sizes=model_sizes,
         )
 
     # ---------------------------------------------------------------------------------------------- helpers
@@ -312,7 +322,7 @@ class InpaintEngine:
         device: torch.device,
     ) -> _WindowInput:
         """Crop, resize (longer side <= max_side) and pad one window into model tensors."""
-        mh, mw = model_size(box, request.max_side)
+        mh, mw = model_size(box, window_side(box, request.max_side, request.max_gflop, model.config))
         rgb = resize_rgb(to_float_rgb(work[box.slices]), mw, mh)
         hole_m = resize_mask(hole, mw, mh)
         rgb_p = pad_to_multiple(rgb, 8, "reflect")

@@ -3,7 +3,7 @@
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
-                               [--warmup N]
+                               [--warmup N] [--attention] [--interactive-options]
 
 Tables go to stdout (markdown), progress to stderr. The speed benchmark's last line is machine-readable:
 `efficiency=<ratio> interactive_s=<seconds>`. See docs/BENCHMARKS.md.
@@ -104,6 +104,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="timed training steps at 256x256 (default 5 on CUDA, 0 = skip on CPU)",
     )
     s.add_argument("--train-batch", type=int, default=8, help="training batch for the throughput figure")
+    s.add_argument("--attention", action="store_true", help="also time contextual attention alone per size")
+    s.add_argument(
+        "--interactive-options",
+        action="store_true",
+        help="also time the ways to a 0.5 s fill: lower max sides, the device budget, cnum 24, coarse preview",
+    )
     s.set_defaults(run=run_speed_cmd)
     parser.set_defaults(run=run)
     return parser
@@ -189,6 +195,8 @@ def run_speed_cmd(args: argparse.Namespace) -> int:
         hole=args.hole,
         train_steps=train_steps,
         train_batch=args.train_batch,
+        attention=args.attention,
+        interactive_options=args.interactive_options,
     )
     report = run_speed(config, log=_log)
     print(format_report(report, config, torch.__version__))
