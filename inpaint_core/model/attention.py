@@ -6,11 +6,11 @@ Improvements over the official layer, none of which changes its output for a bat
 - targets are processed in bands of rows, so the (targets x sources) score map stays bounded in memory;
 - the top-k sources of every target cell are returned for the attention overlay.
 
-Speed (docs/BENCHMARKS.md, "contextual attention"): matching and pasting are the official code's convolution and
-transposed convolution with the patches as kernels, run band by band on channels_last views, so oneDNN runs
-both at its convolution rate without im2col, fold or transposed copies; the fuse is shifted slices, not gathers;
-no raw score is computed twice. In a reduced precision (bf16) the two convolutions run in it, and the fuse and the
-softmax in float32.
+Speed (docs/BENCHMARKS.md, "contextual attention"): matching is the official code's convolution with the
+normalised patches as kernels and pasting a 1x1 convolution with the raw patches, both on channels_last views
+band by band, so oneDNN runs them at its convolution rate in fp32 and bf16 alike; the fuse is shifted slices, not
+gathers; no raw score is computed twice. In a reduced precision (bf16) the two products run in it, and the fuse
+and the softmax in float32.
 """
 
 from __future__ import annotations
@@ -227,20 +227,19 @@ class ContextualAttention(nn.Module):
         # softmax run in float32 (at least), where a bf16 logit would be off by ~0.4% times the softmax scale.
         dtype = b.dtype
         exact = torch.promote_types(dtype, torch.float32)
-        # Channels-last (B, H, W, C) views: free for the model's channels_last features, and what every patch
-        # copy below reads rows of.
+        # (B, H, W, C): free for the model's channels_last features; the downsampling below then gathers whole
+        # channel vectors instead of single elements.
         b_hwc = b.permute(0, 2, 3, 1).contiguous()
-        rows = tf_nearest_indices(h4, gh, b.device)
-        cols = tf_nearest_indices(w4, gw, b.device)
-        # 1. Raw 2*rate patches of the full-resolution background (B, L, kraw, kraw, C): what gets pasted, as the
-        # transposed convolution's weight. "SAME" padding for kraw at stride rate is symmetric for even sizes.
+        ds_rows = tf_nearest_indices(h4, gh, b.device)
+        ds_cols = tf_nearest_indices(w4, gw, b.device)
+        # 1. Raw 2*rate patches of the full-resolution background: what gets pasted. "SAME" padding for kraw at
+        # stride rate is symmetric for even sizes.
         pad = (kraw - rate) // 2
-        b_pad = F.pad(b_hwc, (0, 0, pad, pad, pad, pad))
-        raw = torch.stack([_patches(b_pad[i], kraw, rate, gh, gw) for i in range(batch)])
+        raw = F.unfold(F.pad(b, (pad, pad, pad, pad)), kraw, stride=rate)  # (B, C*kraw^2, L)
         # 2.-3. Match on a grid downsampled by `rate` (TF's nearest resize), with L2-normalised 3x3 background
         # patches as kernels (B, L, 3, 3, C); zero "SAME" padding on both sides.
-        b_ds = b_hwc[:, rows][:, :, cols]  # (B, gh, gw, C)
-        f_ds = b_ds if f is b else f.permute(0, 2, 3, 1)[:, rows][:, :, cols]
+        b_ds = b_hwc[:, ds_rows][:, :, ds_cols]  # (B, gh, gw, C)
+        f_ds = b_ds if f is b else f.permute(0, 2, 3, 1)[:, ds_rows][:, :, ds_cols]
         b_ds_pad = F.pad(b_ds, (0, 0, 1, 1, 1, 1))
         kernels = torch.stack([_patches(b_ds_pad[i], k, 1, gh, gw) for i in range(batch)])
         norm = torch.linalg.vector_norm(kernels.flatten(2), dim=2, dtype=exact).clamp_min(1e-4)  # (B, L)
@@ -256,49 +255,45 @@ class ContextualAttention(nn.Module):
         mm = allowed.flatten(1).to(exact)  # (B, L)
 
         rows_per_band = gh if cfg.chunk_scores <= 0 else max(1, cfg.chunk_scores // (gw * n))
-        # 8. The paste accumulates each band's transposed conv into rows [rate*y0, rate*y0 + band height) of a
-        # (kraw - rate)/2-padded output; /4 then averages the overlapping patches.
-        y_pad = b.new_zeros(batch, channels, rate * (gh - 1) + kraw, rate * (gw - 1) + kraw - 2 * pad)
-        y_pad = y_pad.contiguous(memory_format=torch.channels_last)
+        cols = b.new_empty(batch, n, channels * kraw * kraw)  # pasted patches per target, (c, i, j) order
         index_of, weight_of = [], []
         for i in range(batch):
             kernels_i = kernels[i].permute(0, 3, 1, 2)  # (L, C, 3, 3), channels_last
-            raw_i = raw[i].permute(0, 3, 1, 2)  # (L, C, kraw, kraw), channels_last
+            paste_i = raw[i].view(-1, n, 1, 1)  # (C*kraw^2, L, 1, 1): the paste as a 1x1 convolution
             scores_of = _BandScores(f_pad[i : i + 1], kernels_i, gh, gw, cfg.fuse, exact)
             index_i, weight_i = [], []
             for y0, y1, scores in scores_of.bands(rows_per_band):  # (T, L)
-                attn = self._softmax(scores, mm[i], dtype, return_attention)  # (T, L) in dtype
+                attn = self._softmax(scores, mm[i])  # (T, L), exact
                 if return_attention:
-                    weight, index = attn.to(exact).topk(min(cfg.topk, n), dim=-1)  # (T, k)
+                    weight, index = attn.topk(min(cfg.topk, n), dim=-1)  # (T, k)
                     index_i.append(index)
                     weight_i.append(weight)
-                x = attn.view(1, y1 - y0, gw, n).permute(0, 3, 1, 2)  # (1, L, rows, gw), channels_last
-                pasted = F.conv_transpose2d(x, raw_i, stride=rate, padding=(0, pad))  # (1, C, rows', W4)
-                y_pad[i : i + 1, :, rate * y0 : rate * y0 + pasted.shape[2]] += pasted
+                attn = attn.to(dtype)
+                # 8. Paste: (targets x sources) x (sources x patch) as a 1x1 conv on the channels_last view of the
+                # weights, so oneDNN runs it in either precision (BLAS's fp32 GEMM ran at half its rate here).
+                x = attn.view(1, y1 - y0, gw, n).permute(0, 3, 1, 2)  # (1, L, rows, gw)
+                pasted = F.conv2d(x, paste_i)  # (1, C*kraw^2, rows, gw)
+                cols[i, y0 * gw : y1 * gw] = pasted.permute(0, 2, 3, 1).reshape((y1 - y0) * gw, -1)
             if return_attention:
                 index_of.append(torch.cat(index_i))
                 weight_of.append(torch.cat(weight_i))
-        y = y_pad[:, :, pad : pad + h4] / 4.0
+        # The transposed conv with the raw patches, as a fold; /4 averages the overlapping patches.
+        y = F.fold(cols.transpose(1, 2), (h4, w4), kraw, stride=rate, padding=pad) / 4.0
         if not return_attention:
             return y, None
         return y, self._attention_map(index_of, weight_of, allowed, batch, gh, gw)
 
-    def _softmax(
-        self, scores: torch.Tensor, mm: torch.Tensor, dtype: torch.dtype, keep_exact: bool
-    ) -> torch.Tensor:
+    def _softmax(self, scores: torch.Tensor, mm: torch.Tensor) -> torch.Tensor:
         """7. Softmax over the allowed sources, in the scores' dtype; TF masks before (scores*mm) and after (*mm)
-        the softmax. Returns the weights in `dtype` (the paste's), exact when `keep_exact`.
+        the softmax.
 
         Shape: scores (T, L), mm (L,) -> (T, L)
         """
         scale = self.config.softmax_scale
         if torch.is_grad_enabled():
-            return (torch.softmax(scores * mm * scale, dim=-1) * mm).to(dtype)
-        # The same in place: saves passes over the (T, L) map; the last mask and the cast to bf16 are one pass.
-        attn = torch.softmax(scores.mul_(mm * scale), dim=-1)
-        if keep_exact or attn.dtype == dtype:
-            return attn.mul_(mm)
-        return torch.mul(attn, mm, out=torch.empty_like(attn, dtype=dtype))
+            return torch.softmax(scores * mm * scale, dim=-1) * mm
+        # The same in place: saves two passes over the (T, L) map.
+        return torch.softmax(scores.mul_(mm * scale), dim=-1).mul_(mm)
 
     @staticmethod
     def _attention_map(

@@ -53,7 +53,9 @@ def test_bf16_outputs_float32_and_stays_close_to_fp32() -> None:
     assert torch.isfinite(b.fine).all()
     for x, y in ((a.fine, b.fine), (a.coarse, b.coarse)):
         rel = ((x - y).norm() / x.norm()).item()
-        assert 0 < rel < 0.03  # really ran in bf16 (not bit-identical), yet close (measured ~0.005 at cnum 48)
+        assert (
+            0 < rel < 0.03
+        )  # really ran in bf16 (not bit-identical), yet close (measured ~0.005 at cnum 48)
 
 
 def test_preparation_leaves_the_state_dict_and_training_alone() -> None:
@@ -155,3 +157,21 @@ def test_engine_runs_bf16_and_auto(
     assert np.array_equal(results["auto"], results["fp32"])  # no manifest measurement: auto is fp32
     diff = np.abs(results["bf16"].astype(int) - results["fp32"].astype(int))
     assert 0 < diff.max() <= 8  # bf16 really ran, and stayed close
+
+
+def test_bf16_attention_alone_with_the_overlay() -> None:
+    """The layer in bf16 without autocast (the converted path): float32 softmax, bf16 products, the overlay map."""
+    from inpaint_core.model.attention import ContextualAttention
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 8, 12, 16).relu()
+    mask = torch.zeros(1, 1, 12, 16)
+    mask[..., 4:8, 4:10] = 1
+    layer = ContextualAttention()
+    with torch.inference_mode():
+        y32, a32 = layer(x, x, mask, return_attention=True)
+        y16, a16 = layer(x.bfloat16(), x.bfloat16(), mask.bfloat16(), return_attention=True)
+    assert y16.dtype == torch.bfloat16
+    assert a32 is not None and a16 is not None and a16.topk_weight.dtype == torch.float32
+    assert ((y16.float() - y32).norm() / y32.norm()).item() < 0.02
+    assert (a16.topk_index[:, 0] == a32.topk_index[:, 0]).float().mean() > 0.9  # the same best source mostly

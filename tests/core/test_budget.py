@@ -69,7 +69,12 @@ def test_engine_lowers_the_model_size_to_the_budget(random_weights: Path) -> Non
 
     def request(max_gflop: float | None) -> InpaintRequest:
         return InpaintRequest(
-            image=image, mask=mask, device="cpu", precision="fp32", weights=random_weights, max_gflop=max_gflop
+            image=image,
+            mask=mask,
+            device="cpu",
+            precision="fp32",
+            weights=random_weights,
+            max_gflop=max_gflop,
         )
 
     full = engine.run(request(None))
