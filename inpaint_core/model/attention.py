@@ -7,10 +7,10 @@ Improvements over the official layer, none of which changes its output for a bat
 - the top-k sources of every target cell are returned for the attention overlay.
 
 Speed (docs/BENCHMARKS.md, "contextual attention"): matching is the official code's convolution with the
-normalised patches as kernels and pasting a 1x1 convolution with the raw patches, both on channels_last views
-band by band, so oneDNN runs them at its convolution rate in fp32 and bf16 alike; the fuse is shifted slices, not
-gathers; no raw score is computed twice. In a reduced precision (bf16) the two products run in it, and the fuse
-and the softmax in float32.
+normalised patches as kernels, on channels_last views band by band, so oneDNN runs it at its convolution rate in
+fp32 and bf16 alike; the paste runs on the faster of a 1x1 conv and a matmul for the dtype; the fuse is shifted
+slices, not gathers; no raw score is computed twice. In a reduced precision (bf16) the two products run in it,
+and the fuse and the softmax in float32.
 """
 
 from __future__ import annotations
@@ -255,11 +255,14 @@ class ContextualAttention(nn.Module):
         mm = allowed.flatten(1).to(exact)  # (B, L)
 
         rows_per_band = gh if cfg.chunk_scores <= 0 else max(1, cfg.chunk_scores // (gw * n))
-        cols = b.new_empty(batch, n, channels * kraw * kraw)  # pasted patches per target, (c, i, j) order
+        cols = b.new_empty(batch, channels * kraw * kraw, n)  # pasted patch per target: the fold's input
+        # 8. The paste, (patch x sources) x (sources x targets), runs where it is fastest: oneDNN's 1x1 conv for
+        # fp32 on the CPU (BLAS's fp32 GEMM ran at half its rate on the AMD CPU here), a matmul otherwise (bf16
+        # matmul beat the conv by up to 1.5x on band shapes). docs/BENCHMARKS.md, "contextual attention".
+        paste_as_conv = dtype == torch.float32 and b.device.type == "cpu"
         index_of, weight_of = [], []
         for i in range(batch):
             kernels_i = kernels[i].permute(0, 3, 1, 2)  # (L, C, 3, 3), channels_last
-            paste_i = raw[i].view(-1, n, 1, 1)  # (C*kraw^2, L, 1, 1): the paste as a 1x1 convolution
             scores_of = _BandScores(f_pad[i : i + 1], kernels_i, gh, gw, cfg.fuse, exact)
             index_i, weight_i = [], []
             for y0, y1, scores in scores_of.bands(rows_per_band):  # (T, L)
@@ -269,16 +272,17 @@ class ContextualAttention(nn.Module):
                     index_i.append(index)
                     weight_i.append(weight)
                 attn = attn.to(dtype)
-                # 8. Paste: (targets x sources) x (sources x patch) as a 1x1 conv on the channels_last view of the
-                # weights, so oneDNN runs it in either precision (BLAS's fp32 GEMM ran at half its rate here).
-                x = attn.view(1, y1 - y0, gw, n).permute(0, 3, 1, 2)  # (1, L, rows, gw)
-                pasted = F.conv2d(x, paste_i)  # (1, C*kraw^2, rows, gw)
-                cols[i, y0 * gw : y1 * gw] = pasted.permute(0, 2, 3, 1).reshape((y1 - y0) * gw, -1)
+                if paste_as_conv:
+                    x = attn.view(1, y1 - y0, gw, n).permute(0, 3, 1, 2)  # (1, L, rows, gw), channels_last
+                    pasted = F.conv2d(x, raw[i].view(-1, n, 1, 1))[0].flatten(1)  # (C*kraw^2, T)
+                else:
+                    pasted = torch.mm(raw[i], attn.t())  # (C*kraw^2, T)
+                cols[i, :, y0 * gw : y1 * gw] = pasted
             if return_attention:
                 index_of.append(torch.cat(index_i))
                 weight_of.append(torch.cat(weight_i))
         # The transposed conv with the raw patches, as a fold; /4 averages the overlapping patches.
-        y = F.fold(cols.transpose(1, 2), (h4, w4), kraw, stride=rate, padding=pad) / 4.0
+        y = F.fold(cols, (h4, w4), kraw, stride=rate, padding=pad) / 4.0
         if not return_attention:
             return y, None
         return y, self._attention_map(index_of, weight_of, allowed, batch, gh, gw)

@@ -120,3 +120,16 @@ def test_odd_feature_size_is_rejected() -> None:
     x = torch.randn(1, 2, 7, 8)
     with pytest.raises(ValueError, match="multiple of 2"):
         ContextualAttention()(x, x, torch.zeros(1, 1, 7, 8))
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_float32_paths_match_the_float64_reference(rows: int) -> None:
+    """float32 takes the 1x1-conv paste on the CPU (float64 the matmul); both must give the reference."""
+    x, mask = _case(2, 6, 12, 14, seed=8)
+    expected = dense_reference(x, x, mask)
+    layer = ContextualAttention(AttentionConfig(chunk_scores=rows * 7 * 42))
+    x32 = x.float().contiguous(memory_format=torch.channels_last)
+    for grad in (False, True):
+        with torch.set_grad_enabled(grad):
+            y, _ = layer(x32, x32, mask.float())
+        torch.testing.assert_close(y.double(), expected, rtol=1e-4, atol=1e-4)
