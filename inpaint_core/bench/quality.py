@@ -10,6 +10,9 @@ Protocol (the one the model card's table comes from):
   so a run is reproducible and each bin gets an independent draw.
 - Fill: the whole size x size image is one input (classical: cv2.inpaint; deepfill: one generator forward with
   no forbidden region), and the result is pasted into the hole without feathering, then rounded to uint8.
+  DeepFill runs at `precision` (weights converted once, as the engine does); with `max_side` below `size` the
+  image is resized down for the model and its fill back up (the engine's resizing, image_ops), which is what
+  the adaptive model resolution costs in quality (docs/BENCHMARKS.md, "Interactive path").
 - Metrics (metrics.py): inside the hole, on [0, 1] values; the table reports their means over the pairs.
 """
 
@@ -156,30 +159,48 @@ def paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.nda
 
 
 def deepfill_fill(
-    model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None
+    model: DeepFillV2Generator,
+    truth: np.ndarray,
+    hole: np.ndarray,
+    guide: np.ndarray | None = None,
+    max_side: int | None = None,
 ) -> np.ndarray:
-    """One forward on the whole image; the fine output as RGB float [0, 1].
+    """One forward on the whole image (resized to `max_side` first if it is larger); the fine output as RGB
+    float [0, 1] at the image's size.
 
     Shape: truth (S, S, 3) uint8, hole (S, S) bool, guide (S, S) {0, 1} or None -> (S, S, 3) float32
     """
+    from inpaint_core.image_ops import Box, model_size, resize_mask, resize_rgb
+
     device = next(model.parameters()).device
-    image = to_model_tensor(truth.astype(np.float32) / 255.0).to(device)
+    rgb = truth.astype(np.float32) / 255.0
+    height, width = hole.shape
+    mh, mw = (height, width) if max_side is None else model_size(Box(0, 0, width, height), max_side)
+    if (mh, mw) != (height, width):
+        if mh % 8 or mw % 8:
+            raise InpaintError(f"--max-side must give a model size that is a multiple of 8, got {mw}x{mh}")
+        rgb, hole = resize_rgb(rgb, mw, mh), resize_mask(hole, mw, mh)
+        guide = None if guide is None else resize_mask(guide, mw, mh)
+    image = to_model_tensor(rgb).to(device)
     mask = mask_to_tensor(hole).to(device)
     guide_t = mask_to_tensor(guide).to(device) if guide is not None else None
     with torch.inference_mode():
         out = model(image, mask, guide_t)
-    return from_model_tensor(out.fine)
+    fill = from_model_tensor(out.fine)
+    return fill if fill.shape[:2] == (height, width) else resize_rgb(fill, width, height)
 
 
 def _classical(method: str, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return classical_fill(truth, hole, method)  # type: ignore[arg-type]
 
 
-def deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def deepfill_with_edges(
+    model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray, max_side: int | None = None
+) -> np.ndarray:
     # the guide channel fed the ground truth's edges, as in training (an upper bound for a user's sketch)
     from inpaint_core.train.guide import edges_for_guide
 
-    return deepfill_fill(model, truth, hole, edges_for_guide(truth, hole))
+    return deepfill_fill(model, truth, hole, edges_for_guide(truth, hole), max_side)
 
 
 def run_quality(
@@ -194,6 +215,8 @@ def run_quality(
     weights: str | Path | None = None,
     guide_edges: bool = False,
     device: str = "auto",
+    precision: str = "fp32",
+    max_side: int | None = None,
     log: Log | None = None,
 ) -> QualityReport:
     """Score each engine on seeded image/mask pairs per bin. See the module docstring for the protocol.
@@ -224,12 +247,15 @@ def run_quality(
         model = load_deepfill(weights, device, report)
         if model is None:
             continue
-        fills["deepfill"] = partial(deepfill_fill, model)
+        from inpaint_core.devices import for_inference
+
+        for_inference(model, precision)
+        fills["deepfill"] = partial(deepfill_fill, model, max_side=max_side)
         if guide_edges:
             if not model.config.guide_channel:
                 report.notes.append(f"{EDGES_ENGINE} skipped: these weights have no guide channel")
             else:
-                fills[EDGES_ENGINE] = partial(deepfill_with_edges, model)
+                fills[EDGES_ENGINE] = partial(deepfill_with_edges, model, max_side=max_side)
     if guide_edges and "deepfill" not in engines:
         report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine in --engines")
 

@@ -673,7 +673,7 @@ def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) 
         for a in report.attention:
             cv = report.conv.get(a.precision)
             lines.append(
-                f"| {a.size}x{a.size} | {a.precision} | {a.gflop:.1f} | {a.median_s:.3f} | "
+                f"| {a.size}x{a.size} | {a.precision} | {a.gflop:.2f} | {a.median_s:.3f} | "
                 f"{a.achieved_gflops:.1f} | {_fmt(a.achieved_gflops / cv if cv else None, '.2f')} |"
             )
         lines.append("")

@@ -2,6 +2,7 @@
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
+                                 [--precision fp32|bf16] [--max-side N]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N] [--attention] [--interactive-options]
 
@@ -66,6 +67,17 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--guide-edges",
         action="store_true",
         help="also run deepfill with the guide channel fed the ground truth's edges",
+    )
+    q.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        default="fp32",
+        help="deepfill precision (default fp32); compare runs to measure a reduced precision's PSNR loss",
+    )
+    q.add_argument(
+        "--max-side",
+        type=int,
+        help="deepfill sees the image resized to this longer side and its fill resized back (default: --size)",
     )
     q.set_defaults(run=run_quality_cmd)
 
@@ -139,11 +151,14 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
         weights=args.weights,
         guide_edges=args.guide_edges,
         device=args.device,
+        precision=args.precision,
+        max_side=args.max_side,
         log=_log,
     )
+    model_side = f", model side {args.max_side}" if args.max_side else ""
     print(
         f"Quality: {report.images} images, {args.size}x{args.size}, seed {report.seed}, "
-        "metrics inside the hole (mean over pairs)\n"
+        f"deepfill in {args.precision}{model_side}, metrics inside the hole (mean over pairs)\n"
     )
     print(format_table(report))
     for note in report.notes:
