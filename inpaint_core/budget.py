@@ -11,6 +11,7 @@ FLOPs for this device from a short convolution measurement and the fraction of i
 from __future__ import annotations
 
 import functools
+import time
 
 import torch
 
@@ -22,7 +23,7 @@ MIN_MODEL_SIDE = 64  # the engine's MIN_MAX_SIDE: below this the model has nothi
 # Fraction of the 3x3-convolution peak (`bench.flops.conv_gflops`) a whole forward reaches around 400x400, per
 # compute dtype: measured by `bench speed --interactive-options` (docs/BENCHMARKS.md). Conservative: a fill that
 # comes in under budget is better than one that overruns.
-MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.35, torch.bfloat16: 0.25, torch.float16: 0.25}
+MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.5, torch.bfloat16: 0.4, torch.float16: 0.4}
 # Time outside the model on a 12 MP photo (windows, crop, resize, paste): subtracted from the budget.
 FIXED_OVERHEAD_S = 0.15
 
@@ -68,12 +69,22 @@ def max_side_for_budget(box: Box, cap: int, gflop_budget: float, config: Generat
     return lo
 
 
-@functools.lru_cache(maxsize=8)
-def _conv_peak_gflops(device: str, dtype: torch.dtype) -> float:
+CALIBRATION_TTL_S = 60.0  # re-measure after this long: the machine's load changes, and so does its speed
+_calibrations: dict[tuple[str, torch.dtype], tuple[float, float]] = {}  # (device, dtype) -> (when, GFLOP/s)
+
+
+def conv_rate_now(device: torch.device, dtype: torch.dtype) -> float:
+    """This device's 3x3-convolution GFLOP/s in `dtype`, measured at most once a minute (a cache, not state)."""
     from inpaint_core.bench.flops import conv_gflops
 
-    # 256 channels at 64x64 (4.8 GFLOP): ~10 ms in fp32 on 2 AVX-512 cores, best of 5: the steady rate.
-    return conv_gflops(dtype, channels=256, side=64, repeats=5, device=device)
+    key = (str(device), dtype)
+    cached = _calibrations.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CALIBRATION_TTL_S:
+        return cached[1]
+    # 256 channels at 64x64 (4.8 GFLOP): ~10 ms in fp32 on 2 AVX-512 cores; best of 5, the steady rate.
+    rate = conv_gflops(dtype, channels=256, side=64, repeats=5, device=device)
+    _calibrations[key] = (time.monotonic(), rate)
+    return rate
 
 
 def interactive_gflop_budget(
@@ -81,13 +92,13 @@ def interactive_gflop_budget(
 ) -> float:
     """GFLOPs one fill may spend on `device` at a concrete `precision` to finish within `seconds` end to end.
 
-    Measured once per process (a short convolution benchmark, ~50 ms), so it adapts to the machine: an AVX2
-    laptop gets a smaller budget than an AVX-512 server, a GPU a far larger one.
+    From a short convolution benchmark (`conv_rate_now`, ~50 ms, at most once a minute), so it adapts to the
+    machine and its load: an AVX2 laptop gets a smaller budget than an AVX-512 server, a GPU a far larger one.
     """
     from inpaint_core.devices import compute_dtype
 
     dtype = compute_dtype(precision, device)
-    rate = _conv_peak_gflops(str(device), dtype) * MODEL_FRACTION_OF_CONV_PEAK.get(dtype, 0.25)
+    rate = conv_rate_now(device, dtype) * MODEL_FRACTION_OF_CONV_PEAK.get(dtype, 0.25)
     return max(0.0, seconds - FIXED_OVERHEAD_S) * rate
 
 

@@ -50,8 +50,11 @@ def model_inputs(
     )
 
 
-def count_generator_flops(config: GeneratorConfig, height: int, width: int, batch: int = 1) -> int:
-    """FLOPs of one generator forward at height x width (multiples of 8), counted on the meta device.
+def count_generator_flops(
+    config: GeneratorConfig, height: int, width: int, batch: int = 1, coarse_only: bool = False
+) -> int:
+    """FLOPs of one generator forward at height x width (multiples of 8), counted on the meta device; with
+    `coarse_only`, of the coarse stage alone (a preview without the refinement network).
 
     The count does not depend on the weights, the device or the precision the model later runs in.
     """
@@ -67,7 +70,10 @@ def count_generator_flops(config: GeneratorConfig, height: int, width: int, batc
     guide = torch.zeros_like(mask) if config.guide_channel else None
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model(image, mask, guide)
+        if coarse_only:
+            model.coarse(model.prepare_input(image, mask, guide))
+        else:
+            model(image, mask, guide)
     return int(counter.get_total_flops())
 
 

@@ -23,6 +23,7 @@ import torch
 from inpaint_core.bench.flops import (
     conv_gflops,
     count_forward_flops,
+    count_generator_flops,
     cpu_supports_bf16,
     matmul_gflops,
     median,
@@ -344,27 +345,31 @@ class InteractiveRun:
     stages: dict[str, float]  # stage -> seconds, last run
     model_size: tuple[int, int]  # (height, width) the model saw (unpadded)
     gflop: float  # counted FLOPs of the forward at that (padded) size
+    without_refine_s: float = float("nan")  # median of each run's stages but "refine": a coarse-only preview
 
 
-def time_interactive(
-    device: str,
-    precision: str,
-    photo: tuple[int, int],
-    hole: int,
-    runs: int,
-    cnum: int,
-    *,
-    max_side: int = 512,
-    max_gflop: float | None = None,
-    option: str = "default",
-) -> InteractiveRun:
-    """`InpaintEngine.run` on a photo with one centred square hole: the first run, then the median of `runs`
-    more with the model cached.
+@dataclass(frozen=True)
+class InteractiveCase:
+    """One way to run the interactive fill: a model width, a precision and the engine's resolution limits."""
 
-    The weights are a random-init generator (width `cnum`) saved to a temporary safetensors file (timing only).
+    option: str
+    precision: str
+    cnum: int
+    max_side: int = 512
+    max_gflop: float | None = None
+
+
+def time_interactive_cases(
+    cases: list[InteractiveCase], device: str, photo: tuple[int, int], hole: int, runs: int
+) -> list[InteractiveRun]:
+    """`InpaintEngine.run` on a photo with one centred square hole, per case: a first run each (loading the
+    weights), then `runs` rounds that run every case once in turn, so a change in the machine's load falls on
+    all of them alike; each case's median over the rounds.
+
+    The weights are random-init generators (one per width) saved to temporary safetensors files (timing only).
     """
     from inpaint_core.budget import forward_gflop
-    from inpaint_core.engine import InpaintEngine, InpaintRequest
+    from inpaint_core.engine import InpaintEngine, InpaintRequest, InpaintResult
     from inpaint_core.weights import save_generator
 
     width, height = photo
@@ -376,77 +381,95 @@ def time_interactive(
     mask[y0 : y0 + hole, x0 : x0 + hole] = 255
     engine = InpaintEngine()
     with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "random_init.safetensors"
-        save_generator(build_model(cnum, torch.device("cpu")), weights, dtype=torch.float32)
-        request = InpaintRequest(
-            image=image,
-            mask=mask,
-            engine="deepfill",
-            device=device,
-            precision=precision,
-            weights=weights,
-            max_side=max_side,
-            max_gflop=max_gflop,
-        )
-        t0 = time.perf_counter()
-        result = engine.run(request)
-        cold = time.perf_counter() - t0
-        warm: list[float] = []
-        for _ in range(max(1, runs)):
+        weights: dict[int, Path] = {}
+        for cnum in sorted({c.cnum for c in cases}):
+            weights[cnum] = Path(tmp) / f"random_init_{cnum}.safetensors"
+            save_generator(build_model(cnum, torch.device("cpu")), weights[cnum], dtype=torch.float32)
+        requests = [
+            InpaintRequest(
+                image=image,
+                mask=mask,
+                device=device,
+                precision=c.precision,
+                weights=weights[c.cnum],
+                max_side=c.max_side,
+                max_gflop=c.max_gflop,
+            )
+            for c in cases
+        ]
+        cold: list[float] = []
+        last: list[InpaintResult] = []
+        for request in requests:
             t0 = time.perf_counter()
-            result = engine.run(request)
-            warm.append(time.perf_counter() - t0)
+            last.append(engine.run(request))
+            cold.append(time.perf_counter() - t0)
+        warm: list[list[float]] = [[] for _ in cases]
+        quick: list[list[float]] = [[] for _ in cases]
+        for _ in range(max(1, runs)):
+            for k, request in enumerate(requests):
+                t0 = time.perf_counter()
+                last[k] = engine.run(request)
+                warm[k].append(time.perf_counter() - t0)
+                quick[k].append(sum(v for stage, v in last[k].timings.items() if stage != "refine"))
         engine.clear_cache()
-    size = result.model_sizes[0] if result.model_sizes else (0, 0)
-    gflop = forward_gflop(GeneratorConfig(cnum=cnum), *size) if result.model_sizes else 0.0
-    return InteractiveRun(option, precision, cold, median(warm), result.timings, size, gflop)
+    out = []
+    for k, (case, result) in enumerate(zip(cases, last, strict=True)):
+        size = result.model_sizes[0] if result.model_sizes else (0, 0)
+        gflop = forward_gflop(GeneratorConfig(cnum=case.cnum), *size) if result.model_sizes else 0.0
+        out.append(
+            InteractiveRun(
+                case.option,
+                case.precision,
+                cold[k],
+                median(warm[k]),
+                result.timings,
+                size,
+                gflop,
+                median(quick[k]),
+            )
+        )
+    return out
+
+
+def time_interactive(
+    device: str, precision: str, photo: tuple[int, int], hole: int, runs: int, cnum: int
+) -> InteractiveRun:
+    """The default interactive fill (max side 512, no budget): `time_interactive_cases` with one case."""
+    case = InteractiveCase("default", precision, cnum)
+    return time_interactive_cases([case], device, photo, hole, runs)[0]
 
 
 def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> list[InteractiveRun]:
-    """The ways to a fill under 0.5 s on this device, each through the engine (issue 14), per precision:
-    the full model; lower max sides; the budgeted side (`budget.interactive_gflop_budget`); the width-reduced
-    model (cnum 24). A coarse-only preview is read off the full run's stage timings (prepare + coarse + paste).
+    """The ways to a fill under 0.5 s on this device through the engine (issue 14), per precision: the full
+    model; lower max sides; the device's budget (`budget.interactive_gflop_budget`); the width-reduced model
+    (cnum 24). A coarse-only preview is estimated from the full model's stage timings (all but "refine").
     """
     from inpaint_core.budget import interactive_gflop_budget
 
-    runs = min(config.runs, 3)
-    out: list[InteractiveRun] = []
+    cases: list[InteractiveCase] = []
     for precision in config.precisions:
         budget = interactive_gflop_budget(device, precision)
-        options: list[tuple[str, int, int, float | None]] = [  # (name, cnum, max side, max GFLOP)
-            ("full model (max side 512)", config.cnum, 512, None),
-            ("max side 320", config.cnum, 320, None),
-            ("max side 256", config.cnum, 256, None),
-            (f"budget {budget:.0f} GFLOP", config.cnum, 512, budget),
-            ("cnum 24 (max side 512)", 24, 512, None),
+        cases += [
+            InteractiveCase("full model (max side 512)", precision, config.cnum),
+            InteractiveCase("max side 320", precision, config.cnum, 320),
+            InteractiveCase("max side 256", precision, config.cnum, 256),
+            InteractiveCase(f"budget {budget:.0f} GFLOP", precision, config.cnum, 512, budget),
+            InteractiveCase("cnum 24 (max side 512)", precision, 24),
         ]
-        for name, cnum, max_side, max_gflop in options:
-            log(f"interactive option: {name}, {precision}")
-            run = time_interactive(
-                str(device),
-                precision,
-                config.photo,
-                config.hole,
-                runs,
-                cnum,
-                max_side=max_side,
-                max_gflop=max_gflop,
-                option=name,
-            )
-            out.append(run)
-            if name.startswith("full model"):
-                quick = sum(run.stages.get(k, 0.0) for k in ("load", "prepare", "coarse", "paste"))
-                out.append(
-                    InteractiveRun(
-                        "coarse-only preview (full run's stages minus refine)",
-                        precision,
-                        float("nan"),
-                        quick,
-                        {},
-                        run.model_size,
-                        float("nan"),
-                    )
+    log(f"interactive options: {len(cases)} cases, {min(config.runs, 3)} interleaved rounds")
+    runs = time_interactive_cases(cases, str(device), config.photo, config.hole, min(config.runs, 3))
+    out: list[InteractiveRun] = []
+    for run in runs:
+        out.append(run)
+        if run.option.startswith("full model"):
+            name = "coarse-only preview (the full model's runs without the refine stage)"
+            h, w = (-(-side // 8) * 8 for side in run.model_size)
+            gflop = count_generator_flops(GeneratorConfig(cnum=config.cnum), h, w, coarse_only=True) / 1e9
+            out.append(
+                InteractiveRun(
+                    name, run.precision, float("nan"), run.without_refine_s, {}, run.model_size, gflop
                 )
+            )
     return out
 
 
