@@ -108,8 +108,11 @@ class InpaintRequest:
     forbid: np.ndarray | None = None  # HxW, nonzero = do not borrow from here
     engine: str = DEEPFILL  # one of ENGINES
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
-    precision: str = "fp32"  # "fp32" | "bf16" | "fp16"
+    # "auto" (precision.resolve_precision: bf16 only on a CPU/GPU with fast bf16 and weights whose manifest records
+    # a bf16 hole-PSNR loss <= 0.1 dB; fp32 until then) | "fp32" | "bf16" | "fp16"
+    precision: str = "auto"
     max_side: int = 512  # the longest side the model sees, in pixels
+    max_gflop: float | None = None  # work budget per window (budget.py): lowers max_side until it fits
     # Edge blend, in image pixels: the fill always replaces the whole hole (the original pixels under the mask
     # never come back); with N > 0 it also covers a band N px wide outside the mask and fades into the original
     # across it, so the changed area grows by N px. 0 = none (default: docs/BENCHMARKS.md, "Paste").
@@ -135,6 +138,7 @@ class InpaintResult:
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     note: str = ""
+    model_sizes: list[tuple[int, int]] = field(default_factory=list)  # (height, width) the model saw per window
 
 
 class Engine(Protocol):

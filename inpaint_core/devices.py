@@ -12,9 +12,10 @@ import torch
 from inpaint_core.errors import DeviceError
 
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,16 @@ INFERENCE_FORMAT = torch.channels_last
 _OOM_MESSAGE = "out of GPU memory on {device}; lower the max model resolution or use the CPU"
 
 
-def for_inference(model: ModuleT) -> ModuleT:
-    """Eval mode, weights in the inference memory format (in place; returns the model)."""
+def for_inference(model: ModuleT, precision: str = "fp32") -> ModuleT:
+    """Eval mode, weights in the inference memory format, and the gated convolutions' weights converted once to
+    the compute dtype of `precision` (a concrete one: see `precision.resolve_precision` for "auto"). In place;
+    returns the model. Training is unaffected: with autograd on, the layers use their fp32 parameters.
+    """
+    from inpaint_core.model.layers import prepare_inference
+
     model.eval().to(memory_format=INFERENCE_FORMAT)  # type: ignore[call-overload]  # accepted, missing from stubs
+    device = next(model.parameters()).device
+    prepare_inference(model, compute_dtype(precision, device))
     return model
 
 
@@ -91,7 +99,14 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
+    if precision == "auto":
+        raise DeviceError('precision "auto" must be resolved first (precision.resolve_precision)')
     raise DeviceError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
+
+
+def compute_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the model's weights and activations use at a concrete `precision` (DeviceError as autocast)."""
+    return autocast_dtype(precision, device) or torch.float32
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[object]:

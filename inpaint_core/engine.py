@@ -16,6 +16,7 @@ torch is imported with the first DeepFill fill, not with this module: a classica
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -122,6 +123,8 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
     if not 0 <= request.edge_blend <= MAX_EDGE_BLEND:
         raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")
+    if request.max_gflop is not None and not request.max_gflop > 0:
+        raise InpaintError(f"the work budget must be positive, got {request.max_gflop} GFLOP")
     if request.engine != DEEPFILL and request.mask.size and np.all(request.mask):
         raise MaskError(
             f"the mask covers the whole image: {request.engine} has no pixels to fill from; "
@@ -188,7 +191,7 @@ class InpaintEngine:
             if model is None:
                 with translate_oom(device):
                     model = load_generator(path, device, expected_sha256=sha)
-                    for_inference(model)
+                    for_inference(model, precision)
                 # Drop stale entries of the same file (it changed on disk).
                 self._models = {k: v for k, v in self._models.items() if k[0] != key[0] or k[3:] != key[3:]}
                 self._models[key] = model
@@ -281,6 +284,7 @@ class InpaintEngine:
         work = image.copy()
         coarse_img = image.copy() if request.return_coarse and filler.has_coarse else None
         attention: list[WindowAttention] = []
+        model_sizes: list[tuple[int, int]] = []
         n = len(windows)
         for i, box in enumerate(windows):
             base, span = 0.1 + 0.9 * i / n, 0.9 / n
@@ -300,6 +304,8 @@ class InpaintEngine:
                 paste_fill(coarse_img, out.coarse, weight, box)
             if out.attention is not None:
                 attention.append(out.attention)
+            if out.model_size is not None:
+                model_sizes.append(out.model_size)
         if request.tone == "auto":
             work, tone_note = keep_tone(image, work, hole_all)
             notes += [tone_note] if tone_note else []
@@ -312,14 +318,20 @@ class InpaintEngine:
             request_id=request.request_id,
             timings=state.timings,
             note="; ".join(notes),
+            model_sizes=model_sizes,
         )
 
     def _filler(self, request: InpaintRequest, notes: list[str]) -> Filler:
         """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores."""
         if request.engine == DEEPFILL:
             from inpaint_core.devices import resolve_device
+            from inpaint_core.precision import resolve_precision
 
             device = resolve_device(request.device)
+            # From here on the request names a concrete precision ("auto" resolved for this device and weights).
+            request = dataclasses.replace(
+                request, precision=resolve_precision(request.precision, device, request.weights)
+            )
             model = self.get_model(request.weights, device, request.precision)
             if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:
                 notes.append("guide strokes ignored: these weights have no guide channel")

@@ -48,6 +48,7 @@ class WindowFill:
     fill: np.ndarray
     coarse: np.ndarray | None = None  # DeepFill's coarse stage, only when the request asked for it
     attention: WindowAttention | None = None
+    model_size: tuple[int, int] | None = None  # (height, width) the model saw (DeepFill), before padding
 
 
 class Filler(Protocol):
@@ -126,7 +127,7 @@ class DeepFillFiller:
                 cell=int(att.cell),
                 patch=int(att.patch),
             )
-        return WindowFill(fine_rgb, coarse_rgb, win_att)
+        return WindowFill(fine_rgb, coarse_rgb, win_att, win.size)
 
     @staticmethod
     def _to_image(stage_out: torch.Tensor, win: _ModelInput) -> np.ndarray:
@@ -143,7 +144,9 @@ class DeepFillFiller:
         from inpaint_core.devices import inference_tensor
 
         request, device = self.request, self.device
-        mh, mw = model_size(box, request.max_side)
+        from inpaint_core.budget import window_side
+
+        mh, mw = model_size(box, window_side(box, request.max_side, request.max_gflop, self.model.config))
         rgb = shrink_to_float_rgb(work[box.slices], mw, mh)
         hole_m = resize_mask(hole, mw, mh)
         rgb_p = pad_to_multiple(rgb, 8, "reflect")

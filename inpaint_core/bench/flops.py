@@ -1,8 +1,13 @@
 """Counting the FLOPs of a forward pass, and measuring the machine's own matmul peak to compare against.
 
 FLOPs are counted by `torch.utils.flop_counter.FlopCounterMode` (a multiply-add counts as 2 FLOPs; convolutions,
-matmul/bmm, addmm and scaled-dot-product attention are counted; element-wise ops are not, which is the usual
-convention for the model's work).
+transposed convolutions, matmul/bmm, addmm and scaled-dot-product attention are counted; element-wise ops are
+not, which is the usual convention for the model's work). The count runs on the meta device: shapes only, no
+arithmetic, so even 1024x1024 counts in a fraction of a second.
+
+Two peaks are measured per precision: a large square `torch.matmul` (BLAS; the roofline the issue's figures
+use) and a large 3x3 convolution in channels_last (oneDNN, what the model's convolutions run on). They differ:
+on AMD CPUs MKL's fp32 GEMM does not use AVX-512, and oneDNN's convolution reached 2.4x its rate here.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from inpaint_core.devices import autocast
+from inpaint_core.devices import autocast, for_inference
+from inpaint_core.model.config import GeneratorConfig
 
 
 def model_inputs(
@@ -44,18 +50,39 @@ def model_inputs(
     )
 
 
-def count_forward_flops(model: nn.Module, size: int, batch: int = 1) -> int:
-    """FLOPs of one generator forward pass at size x size (counted on the CPU in fp32, inference mode).
+def count_generator_flops(
+    config: GeneratorConfig, height: int, width: int, batch: int = 1, coarse_only: bool = False
+) -> int:
+    """FLOPs of one generator forward at height x width (multiples of 8), counted on the meta device; with
+    `coarse_only`, of the coarse stage alone (a preview without the refinement network).
 
-    The count does not depend on the device or precision the model later runs in.
+    The count does not depend on the weights, the device or the precision the model later runs in.
     """
-    guided = bool(getattr(getattr(model, "config", None), "guide_channel", False))
-    device = next(model.parameters()).device
-    image, mask, guide = model_inputs(size, batch, device, guide=guided)
+    from inpaint_core.model.generator import DeepFillV2Generator
+
+    if height % 8 or width % 8:
+        raise ValueError(f"size must be a multiple of 8, got {height}x{width}")
+    meta = torch.device("meta")
+    with meta:
+        model = DeepFillV2Generator(config).eval()
+    image = torch.zeros(batch, 3, height, width, device=meta)
+    mask = torch.zeros(batch, 1, height, width, device=meta)
+    guide = torch.zeros_like(mask) if config.guide_channel else None
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model(image, mask, guide)
+        if coarse_only:
+            model.coarse(model.prepare_input(image, mask, guide))
+        else:
+            model(image, mask, guide)
     return int(counter.get_total_flops())
+
+
+def count_forward_flops(model: nn.Module, size: int, batch: int = 1) -> int:
+    """FLOPs of one forward of this generator (its `config`) at size x size; see `count_generator_flops`."""
+    config = getattr(model, "config", None)
+    if not isinstance(config, GeneratorConfig):
+        raise TypeError("count_forward_flops needs a DeepFillV2Generator (a model with a GeneratorConfig)")
+    return count_generator_flops(config, size, size, batch)
 
 
 def cpu_supports_bf16() -> bool:
@@ -101,6 +128,33 @@ def matmul_gflops(
     return 2.0 * n**3 / best / 1e9
 
 
+def conv_gflops(
+    dtype: torch.dtype,
+    channels: int = 256,
+    side: int = 64,
+    repeats: int = 5,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Best-of-`repeats` GFLOP/s of a 3x3 convolution, channels -> channels at side x side, channels_last: the
+    rate the model's convolutions can reach (oneDNN on the CPU, cuDNN on CUDA)."""
+    dev = torch.device(device)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(1, channels, side, side, generator=gen).to(dev, dtype)
+    w = torch.rand(channels, channels, 3, 3, generator=gen).to(dev, dtype)
+    x = x.contiguous(memory_format=torch.channels_last)
+    w = w.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        torch.nn.functional.conv2d(x, w, padding=1)  # warm-up: kernel selection, page faults
+        _sync(dev)
+        best = float("inf")
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            torch.nn.functional.conv2d(x, w, padding=1)
+            _sync(dev)
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * side * side * channels * channels * 9 / best / 1e9
+
+
 def time_forward(
     model: nn.Module,
     size: int,
@@ -109,11 +163,14 @@ def time_forward(
     warmup: int,
     batch: int = 1,
 ) -> list[float]:
-    """Wall-clock seconds of `runs` forward passes (after `warmup` untimed ones) in `precision` (autocast).
+    """Wall-clock seconds of `runs` forward passes (after `warmup` untimed ones) in `precision`, the engine's
+    way: the weights converted once to the precision (`for_inference`, which this does to `model`), then the
+    forwards in autocast (a no-op on the CPU's converted path).
 
     Raises DeviceError when the device cannot run that precision.
     """
     guided = bool(getattr(getattr(model, "config", None), "guide_channel", False))
+    for_inference(model, precision)
     device = next(model.parameters()).device
     image, mask, guide = model_inputs(size, batch, device, guide=guided)
     times: list[float] = []

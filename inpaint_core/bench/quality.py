@@ -12,7 +12,9 @@ Protocol (the one the model card's table comes from):
 - Fill: what a user gets: `InpaintEngine.run` with the default request (windows, model resolution, paste and
   edge blend as the editor and the CLI use them; `edge_blend` can be overridden to study it), on the image
   with its hole pre-painted white, as the object a user removes: an original pixel that came back into the
-  result would cost PSNR (a fill of the true pixels would hide it).
+  result would cost PSNR (a fill of the true pixels would hide it). `precision` (e.g. bf16 against fp32) and
+  `max_side` (the model sees the window resized to it: what the adaptive model resolution costs, docs/BENCHMARKS.md
+  "Interactive path") can be overridden to measure their quality cost.
 - Metrics (metrics.py): inside the hole, on [0, 1] values; the table reports their means over the pairs.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -199,6 +202,8 @@ def run_quality(
     guide_edges: bool = False,
     device: str = "auto",
     edge_blend: int | None = None,
+    precision: str | None = None,
+    max_side: int | None = None,
     log: Log | None = None,
 ) -> QualityReport:
     """Score each engine on seeded image/mask pairs per bin. See the module docstring for the protocol.
@@ -206,7 +211,7 @@ def run_quality(
     `count` pairs per bin (default: the number of images, so each image is used once per bin). DeepFill is
     skipped with a note when there are no weights (none shipped and `weights` is None); `guide_edges` adds the
     row "deepfill+edges" with the guide channel fed the ground truth's edges (weights with a guide channel only).
-    `edge_blend` overrides the request's default edge blend (None: the default, what users get).
+    `edge_blend`, `precision` and `max_side` override the request's defaults (None: the default, what users get).
     """
     say: Log = log or (lambda _msg: None)
     if size <= 0 or size % 8:
@@ -224,7 +229,14 @@ def run_quality(
 
     fills: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
     runner = InpaintEngine()
-    through = partial(engine_result, runner, weights=weights, device=device, edge_blend=edge_blend)
+    overrides = {"edge_blend": edge_blend, "precision": precision, "max_side": max_side}
+    through = partial(
+        engine_result,
+        runner,
+        weights=weights,
+        device=device,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+    )
     for engine in engines:
         if engine in CLASSICAL_ENGINES:
             fills[engine] = partial(through, engine)
@@ -287,13 +299,14 @@ def engine_result(
     *,
     weights: str | Path | None,
     device: str,
-    edge_blend: int | None = None,
+    overrides: dict[str, Any] | None = None,
     guide_from_truth: bool = False,
 ) -> np.ndarray:
     """The engine's result for `truth` with its hole pre-painted white (see the module docstring).
 
     Only what the benchmark chooses departs from the default request: the engine, the weights, the device,
-    `edge_blend` when given, and for "deepfill+edges" the ground truth's edges as the guide.
+    `overrides` (e.g. edge_blend, precision, max_side) when given, and for "deepfill+edges" the ground truth's
+    edges as the guide.
 
     Shape: truth (S, S, 3) uint8, hole (S, S) bool -> (S, S, 3) uint8
     """
@@ -307,8 +320,8 @@ def engine_result(
     request = InpaintRequest(
         image=painted, mask=hole, guide=guide, engine=engine, weights=weights, device=device
     )
-    if edge_blend is not None:
-        request = replace(request, edge_blend=edge_blend)
+    if overrides:
+        request = replace(request, **overrides)
     return runner.run(request).image
 
 

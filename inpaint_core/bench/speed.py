@@ -21,7 +21,9 @@ import numpy as np
 import torch
 
 from inpaint_core.bench.flops import (
+    conv_gflops,
     count_forward_flops,
+    count_generator_flops,
     cpu_supports_bf16,
     matmul_gflops,
     median,
@@ -56,6 +58,8 @@ class SpeedConfig:
     train_batch: int = 8
     gpu_options: bool = True  # CUDA graph capture and batch throughput (CUDA only)
     cnum: int = GeneratorConfig().cnum
+    attention: bool = False  # also time contextual attention alone at each size
+    interactive_options: bool = False  # also time the ways to a 0.5 s fill (`interactive_options`)
 
 
 @dataclass
@@ -75,6 +79,20 @@ class SpeedRow:
 
 
 @dataclass
+class AttentionRow:
+    """Contextual attention alone: the model's attention input at one image size and precision."""
+
+    size: int  # image side; the attention sees (size/4)^2 features and matches on a (size/8)^2 grid
+    precision: str
+    median_s: float
+    gflop: float
+
+    @property
+    def achieved_gflops(self) -> float:
+        return self.gflop / self.median_s
+
+
+@dataclass
 class SpeedReport:
     """Everything one `bench speed` run measured."""
 
@@ -83,7 +101,10 @@ class SpeedReport:
     threads: int
     default_precision: str
     matmul: dict[str, float]  # precision -> best GFLOP/s of a large square matmul
+    conv: dict[str, float] = field(default_factory=dict)  # precision -> best GFLOP/s of a large 3x3 conv
     rows: list[SpeedRow] = field(default_factory=list)
+    attention: list[AttentionRow] = field(default_factory=list)
+    interactive_runs: list[InteractiveRun] = field(default_factory=list)
     interactive_s: float | None = None  # median, model already loaded
     interactive_cold_s: float | None = None  # first run: includes loading the weights
     interactive_note: str = ""
@@ -126,14 +147,14 @@ def machine_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def engine_default_precision() -> str:
-    """The precision an InpaintRequest uses unless told otherwise: the "default path" efficiency is about."""
+def engine_default_precision(device: torch.device | None = None) -> str:
+    """The precision an InpaintRequest uses unless told otherwise, resolved for `device` with the shipped
+    weights ("auto" -> precision.resolve_precision): the "default path" efficiency is about."""
     from inpaint_core.engine import InpaintRequest
+    from inpaint_core.precision import resolve_precision
 
-    for f in fields(InpaintRequest):
-        if f.name == "precision":
-            return str(f.default)
-    return "fp32"
+    default = next((str(f.default) for f in fields(InpaintRequest) if f.name == "precision"), "fp32")
+    return resolve_precision(default, device or torch.device("cpu"))
 
 
 def matmul_precisions(device: torch.device) -> list[str]:
@@ -181,10 +202,10 @@ def _memory_child(size: int, precision: str, cnum: int) -> dict[str, float]:
     Linux carries a parent's ru_maxrss over fork and exec, so the per-mm VmHWM is used where it exists (reset
     just before the forward through /proc/self/clear_refs); ru_maxrss is the fallback elsewhere.
     """
-    from inpaint_core.devices import autocast
+    from inpaint_core.devices import autocast, for_inference
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", torch.get_num_threads())))
-    model = build_model(cnum, torch.device("cpu"))
+    model = for_inference(build_model(cnum, torch.device("cpu")), precision)
     image, mask, guide = model_inputs(size)
     before = _rss_kib()
     if before is not None:
@@ -237,8 +258,9 @@ def cpu_forward_peak_mib(size: int, precision: str, cnum: int) -> tuple[float | 
 
 def cuda_forward_peak_mib(model: DeepFillV2Generator, size: int, precision: str) -> float:
     """torch.cuda.max_memory_allocated during one forward, above what was allocated before it (MiB)."""
-    from inpaint_core.devices import autocast
+    from inpaint_core.devices import autocast, for_inference
 
+    for_inference(model, precision)
     device = next(model.parameters()).device
     image, mask, guide = model_inputs(size, device=device)
     torch.cuda.synchronize(device)
@@ -248,6 +270,52 @@ def cuda_forward_peak_mib(model: DeepFillV2Generator, size: int, precision: str)
         model(image, mask, guide)
     torch.cuda.synchronize(device)
     return (torch.cuda.max_memory_allocated(device) - base) / _MIB
+
+
+# --------------------------------------------------------------------------------- contextual attention
+
+
+def time_attention(
+    size: int, precision: str, runs: int, warmup: int, cnum: int, device: torch.device
+) -> AttentionRow:
+    """Contextual attention alone, as the generator calls it at image size x size: (size/4)^2 features of
+    2*cnum channels (random, ReLU'd like pmconv6's output) in the compute dtype, channels_last, with a centred
+    hole of a quarter of the area. FLOPs counted on the meta device; the median of `runs` timed calls.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from inpaint_core.devices import compute_dtype
+    from inpaint_core.model.attention import ContextualAttention
+
+    if size % 8:
+        raise InpaintError(f"sizes must be multiples of 8, got {size}")
+    h4 = size // 4
+    layer = ContextualAttention(GeneratorConfig(cnum=cnum).attention)
+    counter = FlopCounterMode(display=False)
+    meta = torch.zeros(1, 2 * cnum, h4, h4, device="meta")
+    with torch.inference_mode(), counter:
+        layer(meta, meta, torch.zeros(1, 1, h4, h4, device="meta"))
+    dtype = compute_dtype(precision, device)
+    gen = torch.Generator().manual_seed(0)
+    feat = torch.randn(1, 2 * cnum, h4, h4, generator=gen).relu_().to(device, dtype)
+    feat = feat.contiguous(memory_format=torch.channels_last)
+    mask = torch.zeros(1, 1, h4, h4, dtype=dtype, device=device)
+    mask[..., h4 // 4 : h4 - h4 // 4, h4 // 4 : h4 - h4 // 4] = 1
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + max(1, runs)):
+            _sync_device(device)
+            t0 = time.perf_counter()
+            layer(feat, feat, mask)
+            _sync_device(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return AttentionRow(size, precision, median(times), counter.get_total_flops() / 1e9)
+
+
+def _sync_device(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 # ------------------------------------------------------------------------------------- interactive path
@@ -266,16 +334,42 @@ def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
     return (rgb * 240.0).astype(np.uint8) + noise
 
 
-def time_interactive(
-    device: str, precision: str, photo: tuple[int, int], hole: int, runs: int, cnum: int
-) -> tuple[float, float, dict[str, float]]:
-    """(cold, warm median, stage timings of the last run) seconds of `InpaintEngine.run` on a photo with one
-    centred square hole.
+@dataclass
+class InteractiveRun:
+    """`InpaintEngine.run` timings on the interactive photo for one option."""
 
-    The weights are a random-init generator saved to a temporary safetensors file (timing only). Cold includes
-    loading that file; warm is the median of `runs` further runs with the model cached.
+    option: str
+    precision: str
+    cold_s: float  # the first run: includes loading the weights
+    median_s: float  # median of the further runs, model cached
+    stages: dict[str, float]  # stage -> seconds, last run
+    model_size: tuple[int, int]  # (height, width) the model saw (unpadded)
+    gflop: float  # counted FLOPs of the forward at that (padded) size
+    without_refine_s: float = float("nan")  # median of each run's stages but "refine": a coarse-only preview
+
+
+@dataclass(frozen=True)
+class InteractiveCase:
+    """One way to run the interactive fill: a model width, a precision and the engine's resolution limits."""
+
+    option: str
+    precision: str
+    cnum: int
+    max_side: int = 512
+    max_gflop: float | None = None
+
+
+def time_interactive_cases(
+    cases: list[InteractiveCase], device: str, photo: tuple[int, int], hole: int, runs: int
+) -> list[InteractiveRun]:
+    """`InpaintEngine.run` on a photo with one centred square hole, per case: a first run each (loading the
+    weights), then `runs` rounds that run every case once in turn, so a change in the machine's load falls on
+    all of them alike; each case's median over the rounds.
+
+    The weights are random-init generators (one per width) saved to temporary safetensors files (timing only).
     """
-    from inpaint_core.engine import InpaintEngine, InpaintRequest
+    from inpaint_core.budget import forward_gflop
+    from inpaint_core.engine import InpaintEngine, InpaintRequest, InpaintResult
     from inpaint_core.weights import save_generator
 
     width, height = photo
@@ -287,22 +381,96 @@ def time_interactive(
     mask[y0 : y0 + hole, x0 : x0 + hole] = 255
     engine = InpaintEngine()
     with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "random_init.safetensors"
-        save_generator(build_model(cnum, torch.device("cpu")), weights, dtype=torch.float32)
-        request = InpaintRequest(
-            image=image, mask=mask, engine="deepfill", device=device, precision=precision, weights=weights
-        )
-        t0 = time.perf_counter()
-        engine.run(request)
-        cold = time.perf_counter() - t0
-        warm: list[float] = []
-        stages: dict[str, float] = {}
-        for _ in range(max(1, runs)):
+        weights: dict[int, Path] = {}
+        for cnum in sorted({c.cnum for c in cases}):
+            weights[cnum] = Path(tmp) / f"random_init_{cnum}.safetensors"
+            save_generator(build_model(cnum, torch.device("cpu")), weights[cnum], dtype=torch.float32)
+        requests = [
+            InpaintRequest(
+                image=image,
+                mask=mask,
+                device=device,
+                precision=c.precision,
+                weights=weights[c.cnum],
+                max_side=c.max_side,
+                max_gflop=c.max_gflop,
+            )
+            for c in cases
+        ]
+        cold: list[float] = []
+        last: list[InpaintResult] = []
+        for request in requests:
             t0 = time.perf_counter()
-            stages = engine.run(request).timings
-            warm.append(time.perf_counter() - t0)
+            last.append(engine.run(request))
+            cold.append(time.perf_counter() - t0)
+        warm: list[list[float]] = [[] for _ in cases]
+        quick: list[list[float]] = [[] for _ in cases]
+        for _ in range(max(1, runs)):
+            for k, request in enumerate(requests):
+                t0 = time.perf_counter()
+                last[k] = engine.run(request)
+                warm[k].append(time.perf_counter() - t0)
+                quick[k].append(sum(v for stage, v in last[k].timings.items() if stage != "refine"))
         engine.clear_cache()
-    return cold, median(warm), stages
+    out = []
+    for k, (case, result) in enumerate(zip(cases, last, strict=True)):
+        size = result.model_sizes[0] if result.model_sizes else (0, 0)
+        gflop = forward_gflop(GeneratorConfig(cnum=case.cnum), *size) if result.model_sizes else 0.0
+        out.append(
+            InteractiveRun(
+                case.option,
+                case.precision,
+                cold[k],
+                median(warm[k]),
+                result.timings,
+                size,
+                gflop,
+                median(quick[k]),
+            )
+        )
+    return out
+
+
+def time_interactive(
+    device: str, precision: str, photo: tuple[int, int], hole: int, runs: int, cnum: int
+) -> InteractiveRun:
+    """The default interactive fill (max side 512, no budget): `time_interactive_cases` with one case."""
+    case = InteractiveCase("default", precision, cnum)
+    return time_interactive_cases([case], device, photo, hole, runs)[0]
+
+
+def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> list[InteractiveRun]:
+    """The ways to a fill under 0.5 s on this device through the engine (issue 14), per precision: the full
+    model; lower max sides; the device's budget (`budget.interactive_gflop_budget`); the width-reduced model
+    (cnum 24). A coarse-only preview is estimated from the full model's stage timings (all but "refine").
+    """
+    from inpaint_core.budget import interactive_gflop_budget
+
+    cases: list[InteractiveCase] = []
+    for precision in config.precisions:
+        budget = interactive_gflop_budget(device, precision)
+        cases += [
+            InteractiveCase("full model (max side 512)", precision, config.cnum),
+            InteractiveCase("max side 320", precision, config.cnum, 320),
+            InteractiveCase("max side 256", precision, config.cnum, 256),
+            InteractiveCase(f"budget {budget:.0f} GFLOP", precision, config.cnum, 512, budget),
+            InteractiveCase("cnum 24 (max side 512)", precision, 24),
+        ]
+    log(f"interactive options: {len(cases)} cases, {min(config.runs, 3)} interleaved rounds")
+    runs = time_interactive_cases(cases, str(device), config.photo, config.hole, min(config.runs, 3))
+    out: list[InteractiveRun] = []
+    for run in runs:
+        out.append(run)
+        if run.option.startswith("full model"):
+            name = "coarse-only preview (the full model's runs without the refine stage)"
+            h, w = (-(-side // 8) * 8 for side in run.model_size)
+            gflop = count_generator_flops(GeneratorConfig(cnum=config.cnum), h, w, coarse_only=True) / 1e9
+            out.append(
+                InteractiveRun(
+                    name, run.precision, float("nan"), run.without_refine_s, {}, run.model_size, gflop
+                )
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------------- training throughput
@@ -349,8 +517,9 @@ def train_throughput(device: torch.device, steps: int, batch: int, size: int = 2
 def cuda_graph_latency(model: DeepFillV2Generator, size: int, precision: str, runs: int) -> float:
     """Median seconds of a forward replayed from a captured CUDA graph (batch 1). Raises RuntimeError when the
     forward cannot be captured (e.g. a host sync inside it)."""
-    from inpaint_core.devices import autocast
+    from inpaint_core.devices import autocast, for_inference
 
+    for_inference(model, precision)
     device = next(model.parameters()).device
     image, mask, guide = model_inputs(size, device=device)
     stream = torch.cuda.Stream(device)
@@ -407,7 +576,7 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
     for size in config.sizes:
         if size <= 0 or size % 8:
             raise InpaintError(f"sizes must be positive multiples of 8, got {size}")
-    default_precision = engine_default_precision()
+    default_precision = engine_default_precision(device)
     report = SpeedReport(
         device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         machine=machine_name(),
@@ -416,16 +585,14 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
         matmul={},
     )
     for precision in matmul_precisions(device):
-        say(f"matmul peak: {precision}")
-        report.matmul[precision] = matmul_gflops(
-            _MATMUL_DTYPES[precision], config.matmul_n, repeats=5, device=device
-        )
+        say(f"matmul and conv peaks: {precision}")
+        dtype = _MATMUL_DTYPES[precision]
+        report.matmul[precision] = matmul_gflops(dtype, config.matmul_n, repeats=5, device=device)
+        report.conv[precision] = conv_gflops(dtype, repeats=5, device=device)
 
     model = build_model(config.cnum, device)
-    flops_model = model if device.type == "cpu" else build_model(config.cnum, torch.device("cpu"))
     for size in config.sizes:
-        say(f"counting FLOPs at {size}")
-        gflop = count_forward_flops(flops_model, size) / 1e9
+        gflop = count_forward_flops(model, size) / 1e9
         for precision in config.precisions:
             say(f"timing {size}x{size} {precision}")
             row = SpeedRow(size=size, precision=precision, median_s=None, gflop=gflop)
@@ -443,19 +610,28 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
                     say(f"peak memory {size}x{size} {precision} (subprocess)")
                     row.peak_mib, row.note = cpu_forward_peak_mib(size, precision, config.cnum)
             report.rows.append(row)
+            if config.attention:
+                say(f"contextual attention {size}x{size} {precision}")
+                report.attention.append(
+                    time_attention(size, precision, config.runs, config.warmup, config.cnum, device)
+                )
 
     say("interactive path")
     try:
         precision = default_precision if default_precision in config.precisions else config.precisions[0]
-        report.interactive_cold_s, report.interactive_s, stages = time_interactive(
+        run = time_interactive(
             str(device), precision, config.photo, config.hole, min(config.runs, 3), config.cnum
         )
-        stage_text = ", ".join(f"{k} {v:.3f}" for k, v in stages.items())
+        report.interactive_cold_s, report.interactive_s = run.cold_s, run.median_s
+        stage_text = ", ".join(f"{k} {v:.3f}" for k, v in run.stages.items())
         report.interactive_note = (
             f"{config.photo[0]}x{config.photo[1]} photo, {config.hole}x{config.hole} hole, {precision}, "
+            f"model {run.model_size[1]}x{run.model_size[0]} ({run.gflop:.0f} GFLOP), "
             "InpaintEngine.run from request to pasted result (random-init weights: timing only); "
             f"stages (s): {stage_text}"
         )
+        if config.interactive_options:
+            report.interactive_runs = interactive_options(config, device, say)
     except (RuntimeError, InpaintError) as exc:
         report.interactive_note = f"interactive path failed: {str(exc).splitlines()[0]}"
 
@@ -486,28 +662,44 @@ def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) 
     lines = [
         f"Speed: {report.device} ({report.machine}), {report.threads} threads, torch {torch_version}",
         f"Medians of {config.runs} runs after {config.warmup} warm-up; generator cnum={config.cnum} with "
-        "random-init weights (timing only). FLOPs counted by torch FlopCounterMode (multiply-add = 2).",
+        "random-init weights (timing only), weights converted once to each precision (for_inference). FLOPs "
+        "counted by torch FlopCounterMode (multiply-add = 2).",
         "",
-        "| matmul | n | GFLOP/s (best) |",
+        f"| precision | matmul n={config.matmul_n} GFLOP/s (best) | 3x3 conv 256ch@64² GFLOP/s (best) |",
         "|---|---:|---:|",
     ]
-    lines += [f"| {p} | {config.matmul_n} | {g:.1f} |" for p, g in report.matmul.items()]
+    lines += [f"| {p} | {g:.1f} | {_fmt(report.conv.get(p), '.1f')} |" for p, g in report.matmul.items()]
     lines += [
         "",
-        "| size | precision | GFLOP | median (s) | GFLOP/s | of same-precision matmul | peak forward memory (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| size | precision | GFLOP | median (s) | GFLOP/s | of same-precision matmul | of same-precision conv "
+        "| peak forward memory (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report.rows:
-        peak = report.matmul.get(r.precision)
-        ratio = r.achieved_gflops / peak if r.achieved_gflops and peak else None
+        mm, cv = report.matmul.get(r.precision), report.conv.get(r.precision)
+        ratio = r.achieved_gflops / mm if r.achieved_gflops and mm else None
+        conv_ratio = r.achieved_gflops / cv if r.achieved_gflops and cv else None
         lines.append(
             f"| {r.size}x{r.size} | {r.precision} | {r.gflop:.1f} | {_fmt(r.median_s, '.3f')} | "
-            f"{_fmt(r.achieved_gflops, '.1f')} | {_fmt(ratio, '.2f')} | {_fmt(r.peak_mib, '.0f')} |"
+            f"{_fmt(r.achieved_gflops, '.1f')} | {_fmt(ratio, '.2f')} | {_fmt(conv_ratio, '.2f')} | "
+            f"{_fmt(r.peak_mib, '.0f')} |"
         )
     lines.append("")
     for r in report.rows:
         if r.note:
             lines.append(f"note: {r.size}x{r.size} {r.precision}: {r.note}")
+    if report.attention:
+        lines += [
+            "| contextual attention at | precision | GFLOP | median (s) | GFLOP/s | of same-precision conv |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for a in report.attention:
+            cv = report.conv.get(a.precision)
+            lines.append(
+                f"| {a.size}x{a.size} | {a.precision} | {a.gflop:.2f} | {a.median_s:.3f} | "
+                f"{a.achieved_gflops:.1f} | {_fmt(a.achieved_gflops / cv if cv else None, '.2f')} |"
+            )
+        lines.append("")
     if report.interactive_s is not None:
         lines.append(
             f"interactive: {report.interactive_s:.3f} s median ({report.interactive_cold_s:.3f} s first run, "
@@ -515,6 +707,19 @@ def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) 
         )
     else:
         lines.append(f"interactive: {report.interactive_note}")
+    if report.interactive_runs:
+        lines += [
+            "",
+            "| interactive option | precision | model size | GFLOP | median (s) | first run (s) | stages (s) |",
+            "|---|---|---|---:|---:|---:|---|",
+        ]
+        for run in report.interactive_runs:
+            stages = ", ".join(f"{k} {v:.3f}" for k, v in run.stages.items())
+            lines.append(
+                f"| {run.option} | {run.precision} | {run.model_size[1]}x{run.model_size[0]} | "
+                f"{run.gflop:.1f} | {run.median_s:.3f} | {run.cold_s:.3f} | {stages} |"
+            )
+        lines.append("")
     if report.train_samples_per_s is not None:
         lines.append(
             f"training: {report.train_samples_per_s:.2f} samples/s at 256x256 "

@@ -3,8 +3,9 @@ the time of loading, saving and pasting a large photo, and scratch detection's p
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
                                  [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
+                                 [--precision fp32|bf16] [--max-side N]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
-                               [--warmup N]
+                               [--warmup N] [--attention] [--interactive-options]
     python main.py bench scratches [--images DIR] [--count N] [--sensitivity 0.25,0.5,0.75] [--max-width PX]
     python main.py bench files [--runs N] [--photo WxH] [--holes N] [--no-deepfill] [--no-cli]
                                [--compare-with OLD_CHECKOUT]
@@ -88,6 +89,16 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         metavar="PX",
         help="override the request's default edge blend (default: the default request, what users get)",
     )
+    q.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        help="deepfill precision (default: the request's); compare runs to measure a reduced precision's PSNR loss",
+    )
+    q.add_argument(
+        "--max-side",
+        type=int_range(64),
+        help="deepfill sees each window resized to this longer side (default: the request's)",
+    )
     q.set_defaults(run=run_quality_cmd)
 
     f = actions.add_parser(
@@ -146,6 +157,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     s.add_argument(
         "--train-batch", type=int_range(1), default=8, help="training batch for the throughput figure"
     )
+    s.add_argument("--attention", action="store_true", help="also time contextual attention alone per size")
+    s.add_argument(
+        "--interactive-options",
+        action="store_true",
+        help="also time the ways to a 0.5 s fill: lower max sides, the device budget, cnum 24, coarse preview",
+    )
     s.set_defaults(run=run_speed_cmd)
 
     fl = actions.add_parser("files", help="load, save, paste and CLI times on a made-up 24 MP photo")
@@ -191,11 +208,19 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
         guide_edges=args.guide_edges,
         device=args.device,
         edge_blend=args.edge_blend,
+        precision=args.precision,
+        max_side=args.max_side,
         log=_log,
     )
+    from inpaint_core.devices import resolve_device
+    from inpaint_core.precision import resolve_precision
+
+    # The precision DeepFill ran in: the request's "auto" resolves per device and weights (precision.py).
+    precision = resolve_precision(args.precision or "auto", resolve_device(args.device), args.weights)
+    model_side = f", model side {args.max_side}" if args.max_side else ""
     print(
         f"Quality: {report.images} images, {args.size}x{args.size}, seed {report.seed}, "
-        "metrics inside the hole (mean over pairs)\n"
+        f"deepfill in {precision}{model_side}, metrics inside the hole (mean over pairs)\n"
     )
     print(format_table(report))
     for note in report.notes:
@@ -289,6 +314,8 @@ def run_speed_cmd(args: argparse.Namespace) -> int:
         hole=args.hole,
         train_steps=train_steps,
         train_batch=args.train_batch,
+        attention=args.attention,
+        interactive_options=args.interactive_options,
     )
     report = run_speed(config, log=_log)
     print(format_report(report, config, torch.__version__))

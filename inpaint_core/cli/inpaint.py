@@ -26,7 +26,7 @@ from inpaint_core.cli.restore_options import (
 
 # Kept here (not imported from the engine) so building the CLI parser does not import torch.
 _DEVICES = ("auto", "cpu", "cuda", "mps")
-_PRECISIONS = ("fp32", "bf16", "fp16")
+_PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # devices.PRECISIONS
 # Upper bounds of the number options: far beyond any useful value, low enough to catch a typo (an extra zero).
 MAX_MAX_SIDE = 16384
 
@@ -60,7 +60,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--device", choices=_DEVICES, default="auto", help="default: auto (CUDA, MPS, then CPU)"
     )
-    parser.add_argument("--precision", choices=_PRECISIONS, default="fp32", help="default: fp32")
+    parser.add_argument(
+        "--precision",
+        choices=_PRECISIONS,
+        default="auto",
+        help="default: auto (bf16 on CPUs with native bf16 once the weights are measured safe in it, else fp32)",
+    )
     parser.add_argument(
         "--max-side",
         type=int_range(MIN_MAX_SIDE, MAX_MAX_SIDE),
