@@ -21,11 +21,11 @@ from inpaint_core.model.config import GeneratorConfig
 INTERACTIVE_BUDGET_S = 0.5  # issue 14: a fill a user waits for at the click
 MIN_MODEL_SIDE = 64  # the engine's MIN_MAX_SIDE: below this the model has nothing to work with
 # Fraction of the 3x3-convolution peak (`bench.flops.conv_gflops`) a whole forward reaches around 400x400, per
-# compute dtype: measured by `bench speed --interactive-options` (docs/BENCHMARKS.md). Conservative: a fill that
-# comes in under budget is better than one that overruns.
-MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.5, torch.bfloat16: 0.4, torch.float16: 0.4}
-# Time outside the model on a 12 MP photo (windows, crop, resize, paste): subtracted from the budget.
-FIXED_OVERHEAD_S = 0.15
+# compute dtype: 0.75 (fp32) and 0.60 (bf16) measured by `bench speed --sizes 400` on the AVX-512 BF16 machine
+# (docs/BENCHMARKS.md), less a margin: a fill that comes in under budget is better than one that overruns.
+MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.65, torch.bfloat16: 0.5, torch.float16: 0.5}
+# Time outside the model on a 12 MP photo (windows, crop, resize, paste; measured 0.06-0.07 s): subtracted.
+FIXED_OVERHEAD_S = 0.1
 
 
 def padded(side: int, multiple: int = 8) -> int:
