@@ -55,7 +55,10 @@ def test_side_for_budget_is_the_largest_that_fits() -> None:
 
 def test_device_budget_is_positive_and_scales_with_time() -> None:
     cpu = torch.device("cpu")
-    one, two = interactive_gflop_budget(cpu, "fp32", 0.65), interactive_gflop_budget(cpu, "fp32", 1.15)
+    from inpaint_core.budget import FIXED_OVERHEAD_S
+
+    one = interactive_gflop_budget(cpu, "fp32", FIXED_OVERHEAD_S + 0.5)
+    two = interactive_gflop_budget(cpu, "fp32", FIXED_OVERHEAD_S + 1.0)
     assert 0 < one < two
     assert two == pytest.approx(2 * one)  # (seconds - fixed overhead) x the same measured rate
     assert interactive_gflop_budget(cpu, "fp32", 0.0) == 0.0
