@@ -15,7 +15,7 @@ from app.document import FORBID, GUIDE, MASK, Document
 from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
-from inpaint_core.api import ENGINE_LABELS, Engine, InpaintRequest, InpaintResult
+from inpaint_core.api import ENGINE_LABELS, INTERACTIVE_SECONDS, Engine, InpaintRequest, InpaintResult
 from inpaint_core.boxes import Box, grow_box, merge_boxes
 from inpaint_core.errors import WeightsMissingError
 
@@ -57,6 +57,7 @@ class InpaintController(QObject):
         self._next_id = 0
         self.latest_id = 0
         self.last_engine_used = ""
+        self.last_fill = ""  # "Last fill: 0.44 s, model at 344x344 px" (the Fill panel shows it)
         # Opening another photo makes every running request stale (saving under a new name does not).
         doc.image_changed.connect(self._on_doc_image_changed)
 
@@ -86,6 +87,7 @@ class InpaintController(QObject):
             engine=engine or self.settings.engine,
             device=self.settings.device,
             max_side=self.settings.max_side,
+            max_seconds=INTERACTIVE_SECONDS if self.settings.fast_fills else None,
             edge_blend=self.settings.edge_blend,
             weights=self.settings.weights,
             tone=self.settings.tone,
@@ -153,9 +155,13 @@ class InpaintController(QObject):
         request = pending.worker.request
         self._apply(request, result)
         elapsed = time.perf_counter() - pending.started_at
-        note = f" ({result.note})" if result.note else ""
+        facts = ", ".join(f for f in (result.model_size_text(), result.note) if f)
         self.message.emit(
-            f"Filled with {ENGINE_LABELS.get(request.engine, request.engine)} in {elapsed:.2f} s{note}"
+            f"Filled with {ENGINE_LABELS.get(request.engine, request.engine)} in {elapsed:.2f} s"
+            + (f" ({facts})" if facts else "")
+        )
+        self.last_fill = f"Last fill: {elapsed:.2f} s" + (
+            f", {result.model_size_text()}" if result.model_sizes else ""
         )
         self.applied.emit(elapsed)
 

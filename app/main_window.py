@@ -492,6 +492,7 @@ class MainWindow(QMainWindow):
 
     def _on_inpaint_applied(self, seconds: float) -> None:
         self.last_fill_seconds = seconds
+        self.engine_panel.set_last_fill(self.inpaint.last_fill)
 
     def _on_inpaint_failed(self, text: str) -> None:
         QMessageBox.warning(self, "Fill failed", f"{gui_text(text)}\n\nThe photo was left unchanged.")

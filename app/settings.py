@@ -113,6 +113,16 @@ class AppSettings:
         self._set("engine/max_side", int(value))
 
     @property
+    def fast_fills(self) -> bool:
+        """Lower the model resolution so one fill takes about INTERACTIVE_SECONDS on this device
+        (InpaintRequest.max_seconds); on by default: a fill is waited for at the click."""
+        return str(self._get("engine/fast_fills", "true")).lower() in ("true", "1")
+
+    @fast_fills.setter
+    def fast_fills(self, value: bool) -> None:
+        self._set("engine/fast_fills", bool(value))
+
+    @property
     def weights(self) -> str | None:
         """A DeepFill weights file chosen by the user; None = the shipped default."""
         value = str(self._get("engine/weights", "") or "")

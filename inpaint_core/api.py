@@ -87,6 +87,7 @@ STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
 MIN_MAX_SIDE = 64
 # The widest edge blend accepted, in pixels (the editor's spin box and the CLI share it).
 MAX_EDGE_BLEND = 64
+INTERACTIVE_SECONDS = 0.5  # issue 14: the time a fill a user waits for at the click may take
 
 ProgressCallback = Callable[[str, float], None]
 """`progress(stage, fraction)`: a stage of `STAGES` and the fraction (0..1) of the whole run done."""
@@ -113,13 +114,18 @@ class InpaintRequest:
     precision: str = "auto"
     max_side: int = 512  # the longest side the model sees, in pixels
     max_gflop: float | None = None  # work budget per window (budget.py): lowers max_side until it fits
+    # Time budget per window in seconds (the interactive path): the engine turns it into `max_gflop` for the
+    # device from a short convolution measurement (budget.interactive_gflop_budget). Ignored with max_gflop.
+    max_seconds: float | None = None
     # Edge blend, in image pixels: the fill always replaces the whole hole (the original pixels under the mask
     # never come back); with N > 0 it also covers a band N px wide outside the mask and fades into the original
     # across it, so the changed area grows by N px. 0 = none (default: docs/BENCHMARKS.md, "Paste").
     edge_blend: int = 0
     weights: str | Path | None = None  # None = the shipped default weights
     return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
-    tone: str = "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
+    tone: str = (
+        "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
+    )
     request_id: int = 0
 
 
@@ -138,7 +144,18 @@ class InpaintResult:
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     note: str = ""
-    model_sizes: list[tuple[int, int]] = field(default_factory=list)  # (height, width) the model saw per window
+    model_sizes: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # (height, width) the model saw per window
+
+    def model_size_text(self) -> str:
+        """What resolution the model worked at, for a status line: "model at 344x344 px", "model at up to
+        512x384 px" over several windows; "" for the classical engines (they work at full resolution)."""
+        if not self.model_sizes:
+            return ""
+        height, width = max(self.model_sizes, key=lambda hw: hw[0] * hw[1])
+        up_to = "up to " if len(set(self.model_sizes)) > 1 else ""
+        return f"model at {up_to}{width}x{height} px"
 
 
 class Engine(Protocol):

@@ -15,10 +15,11 @@ import time
 
 import torch
 
+from inpaint_core.api import INTERACTIVE_SECONDS
 from inpaint_core.boxes import Box, model_size
 from inpaint_core.model.config import GeneratorConfig
 
-INTERACTIVE_BUDGET_S = 0.5  # issue 14: a fill a user waits for at the click
+INTERACTIVE_BUDGET_S = INTERACTIVE_SECONDS
 MIN_MODEL_SIDE = 64  # the engine's MIN_MAX_SIDE: below this the model has nothing to work with
 # Fraction of the 3x3-convolution peak (`bench.flops.conv_gflops`) a whole forward reaches around 400x400, per
 # compute dtype: 0.75 (fp32) and 0.60 (bf16) measured by `bench speed --sizes 400` on the AVX-512 BF16 machine

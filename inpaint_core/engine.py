@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -125,6 +126,8 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")
     if request.max_gflop is not None and not request.max_gflop > 0:
         raise InpaintError(f"the work budget must be positive, got {request.max_gflop} GFLOP")
+    if request.max_seconds is not None and not 0 < request.max_seconds < math.inf:
+        raise InpaintError(f"the time budget must be a positive number of seconds, got {request.max_seconds}")
     if request.engine != DEEPFILL and request.mask.size and np.all(request.mask):
         raise MaskError(
             f"the mask covers the whole image: {request.engine} has no pixels to fill from; "
@@ -333,6 +336,11 @@ class InpaintEngine:
                 request, precision=resolve_precision(request.precision, device, request.weights)
             )
             model = self.get_model(request.weights, device, request.precision)
+            if request.max_seconds is not None and request.max_gflop is None:
+                from inpaint_core.budget import interactive_gflop_budget
+
+                budget = interactive_gflop_budget(device, request.precision, request.max_seconds)
+                request = dataclasses.replace(request, max_gflop=max(budget, 1e-3))
             if request.guide is not None and np.any(request.guide) and not model.config.guide_channel:
                 notes.append("guide strokes ignored: these weights have no guide channel")
             return DeepFillFiller(model, request, device)

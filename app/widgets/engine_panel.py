@@ -1,5 +1,6 @@
 """The Fill panel: the model picker (shipped DeepFill weights, weights files the user loaded, the classical engines)
-with the active model's facts, device, max model resolution, edge blend, fill-on-release, Inpaint and Cancel."""
+with the active model's facts, device, max model resolution, edge blend, fast fills, fill-on-release, Inpaint and
+Cancel, and what the last fill took."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from inpaint_core.api import (
     CLASSICAL_ENGINES,
     DEEPFILL,
     ENGINE_LABELS,
+    INTERACTIVE_SECONDS,
     MAX_EDGE_BLEND,
     MIN_MAX_SIDE,
     ModelInfo,
@@ -179,6 +181,15 @@ class EnginePanel(QWidget):
             "Fade the fill into the photo over this many pixels outside the mask (0 = none). "
             "The masked pixels are always replaced completely."
         )
+        self.fast_fills = QCheckBox(f"Fast fills (about {INTERACTIVE_SECONDS:g} s)")
+        self.fast_fills.setToolTip(
+            "Lower the model resolution below the maximum when a full-resolution fill would take longer than "
+            f"about {INTERACTIVE_SECONDS:g} s on this device. Off: always the maximum resolution (slower, "
+            "a little sharper on large holes)."
+        )
+        self.last_fill = QLabel()
+        self.last_fill.setToolTip("How long the last fill took and the resolution the model worked at")
+        self.last_fill.setVisible(False)
         self.auto_fill = QCheckBox("Fill when a stroke ends")
         self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
         # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
@@ -190,6 +201,7 @@ class EnginePanel(QWidget):
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
         form.addRow("Edge blend", self.edge_blend)
+        form.addRow(self.fast_fills)
         form.addRow(self.auto_fill)
         layout.addLayout(form)
         label_width = max(form.labelForField(w).sizeHint().width() for w in (self.device, self.max_side))
@@ -206,6 +218,7 @@ class EnginePanel(QWidget):
         buttons.addWidget(self.inpaint_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
+        layout.addWidget(self.last_fill)
         layout.addStretch(1)
         self.set_theme(settings.theme)
         self.load()
@@ -215,6 +228,7 @@ class EnginePanel(QWidget):
         self.max_side.valueChanged.connect(self._on_changed)
         self.edge_blend.valueChanged.connect(self._on_changed)
         self.auto_fill.toggled.connect(self._on_changed)
+        self.fast_fills.toggled.connect(self._on_changed)
 
     # -- showing the settings -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -224,13 +238,20 @@ class EnginePanel(QWidget):
         combo.blockSignals(True)
         combo.setCurrentIndex(max(0, combo.findData(self.settings.device)))
         combo.blockSignals(False)
-        for spin, number in ((self.max_side, self.settings.max_side), (self.edge_blend, self.settings.edge_blend)):
+        for spin, number in (
+            (self.max_side, self.settings.max_side),
+            (self.edge_blend, self.settings.edge_blend),
+        ):
             spin.blockSignals(True)
             spin.setValue(number)
             spin.blockSignals(False)
-        self.auto_fill.blockSignals(True)
-        self.auto_fill.setChecked(self.settings.auto_fill)
-        self.auto_fill.blockSignals(False)
+        for box, checked in (
+            (self.auto_fill, self.settings.auto_fill),
+            (self.fast_fills, self.settings.fast_fills),
+        ):
+            box.blockSignals(True)
+            box.setChecked(checked)
+            box.blockSignals(False)
 
     def _fill_models(self) -> None:
         self.choices = model_choices(self.settings)
@@ -312,6 +333,12 @@ class EnginePanel(QWidget):
         self.settings.max_side = self.max_side.value()
         self.settings.edge_blend = self.edge_blend.value()
         self.settings.auto_fill = self.auto_fill.isChecked()
+        self.settings.fast_fills = self.fast_fills.isChecked()
+
+    def set_last_fill(self, text: str) -> None:
+        """Show how long the last fill took and the resolution the model saw ("" hides the line)."""
+        self.last_fill.setText(text)
+        self.last_fill.setVisible(bool(text))
 
     def set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE
-from inpaint_core.cli.options import int_range
+from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
     check_restore_outputs,
@@ -74,6 +74,14 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="longest side the model sees, in px (default: 512)",
     )
     parser.add_argument(
+        "--max-seconds",
+        type=finite_float(0.05, 3600.0),
+        default=None,
+        metavar="S",
+        help="time budget per hole window: lower the model resolution until the fill fits S seconds on this "
+        "device (e.g. 0.5 for interactive use; default: no budget, --max-side only)",
+    )
+    parser.add_argument(
         "--edge-blend",
         type=int_range(0, MAX_EDGE_BLEND),
         default=0,
@@ -129,6 +137,7 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
         device=args.device,
         precision=args.precision,
         max_side=args.max_side,
+        max_seconds=args.max_seconds,
         edge_blend=args.edge_blend,
         weights=args.weights,
         tone=args.tone,
@@ -175,7 +184,8 @@ def _run_single(args: argparse.Namespace) -> int:
             height, width = shape[:2]
             save_image(args.flow_out, result.attention.flow_rgba(height, width), overwrite=args.force)
     windows = len(result.windows)
-    print(f"wrote {args.output} ({windows} window{'s' if windows != 1 else ''}, {elapsed:.2f} s)")
+    facts = [f"{windows} window{'s' if windows != 1 else ''}", result.model_size_text(), f"{elapsed:.2f} s"]
+    print(f"wrote {args.output} ({', '.join(f for f in facts if f)})")
     return 0
 
 

@@ -254,3 +254,31 @@ def test_the_weights_missing_question_speaks_gui(make_window: Any, qtbot: Any, d
         window.start_inpaint()
     _kind, _title, text = dialogs.calls[-1]
     assert "--" not in text and "Fill panel" in text
+
+
+def test_fast_fills_sets_a_time_budget_and_the_panel_shows_the_model_size(
+    make_window: Any, qtbot: Any, random_weights: Path, no_shipped_weights: Path, tmp_path: Path
+) -> None:
+    """"Fast fills" (on by default) asks the engine for an interactive fill; the panel then says what resolution
+    the model worked at, and the choice persists."""
+    from inpaint_core.api import INTERACTIVE_SECONDS
+    from tests.app.qt_helpers import photo
+
+    window = make_window(image=photo(160, 200))
+    assert window.weights_loader.load(random_weights)
+    panel = window.engine_panel
+    assert panel.fast_fills.isChecked() and not panel.last_fill.isVisibleTo(window)
+    window.tool_settings.set_size(24)
+    drag(window, [(80.0, 70.0), (120.0, 90.0)])
+    request = window.inpaint.make_request()
+    assert request is not None and request.max_seconds == INTERACTIVE_SECONDS
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        window.start_inpaint()
+    assert panel.last_fill.isVisibleTo(window)
+    assert "Last fill:" in panel.last_fill.text() and "model at " in panel.last_fill.text()
+    panel.fast_fills.setChecked(False)
+    drag(window, [(40.0, 40.0), (60.0, 40.0)])
+    request = window.inpaint.make_request()
+    assert request is not None and request.max_seconds is None
+    window.settings.sync()
+    assert not AppSettings.from_ini(tmp_path / "settings.ini").fast_fills

@@ -232,3 +232,22 @@ def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     one_error_line(proc.stderr)
     assert not (tmp_path / "o.png").exists()
+
+
+def test_time_budget_lowers_the_model_resolution(
+    tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--max-seconds: a budget no window can meet leaves the model at its floor side; the line says so."""
+    image_path = _write(tmp_path / "photo.png", synthetic_photo(200, 260))
+    mask_path = _write(tmp_path / "mask.png", (box_mask(200, 260, 70, 100, 130, 160) * 255).astype(np.uint8))
+    argv = ["inpaint", str(image_path), "--mask", str(mask_path), "--weights", str(random_weights)]
+    argv += ["--device", "cpu", "--precision", "fp32"]
+    assert main([*argv, "-o", str(tmp_path / "full.png")]) == 0
+    full_line = capsys.readouterr().out
+    assert main([*argv, "-o", str(tmp_path / "fast.png"), "--max-seconds", "0.05"]) == 0
+    fast_line = capsys.readouterr().out
+    fast_side = max(int(n) for n in fast_line.split("model at ")[1].split(" px")[0].split("x"))
+    full_side = max(int(n) for n in full_line.split("model at ")[1].split(" px")[0].split("x"))
+    assert fast_side == 64 < full_side
+    assert main([*argv, "-o", str(tmp_path / "bad.png"), "--max-seconds", "0"]) == 2
+    assert "--max-seconds" in one_error_line(capsys.readouterr().err)

@@ -54,3 +54,16 @@ def test_manifest_entry_and_default_engine(tmp_path: Path, monkeypatch: pytest.M
         with pytest.raises(WeightsError, match="manifest"):
             default_weights()
         assert default_engine() == "telea"  # a broken manifest never stops the editor
+
+
+def test_model_size_text_names_the_largest_window() -> None:
+    import numpy as np
+
+    from inpaint_core.api import InpaintResult
+
+    blank = np.zeros((4, 4, 3), np.uint8)
+    assert InpaintResult(blank, None, None).model_size_text() == ""  # classical: full resolution, nothing to say
+    one = InpaintResult(blank, None, None, model_sizes=[(344, 296)])
+    assert one.model_size_text() == "model at 296x344 px"
+    several = InpaintResult(blank, None, None, model_sizes=[(64, 64), (512, 384), (344, 344)])
+    assert several.model_size_text() == "model at up to 384x512 px"

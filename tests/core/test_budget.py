@@ -90,3 +90,35 @@ def test_engine_lowers_the_model_size_to_the_budget(random_weights: Path) -> Non
     assert np.array_equal(lowered.image[mask == 0], image[mask == 0])
     with pytest.raises(InpaintError, match="budget"):
         engine.run(request(0.0))
+
+
+def test_a_time_budget_becomes_this_devices_work_budget(random_weights: Path) -> None:
+    """`max_seconds` (the editor's "Fast fills") turns into the FLOP budget the device manages in that time."""
+    from inpaint_core.budget import FIXED_OVERHEAD_S
+
+    image = synthetic_photo(300, 400)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[100:180, 150:250] = 255
+    engine = InpaintEngine()
+
+    def run(max_seconds: float | None, max_gflop: float | None = None) -> list[tuple[int, int]]:
+        request = InpaintRequest(
+            image=image,
+            mask=mask,
+            device="cpu",
+            precision="fp32",
+            weights=random_weights,
+            max_seconds=max_seconds,
+            max_gflop=max_gflop,
+        )
+        return engine.run(request).model_sizes
+
+    full = run(None)
+    # A sliver of time beyond the fixed overhead buys next to nothing: the floor side.
+    tiny = run(FIXED_OVERHEAD_S + 1e-6)
+    assert max(tiny[0]) == MIN_MODEL_SIDE < max(full[0])
+    assert run(3600.0) == full  # an hour is no limit for one small window
+    assert run(FIXED_OVERHEAD_S + 1e-6, max_gflop=1e6) == full  # an explicit work budget wins
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(InpaintError, match="time budget"):
+            run(bad)
