@@ -259,7 +259,7 @@ def test_the_weights_missing_question_speaks_gui(make_window: Any, qtbot: Any, d
 def test_fast_fills_sets_a_time_budget_and_the_panel_shows_the_model_size(
     make_window: Any, qtbot: Any, random_weights: Path, no_shipped_weights: Path, tmp_path: Path
 ) -> None:
-    """"Fast fills" (on by default) asks the engine for an interactive fill; the panel then says what resolution
+    """The "Fast fills" option (on by default) asks the engine for an interactive fill; the panel then says what resolution
     the model worked at, and the choice persists."""
     from inpaint_core.api import INTERACTIVE_SECONDS
     from tests.app.qt_helpers import photo

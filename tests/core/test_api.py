@@ -62,7 +62,8 @@ def test_model_size_text_names_the_largest_window() -> None:
     from inpaint_core.api import InpaintResult
 
     blank = np.zeros((4, 4, 3), np.uint8)
-    assert InpaintResult(blank, None, None).model_size_text() == ""  # classical: full resolution, nothing to say
+    # classical engines work at full resolution: nothing to say
+    assert InpaintResult(blank, None, None).model_size_text() == ""
     one = InpaintResult(blank, None, None, model_sizes=[(344, 296)])
     assert one.model_size_text() == "model at 296x344 px"
     several = InpaintResult(blank, None, None, model_sizes=[(64, 64), (512, 384), (344, 344)])
