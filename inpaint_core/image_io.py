@@ -316,15 +316,19 @@ def mask_from_pixels(pixels: np.ndarray) -> np.ndarray:
     return hole
 
 
-def load_mask(path: str | os.PathLike[str], shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Read a mask file as HxW bool (see `mask_from_pixels`); MaskError if unreadable or not `shape[:2]`."""
+def load_mask(
+    path: str | os.PathLike[str], shape: tuple[int, ...] | None = None, what: str = "mask"
+) -> np.ndarray:
+    """Read a mask file as HxW bool (see `mask_from_pixels`); MaskError if unreadable or not `shape[:2]`.
+
+    `what` names the file in that error ("guide", "forbid mask"), so a wrong-size guide is not called a mask."""
     try:
         pixels = load_image(path).pixels
     except ImageLoadError as exc:
         raise MaskError(str(exc)) from None
     mask = mask_from_pixels(pixels)
     if shape is not None:
-        check_same_size(mask, shape, f"mask {Path(path).name}")
+        check_same_size(mask, shape, f"{what} {Path(path).name}")
     return mask
 
 

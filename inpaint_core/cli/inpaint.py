@@ -167,8 +167,8 @@ def _run_single(args: argparse.Namespace) -> int:
     loaded = load_image(args.image)
     shape = loaded.pixels.shape
     mask = proposed_mask(args, loaded.pixels) if args.auto_scratches else load_mask(args.mask, shape)
-    guide = load_mask(args.guide, shape) if args.guide else None
-    forbid = load_mask(args.forbid, shape) if args.forbid else None
+    guide = load_mask(args.guide, shape, "guide") if args.guide else None
+    forbid = load_mask(args.forbid, shape, "forbid mask") if args.forbid else None
 
     start = time.perf_counter()
     request = _request(args, loaded.pixels, mask, guide, forbid)

@@ -135,6 +135,19 @@ def test_whole_image_mask_with_a_classical_engine(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("flag", "word"), [("--guide", "guide"), ("--forbid", "forbid mask")])
+def test_a_wrong_size_guide_or_forbid_file_is_named_as_such(
+    flag: str, word: str, pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = _write(tmp_path / "small.png", np.zeros((10, 12), np.uint8))
+    out = tmp_path / "out.png"
+    argv = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea"]
+    assert main([*argv, flag, str(small)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"{word} small.png is 12x10" in line and "64x48" in line
+    assert not out.exists()
+
+
 # -------------------------------------------------------------------------------------------------- weights
 
 
