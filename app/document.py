@@ -55,6 +55,7 @@ class Document(QObject):
         self.exif: bytes | None = None
         self.icc: bytes | None = None
         self.format: str = "PNG"
+        self.converted_from: str | None = None  # the file's colour model when opened as RGB ("CMYK"), else None
         self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
         # The photo as loaded and as edited, in the file's own layout (HxW, HxWx3 or HxWx4; uint8 or uint16).
         self.original: np.ndarray = np.zeros((1, 1, 3), np.uint8)
@@ -82,6 +83,7 @@ class Document(QObject):
         exif: bytes | None = None,
         icc: bytes | None = None,
         fmt: str = "PNG",
+        converted_from: str | None = None,
     ) -> None:
         """Replace the whole document with a new photo (clears layers, attention and history).
 
@@ -99,6 +101,7 @@ class Document(QObject):
         self.original = np.array(pixels, copy=True, order="C")
         self.image = self.original.copy()
         self.path, self.exif, self.icc, self.format = path, exif, icc, fmt
+        self.converted_from = converted_from
         self.attention = None
         self.undo_stack.clear()
         self.image_revision += 1

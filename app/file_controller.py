@@ -158,7 +158,7 @@ class FileController(QObject):
             return False
         if self.changes != before and not self.maybe_save():  # edited while it loaded: ask again
             return False
-        self.doc.set_photo(loaded.pixels, path, loaded.exif, loaded.icc, loaded.format)
+        self.doc.set_photo(loaded.pixels, path, loaded.exif, loaded.icc, loaded.format, loaded.converted_from)
         self.settings.add_recent(str(path.resolve()))
         self.opened.emit(str(path))
         return True
@@ -201,7 +201,9 @@ class FileController(QObject):
         # What PIL reads as a TIFF's EXIF is the file's own IFD (size, compression...), which every TIFF
         # writer rewrites: only a profile, or EXIF from another format, is metadata that could be lost.
         exif = bool(self.doc.exif) and self.doc.format != "TIFF"
-        return image_io.format_losses(path, self.doc.image, metadata=exif or bool(self.doc.icc))
+        return image_io.format_losses(
+            path, self.doc.image, metadata=exif or bool(self.doc.icc), converted_from=self.doc.converted_from
+        )
 
     def save(self) -> bool:
         """Save over the document's file, after asking (the original is never overwritten silently)."""

@@ -93,16 +93,28 @@ def is_lossy(path: str | os.PathLike[str]) -> bool:
     return SAVE_FORMATS.get(Path(path).suffix.lower()) in _LOSSY
 
 
-def format_losses(path: str | os.PathLike[str], pixels: np.ndarray, *, metadata: bool = False) -> list[str]:
+_CONVERTED_MODES = ("CMYK", "YCbCr", "LAB", "HSV")  # colour models load_image turns into RGB
+
+
+def format_losses(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    *,
+    metadata: bool = False,
+    converted_from: str | None = None,
+) -> list[str]:
     """What saving `pixels` to `path`'s format would drop, in words (empty when it keeps everything).
 
-    `metadata`: the image carries EXIF or an ICC profile (16-bit TIFF is written without them). The editor's
-    save and export dialogs show this list, so no data is lost without the user being told.
+    `metadata`: the image carries EXIF or an ICC profile (16-bit TIFF is written without them).
+    `converted_from`: the photo's file was CMYK (or another model) and was opened as RGB (`LoadedImage`). The
+    editor's save and export dialogs show this list, so no data is lost without the user being told.
     """
     fmt = next((f for f in FORMATS if f.name == SAVE_FORMATS.get(Path(path).suffix.lower())), None)
     if fmt is None:
         return []
     losses = []
+    if converted_from:
+        losses.append(f"the {converted_from} colours (the photo is saved as RGB)")
     if pixels.ndim == 3 and pixels.shape[2] == 4 and not fmt.alpha:
         losses.append("the transparency (alpha channel)")
     if pixels.dtype == np.uint16 and not fmt.deep:
@@ -120,6 +132,9 @@ class LoadedImage:
     exif: bytes | None  # EXIF block without the orientation tag (already applied to the pixels)
     icc: bytes | None  # ICC colour profile
     format: str  # PIL format name ("PNG", "JPEG", ...)
+    # The file's colour model when it was not RGB(A) or grey and was converted to RGB on load ("CMYK", "LAB"...):
+    # no format we write keeps it, so a save must say so (format_losses).
+    converted_from: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------- loading
@@ -182,7 +197,7 @@ def _pil_to_array(im: Image.Image) -> np.ndarray:
         return np.asarray(im.convert("RGBA" if has_alpha else "RGB")).copy()
     if mode in ("LA", "La", "RGBa"):
         return np.asarray(im.convert("RGBA")).copy()
-    if mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+    if mode in _CONVERTED_MODES or mode == "RGBX":
         return np.asarray(im.convert("RGB")).copy()
     raise ImageLoadError(f"unsupported image mode {mode!r} (use 8- or 16-bit grey, RGB or RGBA)")
 
@@ -259,6 +274,9 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             fmt = im.format or "unknown"
             deep = _is_deep_colour(im) and fmt in ("PNG", "TIFF")  # before getexif(), which may decode
             icc = im.info.get("icc_profile") or None
+            converted_from = im.mode if im.mode in _CONVERTED_MODES else None
+            if converted_from is not None:
+                icc = None  # a CMYK/LAB profile describes the old channels: on the RGB pixels it would mis-colour
             fast = None if deep else _decode_with_opencv(im, data)
             if fast is not None:
                 pixels, exif_obj = fast
@@ -287,7 +305,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         raise ImageLoadError(f"{path}: unsupported number of channels ({pixels.shape[2]})")
     if pixels.size == 0:
         raise ImageLoadError(f"{path}: image is empty")
-    return LoadedImage(pixels=pixels, exif=exif, icc=icc, format=fmt)
+    return LoadedImage(pixels=pixels, exif=exif, icc=icc, format=fmt, converted_from=converted_from)
 
 
 def load_rgb8(path: str | os.PathLike[str]) -> np.ndarray:

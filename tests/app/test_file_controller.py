@@ -114,3 +114,21 @@ def test_drop_opens_the_file(make_window: Any, tmp_path: Path) -> None:
     window = make_window()
     window.view.file_dropped.emit(str(src))
     assert window.doc.path == src and window.doc.width == 40
+
+
+def test_saving_a_cmyk_photo_says_it_becomes_rgb(
+    make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialogs: Any
+) -> None:
+    src = tmp_path / "print.jpg"
+    Image.fromarray(photo()).convert("CMYK").save(src, quality=95)
+    original_bytes = src.read_bytes()
+    window = make_window()
+    assert window.files.open_path(src)
+    assert window.doc.converted_from == "CMYK" and window.doc.image.shape[2] == 3
+    dialogs.answer = QMessageBox.StandardButton.No
+    _save_dialog(monkeypatch, "")
+    assert not window.files.save()
+    assert src.read_bytes() == original_bytes
+    assert dialogs.calls[-1][1] == "Overwrite the original?" and "CMYK colours" in dialogs.calls[-1][2]
+    window.doc.set_photo(photo())  # another photo: nothing to warn about
+    assert window.doc.converted_from is None

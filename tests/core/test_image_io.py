@@ -15,6 +15,7 @@ from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputE
 from inpaint_core.image_io import (
     IMAGE_EXTENSIONS,
     SAVE_FORMATS,
+    format_losses,
     is_lossy,
     load_image,
     load_mask,
@@ -244,3 +245,18 @@ def test_format_table_drives_extensions() -> None:
     assert IMAGE_EXTENSIONS == (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
     assert ".bmp" not in SAVE_FORMATS and SAVE_FORMATS[".jpeg"] == "JPEG"
     assert is_lossy("x.JPG") and is_lossy("x.webp") and not is_lossy("x.png") and not is_lossy("x.gif")
+
+
+def test_a_cmyk_file_loads_as_rgb_without_its_cmyk_profile(tmp_path: Path) -> None:
+    """The CMYK profile described the old channels: kept on the RGB pixels it would mis-colour them. And every
+    save says the CMYK colours are gone."""
+    rgb = synthetic_photo(24, 32)
+    path = tmp_path / "print.jpg"
+    Image.fromarray(rgb).convert("CMYK").save(path, quality=95, icc_profile=b"not really a CMYK profile")
+    loaded = load_image(path)
+    assert loaded.converted_from == "CMYK" and loaded.icc is None
+    assert loaded.pixels.shape == (24, 32, 3) and loaded.pixels.dtype == np.uint8
+    assert any("CMYK" in loss for loss in format_losses("out.png", loaded.pixels, converted_from="CMYK"))
+    plain = tmp_path / "plain.jpg"
+    Image.fromarray(rgb).save(plain, quality=95)
+    assert load_image(plain).converted_from is None
