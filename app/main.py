@@ -13,7 +13,11 @@ from inpaint_core import RESOURCES
 from inpaint_core.api import Engine
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
     from app.settings import AppSettings
+    from app.terminate import TerminationHandler
 
 DEMO_PHOTO = RESOURCES / "demo" / "coffee.png"
 
@@ -82,7 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if not window.offer_recovery():  # a crashed or killed session's unsaved work comes first
         window.open_at_startup(Path(args.photo) if args.photo else DEMO_PHOTO)
+    quit_on_signal(app, window)
     return int(app.exec())
+
+
+def quit_on_signal(app: QApplication, window: MainWindow) -> TerminationHandler:
+    """SIGTERM/SIGINT: keep unsaved work in the recovery copy and exit with 128 + the signal's number."""
+    from app.terminate import TerminationHandler
+
+    def on_signal(signum: int) -> None:
+        window.terminate()
+        app.exit(128 + signum)
+
+    return TerminationHandler(on_signal, app)
 
 
 def session_settings(args: argparse.Namespace) -> AppSettings:

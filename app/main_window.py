@@ -768,8 +768,17 @@ class MainWindow(QMainWindow):
         self.shutdown()
         event.accept()
 
-    def shutdown(self) -> None:
-        """Cancel any fill or conversion, wait for the pools, drop the recovery copy, store the window geometry."""
+    def terminate(self) -> None:
+        """SIGTERM/SIGINT (`app.terminate`): no one to ask, so unsaved work goes to the recovery copy, which the
+        next start offers back, and everything else shuts down as on close."""
+        unsaved = self.doc.is_modified
+        if unsaved and self.recovery.pending:
+            self.recovery.save_now()
+        self.shutdown(keep_recovery=unsaved)
+
+    def shutdown(self, keep_recovery: bool = False) -> None:
+        """Cancel any fill or conversion, wait for the pools, drop the recovery copy (unless ``keep_recovery``),
+        store the window geometry."""
         # Signals the document still emits while Qt deletes it must not reach this half-deleted window.
         with contextlib.suppress(RuntimeError, TypeError):
             self.doc.undo_stack.cleanChanged.disconnect(self._on_undo_clean_changed)
@@ -777,7 +786,7 @@ class MainWindow(QMainWindow):
         self.inpaint.shutdown()
         self.weights_loader.shutdown()
         self.files.shutdown()
-        self.recovery.shutdown()
+        self.recovery.shutdown(keep=keep_recovery)
         self.restore.shutdown()
         self.settings.geometry = self.saveGeometry()
         self.settings.sync()

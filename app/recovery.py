@@ -263,7 +263,8 @@ class RecoveryController(QObject):
         self.pool.start(_Job(lambda: file.unlink(missing_ok=True)))
 
     def shutdown(self, keep: bool = False) -> None:
-        """Window closing: stop the timer, finish the writes, and (unless ``keep``) delete the copy."""
+        """Window closing: stop the timer, finish the writes, and (unless ``keep``) delete the copy. A kept copy's
+        lock is released too, so the next start (even in this process) offers it back."""
         self.timer.stop()
         for signal, slot in (
             (self.doc.undo_stack.indexChanged, self._on_doc_changed),
@@ -274,5 +275,6 @@ class RecoveryController(QObject):
         self.pool.waitForDone()
         if not keep:
             self.file.unlink(missing_ok=True)
-            if self._lock is not None:
-                self._lock.unlock()
+        if self._lock is not None:
+            self._lock.unlock()  # removes the lock file; a kept copy then counts as left by a gone session
+            self._lock = None

@@ -421,6 +421,63 @@ def test_a_killed_session_is_offered_back(
     assert not window.offer_recovery()
 
 
+_TERMINATED_SESSION = """
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.canvas.commands import LayerReplaceCommand
+from app.main import quit_on_signal
+from app.main_window import MainWindow
+from app.settings import AppSettings
+from inpaint_core.engine import InpaintEngine
+folder, photo, edit = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "edit"
+window = MainWindow(AppSettings.from_ini(folder / "settings.ini"), InpaintEngine())
+window.show()
+assert window.files.open_path(photo, ask=False)
+if edit:  # a stroke no autosave has seen: only the signal's copy can hold it
+    alpha = window.doc.layer_alpha("mask")
+    alpha[3:9, 5:40] = 255
+    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, "mask", window.doc.layer_alpha("mask"), alpha, "Paint"))
+quit_on_signal(app, window)
+print("ready", flush=True)
+sys.exit(app.exec())
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize(("signum", "edit"), [(signal.SIGTERM, True), (signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_a_terminated_session_keeps_its_unsaved_work_and_exits_with_the_signals_status(
+    make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, edit: bool
+) -> None:
+    photo_path = tmp_path / "photo.png"
+    image_io.save_image(photo_path, synthetic_photo(48, 64))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED_SESSION, str(tmp_path), str(photo_path), "edit" if edit else "-"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready", child.communicate(timeout=60)
+    child.send_signal(signum)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signum, err  # a quit, not a crash: the handler ran
+    assert "Traceback" not in err
+
+    window = make_window()  # same settings folder as the terminated session
+    log: list[tuple[str, str]] = []
+    _answers(monkeypatch, {"Restore unsaved work?": Button.Yes}, log)
+    if not edit:  # nothing was unsaved: nothing is offered, nothing is left behind
+        assert not window.offer_recovery() and log == []
+        assert list(window.settings.recovery_folder.glob("*")) == []
+        return
+    assert window.offer_recovery()
+    expected = np.zeros((48, 64), np.uint8)
+    expected[3:9, 5:40] = 255
+    assert window.doc.path == photo_path
+    assert np.array_equal(window.doc.layer_alpha(MASK), expected)
+
+
 def test_recovery_copies_are_removed_once_saved_and_kept_while_their_session_runs(
     make_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
