@@ -199,11 +199,9 @@ class FileController(QObject):
 
     def _losses(self, path: Path) -> list[str]:
         # What PIL reads as a TIFF's EXIF is the file's own IFD (size, compression...), which every TIFF
-        # writer rewrites: only a profile, or EXIF from another format, is metadata that could be lost.
+        # writer rewrites: only EXIF from another format is metadata that could be lost.
         exif = bool(self.doc.exif) and self.doc.format != "TIFF"
-        return image_io.format_losses(
-            path, self.doc.image, metadata=exif or bool(self.doc.icc), converted_from=self.doc.converted_from
-        )
+        return image_io.format_losses(path, self.doc.image, exif=exif, converted_from=self.doc.converted_from)
 
     def save(self) -> bool:
         """Save over the document's file, after asking (the original is never overwritten silently)."""

@@ -100,12 +100,12 @@ def format_losses(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
     *,
-    metadata: bool = False,
+    exif: bool = False,
     converted_from: str | None = None,
 ) -> list[str]:
     """What saving `pixels` to `path`'s format would drop, in words (empty when it keeps everything).
 
-    `metadata`: the image carries EXIF or an ICC profile (16-bit TIFF is written without them).
+    `exif`: the image carries EXIF data (16-bit colour TIFF is written without it).
     `converted_from`: the photo's file was CMYK (or another model) and was opened as RGB (`LoadedImage`). The
     editor's save and export dialogs show this list, so no data is lost without the user being told.
     """
@@ -119,8 +119,8 @@ def format_losses(
         losses.append("the transparency (alpha channel)")
     if pixels.dtype == np.uint16 and not fmt.deep:
         losses.append("16-bit depth (saved as 8 bits per channel)")
-    if metadata and pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt.name == "TIFF":
-        losses.append("EXIF data and the colour profile (not written to 16-bit colour TIFF)")
+    if exif and pixels.dtype == np.uint16 and pixels.ndim == 3 and fmt.name == "TIFF":
+        losses.append("the EXIF data (not written to 16-bit colour TIFF)")
     return losses
 
 
@@ -429,7 +429,7 @@ def save_image(
 
     PNG and TIFF keep 16 bits; JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped): `format_losses` says so
     beforehand. PNG is written by OpenCV's libpng at `png_compression` (0-9, see PNG_COMPRESSION), with the EXIF
-    and ICC chunks added; a 16-bit colour TIFF (written by OpenCV) goes without them. `text` and `xmp` (e.g.
+    and ICC chunks added; a 16-bit colour TIFF (written by tifffile) keeps the profile, not the EXIF. `text` and `xmp` (e.g.
     `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
     unless `overwrite` (OutputExistsError).
     """
@@ -457,6 +457,13 @@ def save_image(
         try:
             with atomic_write(path) as fh:
                 _write_png(fh, png, exif, icc, notes)
+        except OSError as exc:
+            raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        return
+    if deep and pixels.ndim == 3 and fmt == "TIFF":  # PIL cannot write 16-bit colour
+        try:
+            with atomic_write(path) as fh:
+                _write_deep_tiff(fh, pixels, icc, (text or {}).get("Description", ""), xmp)
         except OSError as exc:
             raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return
@@ -493,6 +500,31 @@ def save_image(
     except (ValueError, TypeError) as exc:  # an encoder refusing the data (e.g. WebP beyond 16383 px)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InpaintError(f"{path}: cannot encode this image as {fmt} ({reason})") from None
+
+
+def _write_deep_tiff(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, description: str, xmp: bytes | None) -> None:
+    """A 16-bit RGB(A) TIFF (tifffile), deflate level 1 (about as fast as an uncompressed write to a disk), with
+    the ICC profile (34675), the note as ImageDescription (270, ASCII by the TIFF spec; the XMP has it in full)
+    and the XMP packet (700). EXIF is not written: it would need its own sub-IFD (`format_losses` says so)."""
+    import tifffile
+
+    tags = [(700, "B", len(xmp), xmp, True)] if xmp else []
+    if icc:
+        tags.append((34675, 7, len(icc), icc, True))  # UNDEFINED bytes; tags in ascending order
+    alpha = {"extrasamples": ("unassalpha",)} if pixels.shape[2] == 4 else {}
+    buffer = io.BytesIO()  # tifffile wants a named file; `atomic_write` gives an fd-backed one
+    tifffile.imwrite(
+        buffer,
+        np.ascontiguousarray(pixels),
+        photometric="rgb",
+        compression="zlib",
+        compressionargs={"level": 1},
+        description=description.encode("ascii", "replace").decode("ascii") or None,
+        extratags=tags,
+        metadata=None,  # no tifffile JSON in the description
+        **alpha,
+    )
+    fh.write(buffer.getbuffer())
 
 
 def _encode_png(pixels: np.ndarray, level: int) -> np.ndarray | None:

@@ -4,7 +4,7 @@
 PNG gets its text as iTXt chunks (UTF-8) plus the XMP packet under the standard `XML:com.adobe.xmp` keyword;
 JPEG gets the XMP APP1 segment and the description as a comment; TIFF gets ImageDescription (270) and XMP (700);
 WEBP gets an XMP chunk. Every PNG is encoded by OpenCV, so its chunks (`png_text_chunks`) are spliced into the
-encoded bytes; 16-bit colour TIFFs carry no note (OpenCV writes no tags), the sidecar still exists.
+encoded bytes; 16-bit colour TIFFs are written by tifffile (`image_io`) with the same two tags.
 """
 
 from __future__ import annotations

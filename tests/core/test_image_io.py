@@ -260,3 +260,17 @@ def test_a_cmyk_file_loads_as_rgb_without_its_cmyk_profile(tmp_path: Path) -> No
     plain = tmp_path / "plain.jpg"
     Image.fromarray(rgb).save(plain, quality=95)
     assert load_image(plain).converted_from is None
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_colour_tiff_keeps_depth_alpha_and_colour_profile(tmp_path: Path, channels: int) -> None:
+    pixels = synthetic_photo(40, 56, channels=channels, dtype=np.uint16)
+    profile = b"an ICC profile's bytes" * 8
+    out = tmp_path / "deep.tif"
+    save_image(out, pixels, icc=profile, exif=b"Exif\x00\x00not kept")
+    loaded = load_image(out)
+    assert loaded.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(loaded.pixels, pixels)
+    assert loaded.icc == profile
+    assert format_losses(out, pixels) == []  # the profile is no loss any more
+    assert format_losses(out, pixels, exif=True) == ["the EXIF data (not written to 16-bit colour TIFF)"]

@@ -136,7 +136,7 @@ def _xmp_of(path: Path) -> bytes:
 @pytest.mark.parametrize(
     ("suffix", "dtype", "channels"),
     [(".png", np.uint8, 3), (".png", np.uint16, 3), (".png", np.uint8, 1), (".jpg", np.uint8, 3),
-     (".tif", np.uint8, 3), (".webp", np.uint8, 4)],
+     (".tif", np.uint8, 3), (".tif", np.uint16, 3), (".tif", np.uint16, 4), (".webp", np.uint8, 4)],
 )  # fmt: skip
 def test_note_is_embedded(two_fills, tmp_path: Path, suffix: str, dtype: type, channels: int) -> None:
     photo, _, fills = two_fills
