@@ -508,10 +508,9 @@ def _write_deep_tiff(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, descri
     and the XMP packet (700). EXIF is not written: it would need its own sub-IFD (`format_losses` says so)."""
     import tifffile
 
-    tags = [(700, "B", len(xmp), xmp, True)] if xmp else []
+    tags: list[tuple[int, int | str, int, bytes, bool]] = [(700, "B", len(xmp), xmp, True)] if xmp else []
     if icc:
         tags.append((34675, 7, len(icc), icc, True))  # UNDEFINED bytes; tags in ascending order
-    alpha = {"extrasamples": ("unassalpha",)} if pixels.shape[2] == 4 else {}
     buffer = io.BytesIO()  # tifffile wants a named file; `atomic_write` gives an fd-backed one
     tifffile.imwrite(
         buffer,
@@ -522,7 +521,7 @@ def _write_deep_tiff(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, descri
         description=description.encode("ascii", "replace").decode("ascii") or None,
         extratags=tags,
         metadata=None,  # no tifffile JSON in the description
-        **alpha,
+        extrasamples=("unassalpha",) if pixels.shape[2] == 4 else None,
     )
     fh.write(buffer.getbuffer())
 
