@@ -2,7 +2,8 @@
 
 High-resolution strategy: the holes are grouped into context windows (`boxes.plan_windows`: each hole's box
 grown by a margin proportional to its size, overlapping windows merged). Each window is resized so the model
-sees at most `max_side` pixels on its longer side, padded to a multiple of 8 and filled; the paste resamples
+sees at most `max_side` pixels on its longer side, padded to a multiple of 8 and filled (except thin holes,
+which `tiling.plan_jobs` cuts into tiles the model sees at full resolution); the paste resamples
 the fill only at the pixels it writes. The fill replaces the hole completely (none of the original pixels
 under the mask come back); an edge blend of `edge_blend` px grows the filled area by that band and fades the
 fill into the original across it. Pixels outside the mask and that band stay bit-identical. Windows run one
@@ -50,6 +51,7 @@ from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fi
 from inpaint_core.manifest import NO_WEIGHTS_MESSAGE as NO_WEIGHTS_MESSAGE  # its home is manifest.py
 from inpaint_core.manifest import resolve_weights
 from inpaint_core.restore.tone import keep_tone
+from inpaint_core.tiling import WindowJob, plan_jobs
 
 # torch loads with the first DeepFill fill: classical fills never need it (module docstring).
 if TYPE_CHECKING:
@@ -154,6 +156,19 @@ def _host_memory_errors(run: _RunMethod) -> _RunMethod:
             ) from None
 
     return wrapper
+
+
+def _owned(remaining: np.ndarray, job: WindowJob) -> np.ndarray:
+    """The pixels of `job.window` that the job fills: those of its `own` region that no job has filled yet.
+
+    Shape: remaining (H, W) bool -> (window.height, window.width) bool
+    """
+    box, own = job.window, job.own
+    owned = np.zeros((box.height, box.width), bool)
+    x0, y0, x1, y1 = max(box.x0, own.x0), max(box.y0, own.y0), min(box.x1, own.x1), min(box.y1, own.y1)
+    if x0 < x1 and y0 < y1:
+        owned[y0 - box.y0 : y1 - box.y0, x0 - box.x0 : x1 - box.x0] = remaining[y0:y1, x0:x1]
+    return owned
 
 
 class InpaintEngine:
@@ -284,12 +299,18 @@ class InpaintEngine:
             min_margin=self.min_margin,
             min_side=self.min_side,
         )
+        if request.max_seconds is None and request.max_gflop is None:
+            jobs = plan_jobs(fill_all, windows, request.max_side, self.min_margin)
+        else:  # a budget asks for speed: thin holes are seen shrunk with their window (tiles cost ~10x more)
+            jobs = [WindowJob(window, window) for window in windows]
+        remaining = fill_all.copy()  # filled by no job yet: the model sees these as hole
         work = image.copy()
         coarse_img = image.copy() if request.return_coarse and filler.has_coarse else None
         attention: list[WindowAttention] = []
         model_sizes: list[tuple[int, int]] = []
-        n = len(windows)
-        for i, box in enumerate(windows):
+        n = len(jobs)
+        for i, job in enumerate(jobs):
+            box = job.window
             base, span = 0.1 + 0.9 * i / n, 0.9 / n
 
             def step(stage: str, at: float, base: float = base, span: float = span) -> None:
@@ -298,15 +319,17 @@ class InpaintEngine:
             def tick(done: float, base: float = base, span: float = span) -> None:
                 state.tick("paste", base + (0.9 + 0.1 * done) * span)
 
-            out = filler.fill(work, box, fill_all[box.slices], step)
+            out = filler.fill(work, box, remaining[box.slices], step)
             step("paste", 0.9)
-            hole = hole_all[box.slices]
-            weight = edge_weights(hole, blend) if blend else hole
+            owned = _owned(remaining, job)  # this job's pixels, in window coordinates
+            hole = hole_all[box.slices] & owned
+            weight = edge_weights(hole_all[box.slices], blend) * owned if blend else hole
             paste_fill(work, out.fill, weight, box, tick)
             if coarse_img is not None and out.coarse is not None:
                 paste_fill(coarse_img, out.coarse, weight, box)
+            remaining[box.slices] &= ~owned
             if out.attention is not None:
-                attention.append(out.attention)
+                attention.append(dataclasses.replace(out.attention, hole=hole))
             if out.model_size is not None:
                 model_sizes.append(out.model_size)
         if request.tone == "auto":
@@ -317,7 +340,7 @@ class InpaintEngine:
             image=work,
             coarse=coarse_img,
             attention=AttentionField(attention, image.shape[:2]) if filler.has_attention else None,
-            windows=windows,
+            windows=[job.window for job in jobs],
             request_id=request.request_id,
             timings=state.timings,
             note="; ".join(notes),

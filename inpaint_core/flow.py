@@ -169,9 +169,11 @@ class AttentionField:
         self.windows = list(windows)
         self.height, self.width = image_size
 
-    def _window_at(self, x: float, y: float) -> WindowAttention | None:
+    def _window_at(self, x: int, y: int) -> WindowAttention | None:
+        """The window that filled pixel (x, y) (windows may overlap where thin holes were tiled; each pixel's
+        `hole` is set in the one window that filled it), or None."""
         for win in self.windows:
-            if win.box.contains(x, y):
+            if win.box.contains(x, y) and win.hole[y - win.box.y0, x - win.box.x0]:
                 return win
         return None
 
@@ -179,7 +181,7 @@ class AttentionField:
         """The top-k sources of the filled pixel (x, y), best first; empty outside the holes."""
         xi, yi = int(np.floor(x)), int(np.floor(y))
         win = self._window_at(xi, yi)
-        if win is None or not win.hole[yi - win.box.y0, xi - win.box.x0]:
+        if win is None:
             return []
         cy, cx = win.cells_of(np.array(xi), np.array(yi))
         cy_i, cx_i = int(cy), int(cx)

@@ -184,8 +184,8 @@ class EnginePanel(QWidget):
         self.fast_fills = QCheckBox(f"Fast fills (about {INTERACTIVE_SECONDS:g} s)")
         self.fast_fills.setToolTip(
             "Lower the model resolution below the maximum when a full-resolution fill would take longer than "
-            f"about {INTERACTIVE_SECONDS:g} s on this device. Off: always the maximum resolution (slower, "
-            "a little sharper on large holes)."
+            f"about {INTERACTIVE_SECONDS:g} s on this device. Off: always the maximum resolution, and long "
+            "thin holes (scratches) filled in tiles at the photo's own resolution (slower, sharper)."
         )
         self.last_fill = QLabel()
         self.last_fill.setToolTip("How long the last fill took and the resolution the model worked at")
