@@ -1,6 +1,8 @@
 """The comparison picture for people: input with its hole | Telea | DeepFill | DeepFill with a sketch | original.
 
-Rows are seeded image/mask pairs from one NVIDIA mask-ratio bin, chosen exactly as `bench quality` chooses them.
+Rows are seeded image/mask pairs from one NVIDIA mask-ratio bin, chosen exactly as `bench quality` chooses them,
+or (`masks="generated"`) the project's own free-form training masks (`train/masks.py`), seeded: a picture
+with those holds nothing from the NVIDIA set, so with free photos it can be published (the README's picture).
 The sketch column feeds the guide channel the ground truth's edges inside the hole (what a careful sketch gives).
 """
 
@@ -29,6 +31,7 @@ from inpaint_core.errors import InpaintError, WeightsMissingError
 COLUMNS = ("input", "Telea", "DeepFill", "DeepFill + sketch", "original")
 HEADER_PX = 28
 HOLE_GREY = 235  # the hole is shown near-white in the input column, as the published figures do
+GENERATED = "generated"  # `masks` value: seeded free-form masks instead of a folder of NVIDIA masks
 
 
 def _header(width: int, tile: int) -> np.ndarray:
@@ -67,9 +70,8 @@ def comparison_grid(
     if not model.config.guide_channel:
         raise InpaintError("the sketch column needs weights with a guide channel")
     rows = []
-    for pair in make_pairs(len(paths), mask_bins(masks), [mask_bin], count, seed):
-        truth = load_eval_image(paths[pair.image], size)
-        hole = load_eval_mask(pair.mask, size)
+    for image_index, hole in _rows(len(paths), masks, mask_bin, count, size, seed):
+        truth = load_eval_image(paths[image_index], size)
         shown = truth.copy()
         shown[hole] = HOLE_GREY
         cells = [
@@ -82,3 +84,17 @@ def comparison_grid(
         rows.append(np.concatenate(cells, axis=1))
     body = np.concatenate(rows, axis=0)
     return np.concatenate([_header(body.shape[1], size), body], axis=0)
+
+
+def _rows(
+    images: int, masks: str | Path, mask_bin: int, count: int, size: int, seed: int
+) -> list[tuple[int, np.ndarray]]:
+    """(image index, hole) per row: `bench quality`'s pairs, or each image in turn with a generated mask."""
+    if str(masks) == GENERATED:
+        from inpaint_core.train.masks import free_form_mask
+
+        return [
+            (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0) for i in range(count)
+        ]
+    pairs = make_pairs(images, mask_bins(masks), [mask_bin], count, seed)
+    return [(pair.image, load_eval_mask(pair.mask, size)) for pair in pairs]

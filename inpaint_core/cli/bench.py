@@ -105,7 +105,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "figure", help="comparison picture: input | Telea | DeepFill | with sketch | original"
     )
     f.add_argument("--images", default=f"{_SHARED}/eval", help="evaluation photos (recursive)")
-    f.add_argument("--masks", default=f"{_SHARED}/masks/nvidia_irregular", help="NVIDIA irregular masks")
+    f.add_argument(
+        "--masks",
+        default=f"{_SHARED}/masks/nvidia_irregular",
+        help="NVIDIA irregular masks, or 'generated': seeded free-form masks (nothing from the NVIDIA set)",
+    )
     f.add_argument("--weights", help="DeepFill weights with a guide channel (default: the shipped ones)")
     f.add_argument("--count", type=int_range(1), default=8, help="rows (default 8)")
     f.add_argument(

@@ -158,7 +158,8 @@ def test_real_eval_data_pairs_when_present() -> None:
     assert all(len(b) == 500 and all(int(p.stem) % 4 == 0 for p in b) for b in bins)
 
 
-def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("generated", [False, True])
+def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], generated: bool) -> None:
     import torch
 
     from inpaint_core.bench.figure import HEADER_PX, HOLE_GREY
@@ -172,7 +173,8 @@ def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     )
     images, masks = _write_dataset(tmp_path)
     out = tmp_path / "grid.png"
-    argv = ["bench", "figure", "--images", str(images), "--masks", str(masks), "--weights", str(weights)]
+    mask_arg = "generated" if generated else str(masks)  # generated: free-form masks, no mask folder read
+    argv = ["bench", "figure", "--images", str(images), "--masks", mask_arg, "--weights", str(weights)]
     assert cli_main([*argv, "--size", "32", "--count", "2", "--bin", "4", "-o", str(out)]) == 0
     grid = np.asarray(Image.open(out).convert("RGB"))
     assert grid.shape == (HEADER_PX + 2 * 32, 5 * 32, 3)
