@@ -301,7 +301,7 @@ class InpaintEngine:
         )
         if request.max_seconds is None and request.max_gflop is None:
             jobs = plan_jobs(fill_all, windows, request.max_side, self.min_margin)
-        else:  # a budget asks for speed: thin holes are seen shrunk with their window (tiles cost ~10x more)
+        else:  # a budget asks for speed: thin holes are seen shrunk with their window (tiles cost ~11x more)
             jobs = [WindowJob(window, window) for window in windows]
         remaining = fill_all.copy()  # filled by no job yet: the model sees these as hole
         work = image.copy()

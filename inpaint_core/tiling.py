@@ -8,7 +8,7 @@ would shrink is cut into cells of `TILE // 2`; each cell's part of the hole gets
 `TILE` pixels a side, seen at full resolution. Small tiles keep the cost down: along a scratch it grows with
 the tile's side (tiles x side^2, with tiles ~ length / side), and a thin hole needs no more context than that.
 
-The cost: a 3-px scratch corner to corner of a 12 MP photo makes 53 tiles, about 8-24x the time of the one
+The cost: a 3-px scratch corner to corner of a 12 MP photo makes 53 tiles, about 11-12x the time of the one
 shrunk window (docs/BENCHMARKS.md), so the engine tiles only requests without a work or time budget (the CLI's
 default, the editor with "Fast fills" off).
 
