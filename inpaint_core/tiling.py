@@ -73,7 +73,8 @@ def plan_jobs(
                     piece = piece.union(other)
                 piece = Box(piece.x0 + x0, piece.y0 + y0, piece.x1 + x0, piece.y1 + y0)
                 margin = max(min_margin, (side - max(piece.width, piece.height)) // 2)
-                grown = grow_box(piece, margin, 0, window.x1, window.y1)  # kept inside the window's right/bottom
+                # kept inside the window's right and bottom edges here, its left and top on the next line
+                grown = grow_box(piece, margin, 0, window.x1, window.y1)
                 seen = Box(max(grown.x0, window.x0), max(grown.y0, window.y0), grown.x1, grown.y1)
                 jobs.append(WindowJob(_at_most(seen, piece, side), own))
     return jobs

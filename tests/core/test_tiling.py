@@ -33,7 +33,8 @@ def _model_inputs(engine: InpaintEngine, weights: Path) -> tuple[list[tuple[int,
 
 def test_is_thin() -> None:
     assert is_thin(_scratch())
-    assert not is_thin(box_mask(100, 100, 20, 20, 80, 80))  # a 60-px square: its centre is 30 px from the edge
+    # a 60-px square: its centre is 30 px from the edge
+    assert not is_thin(box_mask(100, 100, 20, 20, 80, 80))
     assert is_thin(np.ones((10, 300), bool))  # a 10-px band filling its crop: the crop's border is not known
 
 
@@ -45,7 +46,8 @@ def test_plan_cuts_only_thin_windows_the_model_would_shrink() -> None:
         assert max(job.window.width, job.window.height) <= TILE
         assert whole.contains(job.window.x0, job.window.y0) and job.window.x1 <= W and job.window.y1 <= H
     owns = [job.own for job in jobs]
-    assert all(not a.overlaps(b) for i, a in enumerate(owns) for b in owns[i + 1 :])  # each pixel has one owner
+    # each pixel has one owner
+    assert all(not a.overlaps(b) for i, a in enumerate(owns) for b in owns[i + 1 :])
     covered = np.zeros((H, W), bool)
     for own in owns:
         covered[own.slices] = True
