@@ -329,7 +329,7 @@ class InpaintEngine:
                 paste_fill(coarse_img, out.coarse, weight, box)
             remaining[box.slices] &= ~owned
             if out.attention is not None:
-                attention.append(dataclasses.replace(out.attention, hole=hole))
+                attention.append(dataclasses.replace(out.attention, hole=owned))  # as filled, band included
             if out.model_size is not None:
                 model_sizes.append(out.model_size)
         if request.tone == "auto":
