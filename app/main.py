@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 
     from app.main_window import MainWindow
     from app.settings import AppSettings
-    from app.terminate import TerminationHandler
 
 DEMO_PHOTO = RESOURCES / "demo" / "coffee.png"
 
@@ -90,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(app.exec())
 
 
-def quit_on_signal(app: QApplication, window: MainWindow) -> TerminationHandler:
+def quit_on_signal(app: QApplication, window: MainWindow) -> None:
     """SIGTERM/SIGINT: keep unsaved work in the recovery copy and exit with 128 + the signal's number."""
     from app.terminate import TerminationHandler
 
@@ -98,7 +97,7 @@ def quit_on_signal(app: QApplication, window: MainWindow) -> TerminationHandler:
         window.terminate()
         app.exit(128 + signum)
 
-    return TerminationHandler(on_signal, app)
+    TerminationHandler(on_signal, app)  # the app owns it
 
 
 def session_settings(args: argparse.Namespace) -> AppSettings:

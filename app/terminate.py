@@ -24,7 +24,7 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class TerminationHandler(QObject):
     """Route SIGTERM/SIGINT to ``on_signal(signum)`` on the GUI thread, from the Qt event loop.
 
-    Main thread only (Python's rule for signal handlers). `uninstall` restores the previous handlers.
+    Main thread only (Python's rule for signal handlers). Installed once, for the life of the process.
     """
 
     def __init__(self, on_signal: Callable[[int], None], parent: QObject | None = None) -> None:
@@ -35,8 +35,9 @@ class TerminationHandler(QObject):
             end.setblocking(False)
         self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
-        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
-        self._previous = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
+        signal.set_wakeup_fd(self._writer.fileno(), warn_on_full_buffer=False)
+        for signum in SIGNALS:
+            signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, _frame: object) -> None:
         # Runs inside whatever Python code the main thread was in: leave the work to the event loop.
@@ -46,11 +47,3 @@ class TerminationHandler(QObject):
         with contextlib.suppress(BlockingIOError, InterruptedError):
             while self._reader.recv(64):
                 pass
-
-    def uninstall(self) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-        signal.set_wakeup_fd(self._previous_fd)
-        self._notifier.setEnabled(False)
-        self._reader.close()
-        self._writer.close()

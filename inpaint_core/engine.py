@@ -321,9 +321,8 @@ class InpaintEngine:
 
             out = filler.fill(work, box, remaining[box.slices], step)
             step("paste", 0.9)
-            owned = _owned(remaining, job)  # this job's pixels, in window coordinates
-            hole = hole_all[box.slices] & owned
-            weight = edge_weights(hole_all[box.slices], blend) * owned if blend else hole
+            owned = _owned(remaining, job)  # this job's pixels (hole and blend band), in window coordinates
+            weight = edge_weights(hole_all[box.slices], blend) * owned if blend else owned
             paste_fill(work, out.fill, weight, box, tick)
             if coarse_img is not None and out.coarse is not None:
                 paste_fill(coarse_img, out.coarse, weight, box)

@@ -429,8 +429,8 @@ def save_image(
 
     PNG and TIFF keep 16 bits; JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped): `format_losses` says so
     beforehand. PNG is written by OpenCV's libpng at `png_compression` (0-9, see PNG_COMPRESSION), with the EXIF
-    and ICC chunks added; a 16-bit colour TIFF (written by tifffile) keeps the profile, not the EXIF. `text` and `xmp` (e.g.
-    `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
+    and ICC chunks added; a 16-bit colour TIFF (written by tifffile) keeps the profile, not the EXIF. `text`
+    and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
     unless `overwrite` (OutputExistsError).
     """
     path = Path(path)
@@ -444,7 +444,6 @@ def save_image(
     if fmt in _NO_ALPHA and pixels.ndim == 3 and pixels.shape[2] == 4:
         pixels = pixels[..., :3]
 
-    encoded: bytes | None = None
     if fmt == "PNG":
         png = _encode_png(pixels, png_compression)
         if png is None:
@@ -467,34 +466,22 @@ def save_image(
         except OSError as exc:
             raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return
-    if deep and pixels.ndim == 3:
-        code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
-        try:
-            ok, buf = cv2.imencode(path.suffix.lower(), cv2.cvtColor(np.ascontiguousarray(pixels), code))
-        except cv2.error:
-            ok = False
-        if not ok:
-            raise InpaintError(f"{path}: could not encode the image")
-        encoded = buf.tobytes()
 
     try:
         with atomic_write(path) as fh:
-            if encoded is not None:
-                fh.write(encoded)
-            else:
-                im = Image.fromarray(np.ascontiguousarray(pixels))
-                params: dict[str, object] = {}
-                if exif:
-                    params["exif"] = exif
-                if icc:
-                    params["icc_profile"] = icc
-                if fmt in _LOSSY:
-                    params["quality"] = int(quality)
-                if text or xmp:
-                    from inpaint_core.restore.embed import pil_save_params
+            im = Image.fromarray(np.ascontiguousarray(pixels))
+            params: dict[str, object] = {}
+            if exif:
+                params["exif"] = exif
+            if icc:
+                params["icc_profile"] = icc
+            if fmt in _LOSSY:
+                params["quality"] = int(quality)
+            if text or xmp:
+                from inpaint_core.restore.embed import pil_save_params
 
-                    params |= pil_save_params(fmt, text, xmp)
-                im.save(fh, format=fmt, **params)
+                params |= pil_save_params(fmt, text, xmp)
+            im.save(fh, format=fmt, **params)
     except OSError as exc:
         raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except (ValueError, TypeError) as exc:  # an encoder refusing the data (e.g. WebP beyond 16383 px)
@@ -502,7 +489,9 @@ def save_image(
         raise InpaintError(f"{path}: cannot encode this image as {fmt} ({reason})") from None
 
 
-def _write_deep_tiff(fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, description: str, xmp: bytes | None) -> None:
+def _write_deep_tiff(
+    fh: BinaryIO, pixels: np.ndarray, icc: bytes | None, description: str, xmp: bytes | None
+) -> None:
     """A 16-bit RGB(A) TIFF (tifffile), deflate level 1 (about as fast as an uncompressed write to a disk), with
     the ICC profile (34675), the note as ImageDescription (270, ASCII by the TIFF spec; the XMP has it in full)
     and the XMP packet (700). EXIF is not written: it would need its own sub-IFD (`format_losses` says so)."""

@@ -18,6 +18,7 @@ and the pixels earlier tiles filled as context, so tiles meet without a seam.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -68,9 +69,7 @@ def plan_jobs(
                 pieces = hole_boxes(fill[own.slices])
                 if not pieces:
                     continue
-                piece = pieces[0]
-                for other in pieces[1:]:
-                    piece = piece.union(other)
+                piece = functools.reduce(Box.union, pieces)
                 piece = Box(piece.x0 + x0, piece.y0 + y0, piece.x1 + x0, piece.y1 + y0)
                 margin = max(min_margin, (side - max(piece.width, piece.height)) // 2)
                 # kept inside the window's right and bottom edges here, its left and top on the next line
