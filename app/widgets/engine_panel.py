@@ -67,6 +67,9 @@ class ModelChoice:
     info: ModelInfo | None = None
 
 
+NO_FILL_YET = "Last fill: none yet"  # the Fill panel's last line before the first fill
+
+
 def file_key(path: str) -> str:
     return f"file:{path}"
 
@@ -187,9 +190,9 @@ class EnginePanel(QWidget):
             f"about {INTERACTIVE_SECONDS:g} s on this device. Off: always the maximum resolution, and long "
             "thin holes (scratches) filled in tiles at the photo's own resolution (slower, sharper)."
         )
-        self.last_fill = QLabel()
+        # Always shown (with a placeholder) so the dock is sized for it from the start, not cut off later.
+        self.last_fill = QLabel(NO_FILL_YET)
         self.last_fill.setToolTip("How long the last fill took and the resolution the model worked at")
-        self.last_fill.setVisible(False)
         self.auto_fill = QCheckBox("Fill when a stroke ends")
         self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
         # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
@@ -336,9 +339,8 @@ class EnginePanel(QWidget):
         self.settings.fast_fills = self.fast_fills.isChecked()
 
     def set_last_fill(self, text: str) -> None:
-        """Show how long the last fill took and the resolution the model saw ("" hides the line)."""
-        self.last_fill.setText(text)
-        self.last_fill.setVisible(bool(text))
+        """Show how long the last fill took and the resolution the model saw ("" for the placeholder)."""
+        self.last_fill.setText(text or NO_FILL_YET)
 
     def set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
