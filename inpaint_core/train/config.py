@@ -185,6 +185,25 @@ class TrainConfig:
         write_text_atomic(Path(path), self.to_json() + "\n")
 
 
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items as config changes: values read as JSON where they parse, else as text."""
+    known = {f.name for f in fields(TrainConfig)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise ConfigError(f"--set needs KEY=VALUE with a known config key, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if key == "data":
+            value = tuple(str(v) for v in value) if isinstance(value, list) else tuple(str(value).split(","))
+        out[key] = value
+    return out
+
+
 def _check_numbers(config: TrainConfig) -> None:
     """Number fields hold finite numbers of their default's kind (JSON and --set accept NaN, "1e-4" as text)."""
     for f in fields(config):
