@@ -86,6 +86,7 @@ class TrainConfig:
     amp_on_cpu: bool = False  # bf16 autocast on the CPU too (needs amp; tests, CPUs with native bf16)
     channels_last: bool = True  # on CUDA
     compile: bool = False
+    fused_gating: bool = False  # the gates as one compiled pass each way (model/gating.py; not with `compile`)
     compile_backend: str = "inductor"  # tests use "aot_eager": same graph capture, no code generation
     # bookkeeping
     seed: int = 0

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader
 
 from inpaint_core.image_ops import resize_short_side
 from inpaint_core.model import DeepFillV2Generator, DiscriminatorConfig, GeneratorConfig, SNPatchDiscriminator
+from inpaint_core.model.gating import use_fused_gating
 from inpaint_core.train import distributed
 from inpaint_core.train.budget import TimeBudget
 from inpaint_core.train.checkpoint import (
@@ -451,6 +452,8 @@ def _train(
         if warm.discriminator is not None and use_gan:
             discriminator.load_state_dict(warm.discriminator)
         start, samples = warm.step, warm.samples
+    if config.fused_gating and not config.compile:  # compile fuses the whole graph itself
+        use_fused_gating(generator)
     channels_last = config.channels_last and dev.type == "cuda"
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(dev).to(memory_format=fmt)  # type: ignore[call-overload]
