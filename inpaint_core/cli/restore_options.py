@@ -70,8 +70,10 @@ def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
 def save_result(
     args: argparse.Namespace, output: Path, loaded: Any, request: Any, result: Any, **save_options: Any
 ) -> None:
-    """Write the proposed mask (--auto-scratches), the sidecar (--provenance), then the result with its note
-    (`save_options` go to `save_image`, e.g. the PNG compression)."""
+    """Write the result with its note, the proposed mask (--auto-scratches) and the sidecar (--provenance)
+    together: all are staged, then renamed into place photo first, so a failure or a signal anywhere leaves
+    none of them and a record never exists without its photo (`save_options` go to `save_image`)."""
+    from inpaint_core.files import StagedOutputs
     from inpaint_core.image_io import save_image
     from inpaint_core.restore.provenance import (
         embedded_note,
@@ -80,30 +82,37 @@ def save_result(
         write_sidecar,
     )
 
-    if args.auto_scratches:
-        save_image(mask_path_for(output), mask_pixels(request.mask > 0), overwrite=args.force)
     shape = loaded.pixels.shape
     filled = bool((request.mask > 0).any())
+    fills = [record_fill(request, result)] if filled else []
     text = xmp = None
     if filled:
-        fills = [record_fill(request, result)]
-        sidecar = None
-        if args.provenance:
-            write_sidecar(
-                output, fills, shape=shape, original=loaded.pixels, result=result.image, overwrite=args.force
-            )
-            sidecar = sidecar_reference(output)
-        note = embedded_note(fills, sidecar, shape)
+        note = embedded_note(fills, sidecar_reference(output) if args.provenance else None, shape)
         text, xmp = note.text, note.xmp
     elif args.provenance:
         print(f"note: nothing was filled in {output.name}, so no provenance was written", file=sys.stderr)
-    save_image(
-        output,
-        result.image,
-        exif=loaded.exif,
-        icc=loaded.icc,
-        overwrite=args.force,
-        text=text,
-        xmp=xmp,
-        **save_options,
-    )
+    with StagedOutputs() as stage:
+        save_image(
+            output,
+            result.image,
+            exif=loaded.exif,
+            icc=loaded.icc,
+            overwrite=args.force,
+            text=text,
+            xmp=xmp,
+            stage=stage,
+            **save_options,
+        )
+        if args.auto_scratches:
+            mask = mask_pixels(request.mask > 0)
+            save_image(mask_path_for(output), mask, overwrite=args.force, stage=stage)
+        if filled and args.provenance:
+            write_sidecar(
+                output,
+                fills,
+                shape=shape,
+                original=loaded.pixels,
+                result=result.image,
+                overwrite=args.force,
+                stage=stage,
+            )
