@@ -23,7 +23,7 @@ from app.canvas.commands import LayerReplaceCommand
 from app.document import MASK, Document
 from app.settings import AppSettings
 from inpaint_core import image_io
-from inpaint_core.api import RESOURCES
+from inpaint_core.api import RESOURCES, StagedOutputs
 from inpaint_core.errors import InpaintError
 
 # File-dialog filters, from the core's one format table.
@@ -77,9 +77,12 @@ class FileController(QObject):
         self.changes = 0
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
-        # Provenance (app/provenance_controller.py): called before a photo is written; writes its sidecar and
-        # returns the note to embed (text, xmp), or (None, None) when nothing was filled.
-        self.before_write: Callable[[Path], tuple[dict[str, str] | None, bytes | None]] | None = None
+        # Provenance (app/provenance_controller.py): called before a photo is written; stages its sidecar in the
+        # photo's StagedOutputs (renamed into place after the photo, never without it) and returns the note to
+        # embed (text, xmp), or (None, None) when nothing was filled.
+        self.before_write: (
+            Callable[[Path, StagedOutputs], tuple[dict[str, str] | None, bytes | None]] | None
+        ) = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -172,15 +175,29 @@ class FileController(QObject):
         with its EXIF/ICC and, when it holds fills, the provenance note and record (``before_write``)."""
         exif, icc = (self.doc.exif, self.doc.icc) if with_metadata else (None, None)
         quality = self.settings.jpeg_quality if quality is None else quality
+        # The photo and its sidecar are written to temporaries and renamed into place together, photo first:
+        # a failed or killed save leaves neither, so no record describes fills the photo on disk lacks.
+        stage = StagedOutputs()
         try:
-            text, xmp = self.before_write(path) if with_metadata and self.before_write else (None, None)
+            hook = self.before_write if with_metadata else None
+            text, xmp = hook(path, stage) if hook is not None else (None, None)
             self.background.call(
                 f"Saving {path.name}…",
                 lambda: image_io.save_image(
-                    path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
+                    path,
+                    pixels,
+                    exif=exif,
+                    icc=icc,
+                    quality=quality,
+                    overwrite=True,
+                    text=text,
+                    xmp=xmp,
+                    stage=stage,
                 ),
             )
+            stage.commit()  # renames only: quick, and on the GUI thread with the callbacks it runs
         except _FILE_ERRORS as exc:
+            stage.discard()
             self.error(SAVE_ERROR_TITLE, _describe(exc, path))
             return False
         return True

@@ -26,6 +26,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
@@ -336,3 +337,22 @@ def replace_folder(tmp: Path, folder: Path) -> None:
         os.rename(old, folder)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which version of a file: its size, modification time and content hash (the hash decides; the size
+    rules a replacement out cheaply; the time is kept to say when it changed)."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def same_content(self, other: FileIdentity | None) -> bool:
+        return other is not None and other.size == self.size and other.sha256 == self.sha256
+
+
+def file_identity(path: str | os.PathLike[str]) -> FileIdentity:
+    """The identity of the file at `path` now. Raises OSError."""
+    info = Path(path).stat()
+    return FileIdentity(info.st_size, info.st_mtime_ns, sha256_file(path))
