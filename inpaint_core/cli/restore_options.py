@@ -13,6 +13,7 @@ checked (and edited, then used with --mask). Every saved result that has filled 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,40 @@ def add_restore_options(parser: argparse.ArgumentParser) -> None:
 def mask_path_for(output: Path) -> Path:
     """Where the proposed mask of `output` goes: beside it, `<stem>.mask.png`."""
     return output.with_name(output.stem + MASK_SUFFIX)
+
+
+def outputs_of(args: argparse.Namespace, output: Path) -> list[Path]:
+    """Every path that writing `output` with these options may create: the result, its mask, its sidecar."""
+    from inpaint_core.restore.provenance import sidecar_path
+
+    paths = [output]
+    if args.auto_scratches:
+        paths.append(mask_path_for(output))
+    if args.provenance:
+        paths.append(sidecar_path(output))
+    return paths
+
+
+def plan_batch_outputs(args: argparse.Namespace, images: list[Path], out_dir: Path) -> dict[Path, Path]:
+    """Each image's output in `out_dir`, planned before any work: InpaintError (one line) when two images would
+    write the same file, such as `a.png` and `a.jpg` both writing `a.mask.png` and `a.provenance/`, or a photo
+    named `x.mask.png` and the proposed mask of `x.png`."""
+    from inpaint_core.errors import InpaintError
+
+    owners: dict[str, Path] = {}
+    plan: dict[Path, Path] = {}
+    for image in images:
+        output = out_dir / image.name
+        for path in outputs_of(args, output):
+            key = os.path.normcase(path.name)
+            other = owners.setdefault(key, image)
+            if other != image:
+                raise InpaintError(
+                    f"{other.name} and {image.name} would both write {path.name} in {out_dir}; "
+                    "rename one of them or restore them in separate runs"
+                )
+        plan[image] = output
+    return plan
 
 
 def check_restore_outputs(args: argparse.Namespace, output: Path) -> None:

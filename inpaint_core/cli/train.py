@@ -251,9 +251,16 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
     if args.time_budget is not None and args.time_budget <= 0:
         raise InpaintError(f"--time-budget must be positive, got {args.time_budget}")
     is_main = int(os.environ.get("RANK", "0")) == 0
-    bar = tqdm(total=config.steps, desc="train", unit="step", disable=not is_main, dynamic_ncols=True)
+    # The bar starts at the first step: the data, weights and device are checked before it, so an error there
+    # is one line with no bar render before it (also in piped stderr). Closed before any error is printed.
+    bars: list[Any] = []
 
     def progress(step: int, row: dict[str, float]) -> None:
+        if not bars:
+            bars.append(
+                tqdm(total=config.steps, desc="train", unit="step", disable=not is_main, dynamic_ncols=True)
+            )
+        bar = bars[0]
         bar.update(step - bar.n)
         if row:
             shown = {"samples/s": "samples_per_s", "g": "g_loss", "d": "d_loss", "psnr": "val_psnr"}
@@ -272,7 +279,8 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
             margin_s=args.margin,
         )
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if is_main:
         stop = "; stopped by the time budget" if result.stopped_early else ""
         print(

@@ -212,3 +212,76 @@ def test_save_image_with_a_stage_writes_only_at_the_commit(tmp_path: Path) -> No
         save_image(path, np.zeros((4, 4), np.uint8), stage=stage)
         assert not path.exists()
     assert load_image(path).pixels.shape == (4, 4)
+
+
+# ------------------------------------------------------------------------------------ batch output names
+
+
+@pytest.mark.parametrize(
+    ("names", "extra", "clash"),
+    [
+        (["a.png", "a.jpg"], ["--provenance", "--force"], "a.mask.png"),  # same stem, other format
+        (["x.png", "x.mask.png"], [], "x.mask.png"),  # a photo named like another's proposed mask
+        (["a.png", "a.jpg"], [], "a.mask.png"),  # without --force: refused up front, not mid-run
+    ],
+)
+def test_batch_outputs_that_would_clash_are_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names: list[str], extra: list[str], clash: str
+) -> None:
+    images, out = tmp_path / "scans", tmp_path / "restored"
+    images.mkdir()
+    for i, name in enumerate(names):
+        _old_photo(images / name, seed=i)
+    argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea", *extra]
+    assert main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert all(name in line for name in names) and clash in line, line
+    assert not out.exists()  # planned before the output folder was even made
+    assert _names(images) == sorted(names)
+
+
+def test_batch_names_that_only_share_a_stem_are_fine_without_sidecars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images, masks, out = tmp_path / "scans", tmp_path / "masks", tmp_path / "filled"
+    images.mkdir()
+    masks.mkdir()
+    for i, name in enumerate(["a.png", "a.jpg"]):
+        _old_photo(images / name, seed=i)
+    hole = np.zeros((96, 128), np.uint8)
+    hole[20:40, 30:60] = 255
+    Image.fromarray(hole).save(masks / "a.png")
+    argv = ["inpaint", "--images", str(images), "--masks", str(masks), "-o", str(out), "--engine", "telea"]
+    assert main(argv) == 0
+    assert _names(out) == ["a.jpg", "a.png"]
+    assert "2 written" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------- progress bars and errors
+
+
+def test_a_fatal_batch_error_is_one_line_in_piped_stderr(tmp_path: Path) -> None:
+    images, out = tmp_path / "scans", tmp_path / "restored"
+    images.mkdir()
+    for i in range(2):
+        _old_photo(images / f"p{i}.png", seed=i)
+    bad = tmp_path / "w.safetensors"
+    bad.write_bytes(b"not weights")
+    result = subprocess.run(
+        [sys.executable, "main.py", "inpaint", "--images", str(images), "--auto-scratches", "-o", str(out),
+         "--weights", str(bad), "--device", "cpu"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "w.safetensors" in one_error_line(result.stderr)  # no "inpaint: 0%|" render before it
+
+
+def test_bad_training_data_is_one_line_with_no_bar_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "COMMANDS", {"train": "inpaint_core.cli.train"})
+    empty = tmp_path / "data"
+    empty.mkdir()
+    argv = ["train", "--data", str(empty), "--out", str(tmp_path / "run"), "--steps", "2", "--device", "cpu"]
+    assert main(argv) == 2
+    assert "train:" not in one_error_line(capsys.readouterr().err)
