@@ -285,3 +285,17 @@ def test_bad_training_data_is_one_line_with_no_bar_before_it(
     argv = ["train", "--data", str(empty), "--out", str(tmp_path / "run"), "--steps", "2", "--device", "cpu"]
     assert main(argv) == 2
     assert "train:" not in one_error_line(capsys.readouterr().err)
+
+
+# ------------------------------------------------------------------------------------------ the mask format
+
+
+@pytest.mark.parametrize("name", ["mask.jpg", "mask.jpeg", "mask.webp", "mask.tif", "mask.PNG.jpg"])
+def test_a_mask_is_written_as_png_only(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    src = _old_photo(tmp_path / "old.png")
+    out = tmp_path / name
+    assert main(["detect-scratches", str(src), "-o", str(out)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "PNG" in line and name in line
+    assert _names(tmp_path) == ["old.png"]
+    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "mask.PNG")]) == 0  # any case of .png
