@@ -299,3 +299,62 @@ def test_a_mask_is_written_as_png_only(tmp_path: Path, capsys: pytest.CaptureFix
     assert "PNG" in line and name in line
     assert _names(tmp_path) == ["old.png"]
     assert main(["detect-scratches", str(src), "-o", str(tmp_path / "mask.PNG")]) == 0  # any case of .png
+
+
+# ------------------------------------------------------------------------------------- scratch detection
+
+
+def test_a_70000_px_panorama_strip_is_detected_in_tiles(tmp_path: Path) -> None:
+    strip = np.full((100, 70000), 128, np.uint8)  # 7 MP; at half resolution over OpenCV's 32767 px
+    strip[50:52, 1000:69000] = 30  # a long dark scratch along it
+    strip[20:80, 35000] = 220  # a short bright one across it
+    src, out = tmp_path / "pano.png", tmp_path / "pano.mask.png"
+    save_image(src, strip)
+    assert main(["detect-scratches", str(src), "-o", str(out)]) == 0
+    mask = load_image(out).pixels > 0
+    assert mask.shape == (100, 70000)
+    assert mask[50, 1000:69000].mean() > 0.99 and mask[20:80, 35000].mean() > 0.9
+    assert mask[:10].sum() == 0 and mask[90:].sum() == 0  # nothing beyond them
+
+
+def _opencv_out_of_memory(*_args: object) -> object:
+    """What a 250 MP scan under a memory cap does to the detector's warpAffine."""
+    import cv2
+
+    cv2.resize(np.zeros((4, 4), np.uint8), (1 << 20, 1 << 20))
+    raise AssertionError("OpenCV allocated a terabyte")
+
+
+@pytest.mark.parametrize("command", ["detect-scratches", "inpaint"])
+def test_scratch_detection_out_of_memory_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    import inpaint_core.restore.scratches as scratches
+
+    src = _old_photo(tmp_path / "old.png")
+    out = tmp_path / "out.png"
+    monkeypatch.setattr(scratches, "_analyse", _opencv_out_of_memory)
+    argv = ["detect-scratches", str(src), "-o", str(out)]
+    if command == "inpaint":
+        argv = _restore_argv(src, out)
+    assert main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "not enough memory to look for scratches on this 128x96 photo" in line
+    assert _names(tmp_path) == ["old.png"]
+
+
+def test_another_opencv_limit_is_one_plain_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import inpaint_core.restore.scratches as scratches
+
+    def limit(*_args: object) -> object:  # the untiled detector's line evidence on a 70000 px strip
+        scratches._line_evidence(np.zeros((4, 35000, 2), np.uint8), 21, 16, 3)
+        raise AssertionError("OpenCV took a 35000 px row")
+
+    src = _old_photo(tmp_path / "old.png")
+    monkeypatch.setattr(scratches, "_analyse", limit)
+    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("error: cannot look for scratches on this 128x96 photo (OpenCV: Assertion failed: ")
+    assert "SHRT_MAX" in line and ".cpp" not in line
