@@ -25,7 +25,7 @@ import numpy as np
 from inpaint_core import RESOURCES  # the editor never suggests saving in the program's own folder
 from inpaint_core.boxes import Box
 from inpaint_core.errors import WeightsError
-from inpaint_core.files import StagedOutputs, atomic_write, file_identity
+from inpaint_core.files import FileIdentity, StagedOutputs, atomic_write, file_identity
 from inpaint_core.flow import FLOW_MAX_RADIUS, AttentionField, Source
 from inpaint_core.manifest import default_weights
 from inpaint_core.model_info import (
@@ -54,6 +54,7 @@ __all__ = [
     "CancelFlag",
     "ClassicalMethod",
     "Engine",
+    "FileIdentity",
     "InpaintRequest",
     "InpaintResult",
     "ModelInfo",

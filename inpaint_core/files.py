@@ -253,6 +253,11 @@ class StagedOutputs:
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
+    def temporary_for(self, target: Path) -> Path | None:
+        """The staged temporary of `target` (a file), e.g. to hash what is about to be committed."""
+        resolved = Path(os.path.realpath(target))
+        return next((tmp for tmp, t in self._files if t in (target, resolved)), None)
+
     def targets(self) -> list[Path]:
         """Where the staged outputs go, in commit order."""
         return [target for _, target in (*self._files, *self._folders)]

@@ -154,3 +154,79 @@ def test_a_save_killed_midway_leaves_no_record_and_its_leftovers_are_swept(
     assert window.files.save()
     assert sidecar_path(photo).is_dir()
     assert [name for name in _hidden(tmp_path) if name.startswith(".photo")] == []
+
+
+# ------------------------------------------------------------------------------------------- recovery copies
+
+
+def _left_by_a_crash(make_window: Any, qtbot: Any, photo: Path) -> np.ndarray:
+    """A session on `photo` with an unsaved stroke whose recovery copy is left as a crash leaves it; returns
+    the pixels of the work."""
+    window = make_window()
+    assert window.files.open_path(photo, ask=False)
+    alpha = np.zeros((48, 64), np.uint8)
+    alpha[3:9, 5:40] = 255
+    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    with qtbot.waitSignal(window.recovery.written, timeout=10000):
+        window.recovery.save_now()
+    window.recovery.shutdown(keep=True)  # the copy stays and its lock is free, as after a kill
+    return window.doc.image.copy()
+
+
+def test_a_recovery_copy_is_not_restored_over_another_picture(
+    make_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = tmp_path / "photo.png"
+    image_io.save_image(photo, synthetic_photo(48, 64, seed=1))
+    work = _left_by_a_crash(make_window, qtbot, photo)
+    other = synthetic_photo(48, 64, seed=2)
+    image_io.save_image(photo, other, overwrite=True)  # another picture of the same size took its name
+
+    window = make_window()
+    log: list[tuple[str, str]] = []
+    _answers(monkeypatch, {"Restore unsaved work?": Button.Yes}, log)
+    assert window.offer_recovery()
+    assert "photo.png has changed on disk" in log[-1][1]
+    doc = window.doc
+    assert np.array_equal(doc.image, work) and np.array_equal(doc.original, work)  # not the other picture
+    assert doc.path is None  # Save asks where, never over the other picture
+    assert np.array_equal(image_io.load_image(photo).pixels, other)
+
+
+def test_a_recovery_copy_of_an_unchanged_photo_is_restored_over_it(
+    make_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = tmp_path / "photo.png"
+    image_io.save_image(photo, synthetic_photo(48, 64, seed=1))
+    os.utime(photo, ns=(1_000_000_000, 1_000_000_000))
+    work = _left_by_a_crash(make_window, qtbot, photo)
+    os.utime(photo)  # touched, not changed: the content decides
+
+    window = make_window()
+    log: list[tuple[str, str]] = []
+    _answers(monkeypatch, {"Restore unsaved work?": Button.Yes}, log)
+    assert window.offer_recovery()
+    assert "has changed" not in log[-1][1]
+    assert window.doc.path == photo and np.array_equal(window.doc.image, work)
+    assert np.array_equal(window.doc.original, image_io.load_image(photo).pixels)
+
+
+@pytest.mark.parametrize("answer", [Button.Ok, Button.Discard])
+def test_a_damaged_recovery_copy_is_reported_once(
+    make_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: Button
+) -> None:
+    photo = tmp_path / "photo.png"
+    image_io.save_image(photo, synthetic_photo(48, 64))
+    _left_by_a_crash(make_window, qtbot, photo)
+    folder = make_window().settings.recovery_folder
+    (copy,) = folder.glob("*.recovery")
+    copy.write_bytes(copy.read_bytes()[:100])
+
+    log: list[tuple[str, str]] = []
+    _answers(monkeypatch, {"Cannot restore": answer}, log)
+    assert not make_window().offer_recovery()
+    assert [t for t, _ in log] == ["Cannot restore"] and "damaged" in log[0][1] and "moved aside" in log[0][1]
+    assert not make_window().offer_recovery()  # the next start says nothing
+    assert len(log) == 1
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == ([] if answer == Button.Discard else [copy.name + ".damaged"])
