@@ -23,7 +23,7 @@ from app.canvas.commands import LayerReplaceCommand
 from app.document import MASK, Document
 from app.settings import AppSettings
 from inpaint_core import image_io
-from inpaint_core.api import RESOURCES
+from inpaint_core.api import RESOURCES, FileIdentity, StagedOutputs, file_identity
 from inpaint_core.errors import InpaintError
 
 # File-dialog filters, from the core's one format table.
@@ -77,9 +77,13 @@ class FileController(QObject):
         self.changes = 0
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
-        # Provenance (app/provenance_controller.py): called before a photo is written; writes its sidecar and
-        # returns the note to embed (text, xmp), or (None, None) when nothing was filled.
-        self.before_write: Callable[[Path], tuple[dict[str, str] | None, bytes | None]] | None = None
+        # Provenance (app/provenance_controller.py): called before a photo is written; stages its sidecar in the
+        # photo's StagedOutputs (renamed into place after the photo, never without it) and returns the note to
+        # embed (text, xmp), or (None, None) when nothing was filled.
+        self.last_written: FileIdentity | None = None  # the identity of the photo the last write_file wrote
+        self.before_write: (
+            Callable[[Path, StagedOutputs], tuple[dict[str, str] | None, bytes | None]] | None
+        ) = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -152,13 +156,16 @@ class FileController(QObject):
         path = Path(path)
         before = self.changes
         try:
-            loaded = self.background.call(f"Opening {path.name}…", lambda: image_io.load_image(path))
+            loaded, identity = self.background.call(
+                f"Opening {path.name}…", lambda: (image_io.load_image(path), file_identity(path))
+            )
         except _FILE_ERRORS as exc:
             self.error(OPEN_ERROR_TITLE, _describe(exc, path))
             return False
         if self.changes != before and not self.maybe_save():  # edited while it loaded: ask again
             return False
         self.doc.set_photo(loaded.pixels, path, loaded.exif, loaded.icc, loaded.format, loaded.converted_from)
+        self.doc.file_identity = identity
         self.settings.add_recent(str(path.resolve()))
         self.opened.emit(str(path))
         return True
@@ -172,15 +179,24 @@ class FileController(QObject):
         with its EXIF/ICC and, when it holds fills, the provenance note and record (``before_write``)."""
         exif, icc = (self.doc.exif, self.doc.icc) if with_metadata else (None, None)
         quality = self.settings.jpeg_quality if quality is None else quality
-        try:
-            text, xmp = self.before_write(path) if with_metadata and self.before_write else (None, None)
-            self.background.call(
-                f"Saving {path.name}…",
-                lambda: image_io.save_image(
-                    path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
-                ),
+        # The photo and its sidecar are written to temporaries and renamed into place together, photo first:
+        # a failed or killed save leaves neither, so no record describes fills the photo on disk lacks.
+        stage = StagedOutputs()
+
+        def write() -> FileIdentity | None:
+            image_io.save_image(
+                path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp, stage=stage
             )
+            staged = stage.temporary_for(path)  # the file as it will be once renamed (same bytes, same time)
+            return file_identity(staged) if with_metadata and staged is not None else None
+
+        try:
+            hook = self.before_write if with_metadata else None
+            text, xmp = hook(path, stage) if hook is not None else (None, None)
+            self.last_written = self.background.call(f"Saving {path.name}…", write)
+            stage.commit()  # renames only: quick, and on the GUI thread with the callbacks it runs
         except _FILE_ERRORS as exc:
+            stage.discard()
             self.error(SAVE_ERROR_TITLE, _describe(exc, path))
             return False
         return True
@@ -190,6 +206,7 @@ class FileController(QObject):
         before = self.changes
         if not self.write_file(path, self.doc.image.copy(), with_metadata=True):
             return False
+        self.doc.file_identity = self.last_written  # the document now continues from this file
         if self.changes == before:
             self.doc.undo_stack.setClean()
             self.message.emit(f"Saved {path.name}")

@@ -3,8 +3,9 @@ and the source-reuse heat map of all DeepFill fills (inpaint_core/restore/proven
 
 Each fill's record (`FillRecord`) lives in its `FillCommand`, so the record list is simply the records of the
 fill commands below the undo stack's index: undoing a fill removes its record and redoing restores it, with no
-second list to keep in step. Saving asks `prepare_save` for the note to embed (writing the sidecar first, so a
-note never names a record that is not there).
+second list to keep in step. Saving asks `prepare_save` for the note to embed; the sidecar is staged with the
+photo (files.StagedOutputs) and renamed into place right after it, so a failed or killed save leaves no record
+of fills that the photo on disk does not have.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.canvas.commands import FillCommand
 from app.document import Document
 from app.settings import AppSettings
-from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.api import InpaintRequest, InpaintResult, StagedOutputs
 from inpaint_core.errors import InpaintError
 from inpaint_core.image_io import save_image
 from inpaint_core.restore.provenance import (
@@ -130,14 +131,17 @@ class ProvenanceController(QObject):
         return reuse_legend(*REUSE_LEGEND_SIZE)
 
     # -- saving (FileController's hook) ---------------------------------------------------------------------
-    def prepare_save(self, path: Path) -> tuple[dict[str, str] | None, bytes | None]:
-        """Before the photo is written to ``path``: write its sidecar (when enabled) and return the note to embed
-        (text, xmp); (None, None) when nothing was filled."""
+    def prepare_save(
+        self, path: Path, stage: StagedOutputs | None = None
+    ) -> tuple[dict[str, str] | None, bytes | None]:
+        """Before the photo is written to ``path``: write its sidecar (when enabled; into ``stage`` when given,
+        committed with the photo) and return the note to embed (text, xmp); (None, None) when nothing was
+        filled."""
         fills = self.fills()
         if not fills:
             return None, None
         sidecar = None
-        if self.settings.write_provenance and self._write_sidecar(path, fills) is not None:
+        if self.settings.write_provenance and self._write_sidecar(path, fills, stage) is not None:
             sidecar = sidecar_reference(path)
         note = embedded_note(fills, sidecar, self.doc.image.shape)
         return note.text, note.xmp
@@ -158,7 +162,9 @@ class ProvenanceController(QObject):
         )
         return bool(answer == QMessageBox.StandardButton.Yes)
 
-    def _write_sidecar(self, image: Path, fills: list[FillRecord]) -> Path | None:
+    def _write_sidecar(
+        self, image: Path, fills: list[FillRecord], stage: StagedOutputs | None = None
+    ) -> Path | None:
         folder = sidecar_path(image)
         if not self._may_replace(folder, image):
             self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
@@ -171,6 +177,7 @@ class ProvenanceController(QObject):
                 original=self.doc.original,
                 result=self.doc.image,
                 overwrite=True,
+                stage=stage,
             )
         except InpaintError as exc:
             QMessageBox.warning(
@@ -179,11 +186,18 @@ class ProvenanceController(QObject):
                 f"{exc}\n\nThe photo is still saved, with a note that it contains filled regions.",
             )
             return None
-        self._written.add(written.resolve())
-        self.last_sidecar = written
-        self.message.emit(f"Provenance record written to {written} ({len(fills)} fill(s)).")
-        self.fills_changed.emit()  # the panel shows where the record went
+        if stage is None:
+            self._recorded(written, len(fills))
+        else:
+            stage.on_commit(lambda: self._recorded(written, len(fills)))
         return written
+
+    def _recorded(self, folder: Path, count: int) -> None:
+        """A sidecar is in place (after its photo when saved with one)."""
+        self._written.add(folder.resolve())
+        self.last_sidecar = folder
+        self.message.emit(f"Provenance record written to {folder} ({count} fill(s)).")
+        self.fills_changed.emit()  # the panel shows where the record went
 
     # -- exports --------------------------------------------------------------------------------------------
     def export_dialog(self) -> bool:

@@ -1,14 +1,16 @@
 """Autosave and crash recovery: a recovery copy of the open document in the platform's app-data folder
 (`AppSettings.recovery_folder`).
 
-What is kept: the photo's path, its current pixels (own depth and layout), its EXIF/ICC, and the mask, guide
-and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
+What is kept: the photo's path and the identity of the file version the work started from (size, time,
+SHA-256: the work is restored over that file only while it is still the same), its current pixels (own depth
+and layout), its EXIF/ICC, and the mask, guide and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
 (`atomic_write`) on a one-thread pool after each fill and every `AUTOSAVE_INTERVAL_MS` while there are unsaved
 changes; it is deleted when the document is saved, discarded or closed normally.
 
 Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose process is gone as stale, so at
 the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
-offers to restore it. A copy whose session still runs (a second window) is left alone.
+offers to restore it. A copy whose session still runs (a second window) is left alone. A copy that cannot be
+read is moved aside (`DAMAGED_SUFFIX`, no longer offered), so it is reported once, not at every start.
 
 File format (a zip, read with numpy's `allow_pickle=False`): meta.json, pixels.npy, one npy per layer, and the
 optional exif.bin / icc.bin.
@@ -22,7 +24,7 @@ import time
 import uuid
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +32,13 @@ from PySide6.QtCore import QLockFile, QObject, QRunnable, QThreadPool, QTimer, S
 
 from app.document import LAYERS, Document
 from inpaint_core import image_io
-from inpaint_core.api import atomic_write
+from inpaint_core.api import FileIdentity, atomic_write, file_identity
 from inpaint_core.errors import InpaintError
 
 AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
 FORMAT = "deepfill-studio-recovery/1"
+DAMAGED_SUFFIX = ".damaged"  # <session>.recovery.damaged: a copy that could not be read, kept for inspection
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Snapshot:
     exif: bytes | None = None
     icc: bytes | None = None
     saved_at: float = field(default_factory=time.time)
+    identity: FileIdentity | None = None  # of the file at `path` when the work started from it
 
     @classmethod
     def of(cls, doc: Document) -> Snapshot:
@@ -60,13 +64,16 @@ class Snapshot:
             fmt=doc.format,
             exif=doc.exif,
             icc=doc.icc,
+            identity=doc.file_identity,
         )
 
 
 def write_snapshot(file: Path, snap: Snapshot) -> None:
     """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
     deflated (mostly empty). Raises OSError."""
-    meta = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    meta: dict[str, object] = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    if snap.identity is not None:
+        meta["identity"] = asdict(snap.identity)
     file.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(file) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         zf.writestr("meta.json", json.dumps(meta))
@@ -106,6 +113,11 @@ def read_snapshot(file: Path) -> Snapshot:
         raise ValueError(f"{file.name} is damaged (not a photo: {pixels.dtype} {pixels.shape})")
     if any(layer.dtype != np.uint8 or layer.shape != pixels.shape[:2] for layer in layers.values()):
         raise ValueError(f"{file.name} is damaged (its layers do not fit the photo)")
+    identity = meta.get("identity")
+    try:
+        known = FileIdentity(**identity) if isinstance(identity, dict) else None
+    except TypeError:
+        raise ValueError(f"{file.name} is damaged (its photo's identity is unreadable)") from None
     return Snapshot(
         pixels=pixels,
         layers=layers,
@@ -114,22 +126,44 @@ def read_snapshot(file: Path) -> Snapshot:
         exif=exif,
         icc=icc,
         saved_at=float(meta.get("saved_at", 0.0)),
+        identity=known,
     )
 
 
-def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray]:
-    """A recovery copy and the pixels its work started from: the photo file as it is on disk when it is still
-    there with the same size and layout, else the copy's own pixels. Raises ValueError or OSError (the copy)."""
+def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray, str]:
+    """A recovery copy, the pixels its work started from, and where they come from:
+
+    "file": the photo file, still the version the work started from (same size and SHA-256; for a copy without
+    an identity: same size and layout); "changed": the file is another picture now (replaced, or edited
+    elsewhere), so the copy's own pixels are the base and the file is never shown as "the original" of this
+    work; "missing": the file is gone or unreadable; "unsaved": the work was never saved to a file. Raises
+    ValueError or OSError (the copy)."""
     snap = read_snapshot(file)
-    base = snap.pixels
-    if snap.path:
+    if not snap.path:
+        return snap, snap.pixels, "unsaved"
+    if not Path(snap.path).is_file():
+        return snap, snap.pixels, "missing"
+    if snap.identity is not None:
         try:
-            on_disk = image_io.load_image(snap.path).pixels
-        except (InpaintError, MemoryError):
-            on_disk = None
-        if on_disk is not None and on_disk.shape == base.shape and on_disk.dtype == base.dtype:
-            base = on_disk
-    return snap, base
+            same = snap.identity.same_content(file_identity(snap.path))
+        except OSError:
+            return snap, snap.pixels, "missing"
+        if not same:
+            return snap, snap.pixels, "changed"
+    try:
+        on_disk = image_io.load_image(snap.path).pixels
+    except (InpaintError, MemoryError):
+        return snap, snap.pixels, "missing"
+    if on_disk.shape != snap.pixels.shape or on_disk.dtype != snap.pixels.dtype:
+        return snap, snap.pixels, "changed"
+    return snap, on_disk, "file"
+
+
+def move_aside(file: Path) -> Path:
+    """Rename a recovery copy that cannot be read so it is no longer offered; returns its new name."""
+    aside = file.with_name(file.name + DAMAGED_SUFFIX)
+    file.replace(aside)
+    return aside
 
 
 @dataclass

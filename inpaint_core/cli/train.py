@@ -235,9 +235,14 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
     budget = args.time_budget
     # A time-budgeted run ends at its deadline, not at `steps` (10M in the presets): the bar counts seconds.
     total, unit = (round(budget), "s") if budget is not None else (config.steps, "step")
-    bar = tqdm(total=total, desc="train", unit=unit, disable=not is_main, dynamic_ncols=True)
+    # The bar starts at the first step: the data, weights and device are checked before it, so an error there
+    # is one line with no bar render before it (also in piped stderr). Closed before any error is printed.
+    bars: list[Any] = []
 
     def progress(step: int, row: dict[str, float]) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="train", unit=unit, disable=not is_main, dynamic_ncols=True))
+        bar = bars[0]
         bar.update((min(total, round(time.monotonic() - started)) if budget is not None else step) - bar.n)
         if row:
             shown = {
@@ -262,7 +267,8 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
             margin_s=args.margin,
         )
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if is_main:
         stop = "; stopped by the time budget" if result.stopped_early else ""
         print(

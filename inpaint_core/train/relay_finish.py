@@ -180,7 +180,10 @@ def append_curve_row(card: Path, row: str) -> None:
 
 
 def replace_carry_set(source: Path, target: Path) -> None:
-    """Copy G and G_ema from `source` over `target`, each file atomically (a temp copy renamed into place)."""
+    """Copy G and G_ema from `source` over `target`, each file atomically (a temp copy renamed into place), then
+    record their SHA-256 in `target/SHA256SUMS`, which loading checks."""
+    from inpaint_core.weights import write_candidate_sums
+
     target.mkdir(parents=True, exist_ok=True)
     for name in (G_FILE, EMA_FILE):
         with tempfile.NamedTemporaryFile(dir=target, prefix=f".{name}.", delete=False) as tmp:
@@ -191,6 +194,7 @@ def replace_carry_set(source: Path, target: Path) -> None:
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
+    write_candidate_sums(target)
 
 
 def finish(

@@ -22,6 +22,7 @@ from inpaint_core.train.relay_finish import (
     finish,
 )
 from inpaint_core.train.warm import EMA_FILE, G_FILE, save_carry_set
+from inpaint_core.weights import sha256_file
 from tests.core.test_bench import _write_dataset
 from tests.train.tiny_pack import TINY_RECIPE, make_pack
 
@@ -160,4 +161,6 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
     options = finished_run(samples=900)
     report = finish(options.out, committed, card, images, masks, count=2, say=lambda _: None, bench_size=32)
     assert report.kept and carry_samples(committed / EMA_FILE) == 900
+    sums = (committed / "SHA256SUMS").read_text()  # rewritten with the files: loading checks them
+    assert f"{sha256_file(committed / EMA_FILE)}  {EMA_FILE}" in sums
     assert card.read_text().rstrip().endswith("| yes |") and "| 900 |" in card.read_text()
