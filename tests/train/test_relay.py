@@ -92,6 +92,9 @@ def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(tmp
     carry = options.out / relay.RUN_SUBDIR / "carry"
     assert carry_samples(carry / EMA_FILE) > 400 and (carry / G_FILE).is_file()
     log = (options.out / relay.LOG_FILE).read_text()
+    assert "nice 19" in log
+    if Path("/proc/self/autogroup").is_file():  # Linux with autogroups: the session's group is niced too
+        assert "autogroup too" in log
     assert "ended by a stop signal" in log and "h left" in log  # the horizon, not a step count
     assert relay.stop(options.out) is False  # nothing left to stop
 
