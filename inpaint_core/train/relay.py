@@ -218,7 +218,7 @@ class RelayStatus:
         left = max(0.0, self.seconds_left)
         val = f"{self.val_psnr:.2f} dB" if self.val_psnr is not None else "none yet"
         return (
-            f"relay {state}: {left / 3600:.0f}:{left % 3600 / 60:02.0f} h to the deadline, step {self.step}, "
+            f"relay {state}: {hours_minutes(left)} h to the deadline, step {self.step}, "
             f"{self.samples:,} samples, {self.samples_per_s:.2f} samples/s, last val hole PSNR {val}"
         )
 
@@ -254,6 +254,12 @@ def status(out: Path) -> RelayStatus:
         samples_per_s=_median([r["samples_per_s"] for r in speed[-30:]]),
         val_psnr=vals[-1]["val_psnr"] if vals else None,
     )
+
+
+def hours_minutes(seconds: float) -> str:
+    """'1:05' for 3,900 s: whole hours (floored, not rounded) and minutes."""
+    minutes = int(max(0.0, seconds) // 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def _median(values: list[float]) -> float:
@@ -300,7 +306,7 @@ class ProgressLine:
         rate = row.get("samples_per_s")
         val = f"{self.val:.2f} dB" if self.val is not None else "-"
         self.say(
-            f"{time.strftime('%H:%M:%S')}  {left / 3600:.0f}:{left % 3600 / 60:02.0f} h left  step {step}  "
+            f"{time.strftime('%H:%M:%S')}  {hours_minutes(left)} h left  step {step}  "
             f"samples {int(row.get('samples', 0)):,}  "
             f"{'-' if rate is None else f'{rate:.2f}'} samples/s  val {val}"
         )

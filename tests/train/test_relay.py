@@ -40,6 +40,17 @@ def test_deadline_forms() -> None:
             relay.parse_deadline(bad, now)
 
 
+def test_horizon_is_floored_hours_and_minutes() -> None:
+    assert [relay.hours_minutes(s) for s in (0, 59, 3599, 6300, 9000, -5)] == [
+        "0:00",
+        "0:00",
+        "0:59",
+        "1:45",
+        "2:30",
+        "0:00",
+    ]
+
+
 def _carry(folder: Path, samples: int) -> Path:
     config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
     generator, _ = build_models(config)
