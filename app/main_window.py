@@ -56,6 +56,7 @@ from app.widgets.panel_scroll import PanelScroll
 from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import (
+    AUTO,
     CHECKPOINT_SUFFIXES,
     STAGES,
     WEIGHTS_SUFFIX,
@@ -501,17 +502,17 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "DeepFill weights are missing",
-            f"DeepFill cannot run: {gui_text(text)}.\n\nFill with the classical Telea engine instead? "
-            "The Fill panel's model list switches to Telea; choose DeepFill there again once you have "
-            "loaded weights (Load… beside the list).",
+            f"DeepFill cannot run: {gui_text(text)}.\n\nFill with Auto instead (Navier-Stokes for thin holes, "
+            "PatchMatch for wide ones)? The Fill panel's model list switches to Auto; choose DeepFill there "
+            "again once you have loaded weights (Load… beside the list).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.settings.engine = "telea"
+            self.settings.engine = AUTO
             self.engine_panel.load()
             self._on_engine_model_changed()
-            self.inpaint.start("telea")
+            self.inpaint.start(AUTO)
 
     # -- models ---------------------------------------------------------------------------------------------
     def _on_engine_model_changed(self) -> None:
@@ -520,8 +521,8 @@ class MainWindow(QMainWindow):
         self.engine_panel.set_weights_note(
             ""
             if usable
-            else "No DeepFill weights are installed, so fills use a classical engine. Load weights with "
-            "Load… beside the model list."
+            else "No DeepFill weights are installed, so fills use Auto (PatchMatch and Navier-Stokes) or the "
+            "engine you choose. Load weights with Load… beside the model list."
         )
 
     def load_weights_dialog(self) -> None:

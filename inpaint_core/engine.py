@@ -37,8 +37,8 @@ from inpaint_core.api import (
     MAX_EDGE_BLEND,
     MAX_PATCH_RADIUS,
     MIN_MAX_SIDE,
-    TONE_MODES,
     PATCHMATCH,
+    TONE_MODES,
     CancelFlag,
     ClassicalMethod,
     InpaintRequest,
@@ -136,7 +136,8 @@ def _validate(request: InpaintRequest) -> None:
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
     radius = request.patch_radius
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or not 1 <= radius <= MAX_PATCH_RADIUS:
+    whole = isinstance(radius, (int, np.integer)) and not isinstance(radius, bool)
+    if not whole or not 1 <= radius <= MAX_PATCH_RADIUS:
         raise InpaintError(f"the patch radius must be 1 to {MAX_PATCH_RADIUS} px, got {radius}")
     if not 0 <= request.edge_blend <= MAX_EDGE_BLEND:
         raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")

@@ -13,15 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 from inpaint_core.api import AUTO_THIN_PX, ClassicalMethod, InpaintRequest
 from inpaint_core.boxes import Box, model_size
 from inpaint_core.classical import classical_inpaint
 from inpaint_core.flow import WindowAttention
-from inpaint_core.patchmatch import CopyFill, patchmatch_fill
 from inpaint_core.image_ops import (
     from_model_tensor,
     mask_to_tensor,
@@ -30,6 +28,7 @@ from inpaint_core.image_ops import (
     shrink_to_float_rgb,
     to_model_tensor,
 )
+from inpaint_core.patchmatch import CopyFill, patchmatch_fill
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -146,7 +145,7 @@ def split_by_width(hole: np.ndarray, thin_px: int = AUTO_THIN_PX) -> tuple[np.nd
     padded = cv2.copyMakeBorder(hole.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     depth = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
     deepest = np.zeros(count, np.float32)
-    np.maximum.at(deepest, labels[hole], depth[hole])
+    np.maximum.at(deepest, labels[hole].astype(np.intp), depth[hole])
     thin = hole & (deepest[labels] <= thin_px)
     return thin, hole & ~thin
 
