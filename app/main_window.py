@@ -34,7 +34,7 @@ from app import qimage_convert
 from app.canvas import mask_ops
 from app.canvas.canvas_keys import CanvasKeys
 from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
-from app.canvas.inspect_overlay import InspectOverlay, percent
+from app.canvas.inspect_overlay import InspectOverlay, copied_from, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
@@ -617,9 +617,17 @@ class MainWindow(QMainWindow):
         self.last_inspected = sources
         if not sources:
             self.inspector.clear()
-            self.statusBar().showMessage("That pixel was not filled by DeepFill: nothing to inspect.", 4000)
+            self.statusBar().showMessage(
+                "That pixel has no recorded source (not filled, or filled by Telea or Navier-Stokes).", 4000
+            )
             return sources
         self.inspector.show(pos, sources, self.view.scale_factor())
+        pixel = copied_from(sources)
+        if pixel is not None:
+            self.statusBar().showMessage(
+                f"Pixel ({pos.x():.0f}, {pos.y():.0f}) was copied from pixel ({pixel[0]}, {pixel[1]})"
+            )
+            return sources
         parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {percent(s.weight)}" for s in sources[:3])
         more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
         self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from {parts}{more}")
@@ -635,7 +643,10 @@ class MainWindow(QMainWindow):
         inspecting = self.view.tool is not None and self.view.tool.name == "inspect"
         if field is not None and inspecting:
             sources = list(field.query(x, y))
-            if sources:
+            pixel = copied_from(sources)
+            if pixel is not None:
+                text += f"  ← copied from ({pixel[0]}, {pixel[1]})"
+            elif sources:
                 best = sources[0]
                 text += f"  ← borrowed from ({best.x:.0f}, {best.y:.0f}), {percent(best.weight)}"
             self.inspector.hover(pos, sources)
