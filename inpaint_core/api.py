@@ -94,9 +94,10 @@ SOURCE_MAP_ENGINES: tuple[str, ...] = (DEEPFILL, AUTO, PATCHMATCH)
 # issue's measurements; larger follows larger structures but costs about the square.
 PATCH_RADIUS = 3
 MAX_PATCH_RADIUS = 10
-# Auto: a hole whose every pixel lies within this many pixels of a known one (a scratch, a wire, dust; up to
-# about twice as wide) goes to Navier-Stokes, a wider one to PatchMatch (docs/BENCHMARKS.md, "Auto").
-AUTO_THIN_PX = 6
+# Auto: a hole whose every pixel lies within this many pixels of a known one (a scratch, a wire, dust: strokes up
+# to about 8 px wide) goes to Navier-Stokes, a wider one to PatchMatch. On the bench NS wins hole PSNR on 3-6 px
+# strokes (by 0.7 dB), PatchMatch from 9 px on (docs/BENCHMARKS.md, "PatchMatch and auto").
+AUTO_THIN_PX = 4.5
 
 # InpaintRequest.tone: "auto" detects a grey or toned photo and keeps its tone in the fill; "off" does not.
 TONE_MODES: tuple[str, ...] = ("auto", "off")

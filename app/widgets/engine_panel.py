@@ -52,7 +52,7 @@ NO_SHIPPED_WEIGHTS = (
 NO_GPU = "No CUDA GPU is available to PyTorch on this machine."
 # What each engine besides DeepFill is, for the picker's tooltip and info line.
 ENGINE_NOTES = {
-    "auto": f"Per hole: thin ones (scratches, wires, dust; up to about {2 * AUTO_THIN_PX} px wide) get "
+    "auto": f"Per hole: thin ones (scratches, wires, dust; up to about {2 * AUTO_THIN_PX:.0f} px wide) get "
     "Navier-Stokes, wide ones PatchMatch. No network. Guide strokes are not used.",
     "patchmatch": "Copies texture from elsewhere in the photo (PatchMatch, Barnes et al. 2009): rebuilds brick, "
     "sand, foliage where the classical fills smear. No network; seconds on a large hole. Click a filled pixel "
