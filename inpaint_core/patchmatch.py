@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import cv2
 import numpy as np
 
 from inpaint_core.errors import EngineUnavailableError, InpaintError, MaskError, OutOfMemoryError
@@ -42,6 +43,8 @@ _MISMATCH = 3 * 128.0**2
 # Patch distances below this per compared value (a difference of 5 levels) are not searched further at random:
 # the library's colour shift alone leaves about that much.
 _GOOD_ENOUGH = 25.0
+# Holes larger than this (pixels) are searched at half size first (`find_sources`).
+COARSE_ABOVE = 1 << 16
 POLL_SECONDS = 0.1  # how often `wait` runs while the native call works
 
 Wait = Callable[[], None]
@@ -160,11 +163,58 @@ def find_sources(
     rounds: int = SEARCH_ROUNDS,
     seed: int = 0,
 ) -> np.ndarray:
-    """For each hole pixel, the allowed pixel whose patch in `photo` best matches `target`'s patch around it.
+    """For each hole pixel, the allowed pixel whose patch in `photo` best matches `target`'s patch around it
+    (`_search`). A hole of more than `COARSE_ABOVE` pixels is searched at half size first; that map, doubled,
+    starts one round at full size with a short random search (a 1000 px square hole: 2.5x faster).
 
-    A PatchMatch search (Barnes et al. 2009): random starts, then per round propagation along rows and columns
-    in all four directions (a neighbour's source, shifted by one, is tried) and a random search around the
-    current source at halving radii. Patches of (2 * radius + 1)^2 pixels are compared at every other pixel
+    Shape: target, photo (h, w, 3) uint8; hole, allowed (h, w) bool -> (h, w) int32 flat source index
+    (y * w + x, 0 outside the hole)
+    """
+    height, width = hole.shape
+    if int(hole.sum()) <= COARSE_ABOVE or min(height, width) < 8 * radius:
+        return _search(target, photo, hole, allowed, radius, rounds=rounds, seed=seed)
+    half = (width // 2, height // 2)
+    small_allowed = cv2.resize(allowed.astype(np.uint8), half, interpolation=cv2.INTER_AREA) == 1
+    small_hole = cv2.resize(hole.astype(np.uint8), half, interpolation=cv2.INTER_NEAREST) > 0
+    if not small_allowed.any():
+        return _search(target, photo, hole, allowed, radius, rounds=rounds, seed=seed)
+    coarse = find_sources(
+        cv2.resize(target, half, interpolation=cv2.INTER_AREA),
+        cv2.resize(photo, half, interpolation=cv2.INTER_AREA),
+        small_hole & ~small_allowed,
+        small_allowed,
+        radius,
+        rounds=rounds,
+        seed=seed,
+    )
+    # Each pixel starts from its coarse pixel's source, doubled, plus its own place in the 2x2 block.
+    hy, hx = np.nonzero(hole)
+    cy, cx = np.minimum(hy // 2, half[1] - 1), np.minimum(hx // 2, half[0] - 1)
+    csy, csx = np.divmod(coarse[cy, cx], half[0])
+    start = np.where(
+        small_hole[cy, cx] & ~small_allowed[cy, cx],
+        np.clip(2 * csy + hy % 2, 0, height - 1) * width + np.clip(2 * csx + hx % 2, 0, width - 1),
+        -1,
+    )
+    return _search(target, photo, hole, allowed, radius, rounds=1, seed=seed, start=start, reach=4)
+
+
+def _search(
+    target: np.ndarray,
+    photo: np.ndarray,
+    hole: np.ndarray,
+    allowed: np.ndarray,
+    radius: int,
+    *,
+    rounds: int,
+    seed: int,
+    start: np.ndarray | None = None,
+    reach: int | None = None,
+) -> np.ndarray:
+    """One level of `find_sources`: a PatchMatch search (Barnes et al. 2009). Random starts (or `start`'s
+    sources), then per round propagation along rows and columns in all four directions (a neighbour's source,
+    shifted by one, is tried) and a random search around the current source at halving radii from `reach`
+    (default: the window's size). Patches of (2 * radius + 1)^2 pixels are compared at every other pixel
     plus the centre (a quarter of the work; the matches barely change) by the sum of squared RGB differences;
     source-patch pixels that are not allowed cost `_MISMATCH` each, target pixels outside the window nothing.
 
@@ -206,9 +256,13 @@ def find_sources(
     ay, ax = np.nonzero(allowed)
     pick = rng.integers(0, ay.size, n)
     src = (ay[pick] + r) * wp + (ax[pick] + r)
+    if start is not None:  # a coarse level's sources where they are allowed here, random elsewhere
+        sy, sx = np.divmod(np.maximum(start, 0), width)
+        given = (start >= 0) & allowed[sy, sx]
+        src[given] = (sy[given] + r) * wp + (sx[given] + r)
     best = np.empty(n, np.float64)
-    for start in range(0, n, 1 << 16):
-        part = np.arange(start, min(n, start + (1 << 16)))
+    for first in range(0, n, 1 << 16):
+        part = np.arange(first, min(n, first + (1 << 16)))
         best[part] = cost(part, src[part])
     src_at = np.full(allowed_p.size, -1, np.int64)  # each hole pixel's current source, by padded index
     src_at[centre] = src
@@ -216,8 +270,8 @@ def find_sources(
     def improve(idx: np.ndarray, cand: np.ndarray) -> None:
         ok = allowed_p[cand]  # a source must itself be an allowed pixel (also keeps patches inside the pad)
         idx, cand = idx[ok], cand[ok]
-        for start in range(0, idx.size, 1 << 16):
-            i, c = idx[start : start + (1 << 16)], cand[start : start + (1 << 16)]
+        for first in range(0, idx.size, 1 << 16):
+            i, c = idx[first : first + (1 << 16)], cand[first : first + (1 << 16)]
             d = cost(i, c)
             better = d < best[i]
             i, c = i[better], c[better]
@@ -236,13 +290,13 @@ def find_sources(
                 before = src_at[centre[idx] - step]
                 has = before >= 0
                 improve(idx[has], before[has] + step)
-        reach = max(height, width)
-        while reach >= 1:
+        reach_now = max(height, width) if reach is None else reach
+        while reach_now >= 1:
             idx = np.flatnonzero(best > good)
-            sy = src[idx] // wp - r + rng.integers(-reach, reach + 1, idx.size)
-            sx = src[idx] % wp - r + rng.integers(-reach, reach + 1, idx.size)
+            sy = src[idx] // wp - r + rng.integers(-reach_now, reach_now + 1, idx.size)
+            sx = src[idx] % wp - r + rng.integers(-reach_now, reach_now + 1, idx.size)
             improve(idx, (np.clip(sy, 0, height - 1) + r) * wp + np.clip(sx, 0, width - 1) + r)
-            reach //= 2
+            reach_now //= 2
     out = np.zeros(hole.shape, np.int32)
     out[hy, hx] = (src // wp - r) * width + (src % wp - r)
     return out

@@ -68,9 +68,11 @@ def test_the_source_map_points_at_pixels_equal_to_the_filled_ones(engine: Inpain
     assert density.sum() == pytest.approx(mask.sum()) and density[mask].sum() == 0
 
 
-def test_the_search_recovers_a_known_copy_exactly() -> None:
+@pytest.mark.parametrize("coarse_above", [1 << 16, 100])  # 100: through the half-size level first
+def test_the_search_recovers_a_known_copy_exactly(coarse_above: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """find_sources on a fill that is a shifted copy of the photo finds that shift wherever the patch lies
     inside the copy (the noise makes it unique; nearer the hole's edge the patch also sees unshifted pixels)."""
+    monkeypatch.setattr("inpaint_core.patchmatch.COARSE_ABOVE", coarse_above)
     photo = textured(80, 120)
     hole = box_mask(80, 120, 20, 20, 50, 50)
     target = photo.copy()
