@@ -161,7 +161,9 @@ class InpaintResult:
     # DeepFill's coarse stage pasted into the hole; only with `request.return_coarse` (else None, and always
     # None for classical engines)
     coarse: np.ndarray | None
-    attention: AttentionField | None  # None for classical engines and empty masks
+    # DeepFill's attention; PatchMatch's exact source map (auto: of the holes PatchMatch filled); None for Telea,
+    # Navier-Stokes and empty masks
+    attention: AttentionField | None
     windows: list[Box] = field(default_factory=list)  # the context windows filled, none overlapping
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds

@@ -10,6 +10,9 @@ fill into the original across it. Pixels outside the mask and that band stay bit
 by one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs
 one small model call.
 
+PatchMatch and auto (fillers.PatchMatchFiller, AutoFiller; patchmatch.py) fill each window at full resolution,
+PatchMatch as exact copies whose source map becomes the result's attention field.
+
 torch is imported with the first DeepFill fill, not with this module: a classical fill (the CLI's
 `--engine telea`, the editor without weights) never loads it, which saves 2-3 s of a CLI run's start here
 (docs/BENCHMARKS.md, "Files and paste").
