@@ -358,7 +358,8 @@ class FileController(QObject):
             return False
         if self.doc.attention is None:
             self.error(
-                "No attention overlay", "Run a DeepFill fill first: classical engines have no attention."
+                "No attention overlay",
+                "Run a DeepFill, PatchMatch or Auto fill first: Telea and Navier-Stokes keep no sources.",
             )
             return False
         path = self._ask_png("Export attention overlay", "attention")

@@ -91,6 +91,7 @@ class InpaintController(QObject):
             edge_blend=self.settings.edge_blend,
             weights=self.settings.weights,
             tone=self.settings.tone,
+            patch_radius=self.settings.patch_radius,
             request_id=self._next_id,
         )
 

@@ -34,7 +34,7 @@ from app import qimage_convert
 from app.canvas import mask_ops
 from app.canvas.canvas_keys import CanvasKeys
 from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
-from app.canvas.inspect_overlay import InspectOverlay, percent
+from app.canvas.inspect_overlay import InspectOverlay, copied_from, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
@@ -56,6 +56,7 @@ from app.widgets.panel_scroll import PanelScroll
 from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import (
+    AUTO,
     CHECKPOINT_SUFFIXES,
     STAGES,
     WEIGHTS_SUFFIX,
@@ -501,17 +502,17 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "DeepFill weights are missing",
-            f"DeepFill cannot run: {gui_text(text)}.\n\nFill with the classical Telea engine instead? "
-            "The Fill panel's model list switches to Telea; choose DeepFill there again once you have "
-            "loaded weights (Load… beside the list).",
+            f"DeepFill cannot run: {gui_text(text)}.\n\nFill with Auto instead (Navier-Stokes for thin holes, "
+            "PatchMatch for wide ones)? The Fill panel's model list switches to Auto; choose DeepFill there "
+            "again once you have loaded weights (Load… beside the list).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.settings.engine = "telea"
+            self.settings.engine = AUTO
             self.engine_panel.load()
             self._on_engine_model_changed()
-            self.inpaint.start("telea")
+            self.inpaint.start(AUTO)
 
     # -- models ---------------------------------------------------------------------------------------------
     def _on_engine_model_changed(self) -> None:
@@ -520,8 +521,8 @@ class MainWindow(QMainWindow):
         self.engine_panel.set_weights_note(
             ""
             if usable
-            else "No DeepFill weights are installed, so fills use a classical engine. Load weights with "
-            "Load… beside the model list."
+            else "No DeepFill weights are installed, so fills use Auto (PatchMatch and Navier-Stokes) or the "
+            "engine you choose. Load weights with Load… beside the model list."
         )
 
     def load_weights_dialog(self) -> None:
@@ -616,9 +617,17 @@ class MainWindow(QMainWindow):
         self.last_inspected = sources
         if not sources:
             self.inspector.clear()
-            self.statusBar().showMessage("That pixel was not filled by DeepFill: nothing to inspect.", 4000)
+            self.statusBar().showMessage(
+                "That pixel has no recorded source (not filled, or filled by Telea or Navier-Stokes).", 4000
+            )
             return sources
         self.inspector.show(pos, sources, self.view.scale_factor())
+        pixel = copied_from(sources)
+        if pixel is not None:
+            self.statusBar().showMessage(
+                f"Pixel ({pos.x():.0f}, {pos.y():.0f}) was copied from pixel ({pixel[0]}, {pixel[1]})"
+            )
+            return sources
         parts = ", ".join(f"({s.x:.0f}, {s.y:.0f}) {percent(s.weight)}" for s in sources[:3])
         more = f" and {len(sources) - 3} more" if len(sources) > 3 else ""
         self.statusBar().showMessage(f"Pixel ({pos.x():.0f}, {pos.y():.0f}) borrowed from {parts}{more}")
@@ -634,7 +643,10 @@ class MainWindow(QMainWindow):
         inspecting = self.view.tool is not None and self.view.tool.name == "inspect"
         if field is not None and inspecting:
             sources = list(field.query(x, y))
-            if sources:
+            pixel = copied_from(sources)
+            if pixel is not None:
+                text += f"  ← copied from ({pixel[0]}, {pixel[1]})"
+            elif sources:
                 best = sources[0]
                 text += f"  ← borrowed from ({best.x:.0f}, {best.y:.0f}), {percent(best.weight)}"
             self.inspector.hover(pos, sources)

@@ -11,10 +11,10 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, replacement in (
         (
             r"use --engine \w+ or pass --weights \S+",
-            "choose a classical engine, or load a weights file, in the Fill panel's model list",
+            "choose Auto or another engine, or load a weights file, in the Fill panel's model list",
         ),
         (r"pass --weights \S+", "load a weights file in the Fill panel's model list"),
-        (r"use --engine \w+", "choose a classical engine in the Fill panel's model list"),
+        (r"use --engine \w+", "choose Auto or another engine in the Fill panel's model list"),
         (r"use --device cpu", "choose CPU or Auto as the device in the Fill panel"),
         (r"use --precision [\w ]+", "the editor runs in full precision"),
         (

@@ -233,7 +233,8 @@ class ProvenanceController(QObject):
             QMessageBox.warning(
                 self.parent_widget,
                 "No source-reuse map",
-                "Fill with DeepFill first: classical engines borrow no patches, so there is no map.",
+                "Fill with DeepFill, PatchMatch or Auto first: Telea and Navier-Stokes borrow no patches, so there "
+                "is no map.",
             )
             return False
         base = self.doc.path or Path.cwd() / "untitled.png"

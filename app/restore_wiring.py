@@ -206,7 +206,8 @@ class RestoreWiring:
         """View > Source Reuse Heat Map: switch the overlay to the heat map and show it."""
         if not self.provenance.has_attention():
             self.window.statusBar().showMessage(
-                "No source-reuse map yet: it comes with DeepFill fills (classical engines borrow no patches).",
+                "No source-reuse map yet: it comes with DeepFill and PatchMatch fills (Telea and Navier-Stokes "
+                "borrow no patches).",
                 6000,
             )
             return

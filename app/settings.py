@@ -9,7 +9,15 @@ import platformdirs
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
-from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE, TONE_MODES, default_engine
+from inpaint_core.api import (
+    ENGINES,
+    MAX_EDGE_BLEND,
+    MAX_PATCH_RADIUS,
+    MIN_MAX_SIDE,
+    PATCH_RADIUS,
+    TONE_MODES,
+    default_engine,
+)
 from inpaint_core.restore.scratches import DEFAULT_MAX_WIDTH, DEFAULT_SENSITIVITY, MAX_WIDTH_LIMIT
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -174,6 +182,15 @@ class AppSettings:
     @edge_blend.setter
     def edge_blend(self, value: int) -> None:
         self._set("engine/edge_blend", int(value))
+
+    @property
+    def patch_radius(self) -> int:
+        """PatchMatch's patch radius (InpaintRequest.patch_radius; PatchMatch and Auto)."""
+        return self._int("engine/patch_radius", PATCH_RADIUS, 1, MAX_PATCH_RADIUS)
+
+    @patch_radius.setter
+    def patch_radius(self, value: int) -> None:
+        self._set("engine/patch_radius", int(value))
 
     # restoration and provenance (app/restore_controller.py, app/provenance_controller.py)
     @property

@@ -38,6 +38,8 @@ from inpaint_core.model_info import (
 )
 
 __all__ = [
+    "AUTO",
+    "AUTO_THIN_PX",
     "CHECKPOINT_SUFFIXES",
     "CLASSICAL_ENGINES",
     "DEEPFILL",
@@ -45,8 +47,12 @@ __all__ = [
     "ENGINE_LABELS",
     "FLOW_MAX_RADIUS",
     "MAX_EDGE_BLEND",
+    "MAX_PATCH_RADIUS",
     "MIN_MAX_SIDE",
+    "PATCHMATCH",
+    "PATCH_RADIUS",
     "RESOURCES",
+    "SOURCE_MAP_ENGINES",
     "STAGES",
     "TONE_MODES",
     "WEIGHTS_SUFFIX",
@@ -72,14 +78,29 @@ __all__ = [
 
 # The engine names: the one list (the CLI's choices, the editor's menu, the benchmark's rows come from it).
 DEEPFILL = "deepfill"
+AUTO = "auto"  # per hole: thin ones to Navier-Stokes, wide ones to PatchMatch (fillers.AutoFiller)
+PATCHMATCH = "patchmatch"  # texture copied from the photo (patchmatch.py, the pypatchmatch library)
 ClassicalMethod = Literal["telea", "ns"]  # OpenCV's cv2.inpaint methods (classical.py)
 CLASSICAL_ENGINES: tuple[str, ...] = get_args(ClassicalMethod)
-ENGINES: tuple[str, ...] = (DEEPFILL, *CLASSICAL_ENGINES)
+ENGINES: tuple[str, ...] = (DEEPFILL, AUTO, PATCHMATCH, *CLASSICAL_ENGINES)
 ENGINE_LABELS: dict[str, str] = {
     "deepfill": "DeepFill v2",
+    "auto": "Auto (Navier-Stokes or PatchMatch per hole)",
+    "patchmatch": "PatchMatch (texture copy)",
     "telea": "Telea (classical)",
     "ns": "Navier-Stokes (classical)",
 }
+# The engines whose result says where each filled pixel came from (`InpaintResult.attention`): DeepFill's
+# attention, PatchMatch's exact source map (auto: the holes PatchMatch filled).
+SOURCE_MAP_ENGINES: tuple[str, ...] = (DEEPFILL, AUTO, PATCHMATCH)
+# PatchMatch compares patches of (2 * radius + 1)^2 pixels: 3 is the library's examples' choice and the
+# issue's measurements; larger follows larger structures but costs about the square.
+PATCH_RADIUS = 3
+MAX_PATCH_RADIUS = 10
+# Auto: a hole whose every pixel lies within this many pixels of a known one (a scratch, a wire, dust: strokes up
+# to about 8 px wide) goes to Navier-Stokes, a wider one to PatchMatch. On the bench NS wins hole PSNR on 3-6 px
+# strokes (by 0.7 dB), PatchMatch from 9 px on (docs/BENCHMARKS.md, "PatchMatch and auto").
+AUTO_THIN_PX = 4.5
 
 # InpaintRequest.tone: "auto" detects a grey or toned photo and keeps its tone in the fill; "off" does not.
 TONE_MODES: tuple[str, ...] = ("auto", "off")
@@ -129,6 +150,7 @@ class InpaintRequest:
     tone: str = (
         "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
     )
+    patch_radius: int = PATCH_RADIUS  # PatchMatch (and auto's wide holes): patches of (2r+1)^2 pixels
     request_id: int = 0
 
 
@@ -142,7 +164,9 @@ class InpaintResult:
     # DeepFill's coarse stage pasted into the hole; only with `request.return_coarse` (else None, and always
     # None for classical engines)
     coarse: np.ndarray | None
-    attention: AttentionField | None  # None for classical engines and empty masks
+    # DeepFill's attention; PatchMatch's exact source map (auto: of the holes PatchMatch filled); None for Telea,
+    # Navier-Stokes and empty masks
+    attention: AttentionField | None
     windows: list[Box] = field(default_factory=list)  # the context windows filled, none overlapping
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
@@ -190,8 +214,9 @@ class ModelTools(Protocol):
 
 
 def default_engine() -> str:
-    """DeepFill when weights ship (`resources/weights/manifest.json`), else Telea: the classical fill always works."""
+    """DeepFill when weights ship (`resources/weights/manifest.json`), else auto (Navier-Stokes for thin holes,
+    PatchMatch for wide ones): it needs no weights and copies real texture into wide holes."""
     try:
-        return DEEPFILL if default_weights() is not None else "telea"
+        return DEEPFILL if default_weights() is not None else AUTO
     except WeightsError:  # a broken manifest: the engine says so when DeepFill is asked for
-        return "telea"
+        return AUTO

@@ -10,6 +10,9 @@ fill into the original across it. Pixels outside the mask and that band stay bit
 by one on a working copy, each seeing the results of the previous ones. A 12 MP photo with a small hole costs
 one small model call.
 
+PatchMatch and auto (fillers.PatchMatchFiller, AutoFiller; patchmatch.py) fill each window at full resolution,
+PatchMatch as exact copies whose source map becomes the result's attention field.
+
 torch is imported with the first DeepFill fill, not with this module: a classical fill (the CLI's
 `--engine telea`, the editor without weights) never loads it, which saves 2-3 s of a CLI run's start here
 (docs/BENCHMARKS.md, "Files and paste").
@@ -31,10 +34,13 @@ import cv2
 import numpy as np
 
 from inpaint_core.api import (
+    AUTO,
     DEEPFILL,
     ENGINES,
     MAX_EDGE_BLEND,
+    MAX_PATCH_RADIUS,
     MIN_MAX_SIDE,
+    PATCHMATCH,
     TONE_MODES,
     CancelFlag,
     ClassicalMethod,
@@ -43,13 +49,21 @@ from inpaint_core.api import (
     ProgressCallback,
 )
 from inpaint_core.boxes import plan_windows
-from inpaint_core.errors import CancelledError, InpaintError, MaskError, OutOfMemoryError, WeightsMissingError
-from inpaint_core.fillers import ClassicalFiller, DeepFillFiller, Filler
+from inpaint_core.errors import (
+    CancelledError,
+    EngineUnavailableError,
+    InpaintError,
+    MaskError,
+    OutOfMemoryError,
+    WeightsMissingError,
+)
+from inpaint_core.fillers import AutoFiller, ClassicalFiller, DeepFillFiller, Filler, PatchMatchFiller
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
 from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, paste_fill
 from inpaint_core.manifest import NO_WEIGHTS_MESSAGE as NO_WEIGHTS_MESSAGE  # its home is manifest.py
 from inpaint_core.manifest import resolve_weights
+from inpaint_core.patchmatch import load_library
 from inpaint_core.restore.tone import keep_tone
 from inpaint_core.tiling import WindowJob, plan_jobs
 
@@ -124,6 +138,10 @@ def _validate(request: InpaintRequest) -> None:
         raise InpaintError(f"unknown tone mode {request.tone!r}; use one of {', '.join(TONE_MODES)}")
     if request.max_side < MIN_MAX_SIDE:
         raise InpaintError(f"max model resolution must be at least {MIN_MAX_SIDE} px, got {request.max_side}")
+    radius = request.patch_radius
+    whole = isinstance(radius, (int, np.integer)) and not isinstance(radius, bool)
+    if not whole or not 1 <= radius <= MAX_PATCH_RADIUS:
+        raise InpaintError(f"the patch radius must be 1 to {MAX_PATCH_RADIUS} px, got {radius}")
     if not 0 <= request.edge_blend <= MAX_EDGE_BLEND:
         raise InpaintError(f"the edge blend must be 0 to {MAX_EDGE_BLEND} px, got {request.edge_blend}")
     if request.max_gflop is not None and not request.max_gflop > 0:
@@ -327,12 +345,22 @@ class InpaintEngine:
             if coarse_img is not None and out.coarse is not None:
                 paste_fill(coarse_img, out.coarse, weight, box)
             remaining[box.slices] &= ~owned
-            if out.attention is not None:
-                attention.append(dataclasses.replace(out.attention, hole=owned))  # as filled, band included
+            if out.attention is not None:  # the pixels it filled and has sources for (auto: PatchMatch's)
+                attention.append(dataclasses.replace(out.attention, hole=owned & out.attention.hole))
             if out.model_size is not None:
                 model_sizes.append(out.model_size)
+        if isinstance(filler, AutoFiller) and len(filler.used) > 1:
+            notes.append("auto: thin holes filled with Navier-Stokes, wide ones with PatchMatch")
+        elif isinstance(filler, AutoFiller) and filler.used:
+            notes.append(f"auto: filled with {'PatchMatch' if 'patchmatch' in filler.used else 'Navier-Stokes'}")
         if request.tone == "auto":
-            work, tone_note = keep_tone(image, work, hole_all)
+            # PatchMatch's pixels are copies of the photo's own, already in its tone; re-toning them would
+            # make their source map false.
+            copied = np.zeros_like(hole_all)
+            if not isinstance(filler, DeepFillFiller):  # DeepFill's attention marks what it painted
+                for win in attention:
+                    copied[win.box.slices] |= win.hole
+            work, tone_note = keep_tone(image, work, hole_all & ~copied)
             notes += [tone_note] if tone_note else []
         state.finish()
         return InpaintResult(
@@ -368,6 +396,16 @@ class InpaintEngine:
             return DeepFillFiller(model, request, device)
         if request.guide is not None and np.any(request.guide):
             notes.append(f"guide strokes ignored by the {request.engine} engine")
+        if request.engine == PATCHMATCH:
+            return PatchMatchFiller(request.patch_radius, request.forbid)
+        if request.engine == AUTO:
+            ns = ClassicalFiller("ns", self.radius)
+            try:
+                load_library()
+            except EngineUnavailableError as exc:
+                notes.append(f"{exc}; wide holes filled with Navier-Stokes instead")
+                return AutoFiller(ns, None)
+            return AutoFiller(ns, PatchMatchFiller(request.patch_radius, request.forbid))
         if request.forbid is not None and np.any(request.forbid):
             notes.append(f"the do-not-borrow mask is ignored by the {request.engine} engine")
         return ClassicalFiller(cast(ClassicalMethod, request.engine), self.radius)

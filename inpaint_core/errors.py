@@ -37,3 +37,7 @@ class OutputExistsError(InpaintError, FileExistsError):
 
 class OutOfMemoryError(InpaintError, MemoryError):
     """The computer ran out of memory (RAM, not a GPU's) for this image."""
+
+
+class EngineUnavailableError(InpaintError):
+    """An engine's library is not installed or does not load on this machine (PatchMatch's native code)."""

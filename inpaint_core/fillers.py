@@ -1,7 +1,9 @@
-"""What fills one context window: DeepFill v2 or a classical OpenCV method, behind one interface.
+"""What fills one context window: DeepFill v2, PatchMatch, a classical OpenCV method, or auto's choice of the
+last two per hole, behind one interface.
 
 The engine plans the windows and pastes the fills; a filler only turns one window of the working image into an
-RGB fill of that window (and, for DeepFill, the attention of that window and optionally its coarse stage).
+RGB fill of that window (and, for DeepFill and PatchMatch, where the window's filled pixels came from, and for
+DeepFill optionally its coarse stage).
 Fillers report their stages through `step(stage, at)`, `at` being the fraction of the window's share of the run.
 """
 
@@ -11,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import cv2
 import numpy as np
 
-from inpaint_core.api import ClassicalMethod, InpaintRequest
+from inpaint_core.api import AUTO_THIN_PX, ClassicalMethod, InpaintRequest
 from inpaint_core.boxes import Box, model_size
 from inpaint_core.classical import classical_inpaint
 from inpaint_core.flow import WindowAttention
@@ -25,6 +28,7 @@ from inpaint_core.image_ops import (
     shrink_to_float_rgb,
     to_model_tensor,
 )
+from inpaint_core.patchmatch import CopyFill, patchmatch_fill
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -74,6 +78,120 @@ class ClassicalFiller:
     def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
         step("refine", 0.0)
         return WindowFill(classical_inpaint(work[box.slices], hole, self.method, self.radius))
+
+
+class PatchMatchFiller:
+    """PatchMatch (patchmatch.py) on the window at full resolution: an exact copy, with its source map as the
+    window's attention (one source per pixel, weight 1, on a grid of 1-pixel cells)."""
+
+    has_attention = True
+    has_coarse = False
+
+    def __init__(self, radius: int, forbid: np.ndarray | None) -> None:
+        self.radius, self.forbid = radius, forbid
+
+    def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
+        return self.fill_avoiding(work, box, hole, None, step)
+
+    def fill_avoiding(
+        self, work: np.ndarray, box: Box, hole: np.ndarray, avoid: np.ndarray | None, step: Step
+    ) -> WindowFill:
+        """Fill `hole`; the pixels of `avoid` (other holes of the window, filled otherwise) are not copied."""
+        step("refine", 0.0)
+        forbid = None if self.forbid is None else self.forbid[box.slices] > 0
+        if avoid is not None:
+            forbid = avoid if forbid is None else forbid | avoid
+        copy = patchmatch_fill(
+            work[box.slices], hole, forbid, self.radius, wait=lambda: step("refine", 0.0)
+        )
+        return WindowFill(copy.pixels, attention=source_attention(box, hole > 0, copy))
+
+
+def source_attention(box: Box, hole: np.ndarray, copy: CopyFill) -> WindowAttention:
+    """A copy's source map as a WindowAttention on 1-pixel cells at the window's scale, so the flow overlay,
+    the inspector (one source at 100 %), the provenance record and the source-reuse map read it as they read
+    DeepFill's attention.
+
+    Shape: hole (box.height, box.width) bool
+    """
+    height, width = hole.shape
+    source = np.where(hole, copy.source, 0).astype(np.int32)
+    sy, sx = np.divmod(source, width)
+    ys, xs = np.mgrid[0:height, 0:width]
+    offsets = np.stack([sy - ys, sx - xs]).astype(np.float32) * hole  # (2, h, w): (dy, dx) in pixels
+    return WindowAttention(
+        box=box,
+        scale_x=1.0,
+        scale_y=1.0,
+        topk_index=source[None],
+        topk_weight=hole.astype(np.float32)[None],
+        offsets=offsets,
+        valid=hole.copy(),
+        hole=hole.copy(),
+        cell=1,
+        patch=1,
+    )
+
+
+def split_by_width(hole: np.ndarray, thin_px: float = AUTO_THIN_PX) -> tuple[np.ndarray, np.ndarray]:
+    """The hole's connected parts (8-connected) split into thin ones and the wider rest. A part is thin when 90 %
+    of its pixels lie within `thin_px` of a pixel outside the hole (a scratch up to about 2 * thin_px wide):
+    the 90th percentile, not the deepest pixel, so crossing scratches stay thin where they meet.
+
+    Shape: (h, w) -> thin, wide (h, w) bool
+    """
+    hole = hole > 0
+    count, labels = cv2.connectedComponents(hole.astype(np.uint8), connectivity=8)
+    # Distance to the nearest pixel outside the hole; the window's border is not a known pixel.
+    padded = cv2.copyMakeBorder(hole.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    depth = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1][hole]
+    part = labels[hole]
+    order = np.lexsort((depth, part))  # by part, then by depth
+    sizes = np.bincount(part, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    p90 = np.zeros(count, np.float32)
+    present = sizes > 0
+    at = starts[present] + (0.9 * (sizes[present] - 1)).astype(np.int64)
+    p90[present] = depth[order][at]
+    thin = np.zeros_like(hole)
+    thin[hole] = p90[part] <= thin_px
+    return thin, hole & ~thin
+
+
+class AutoFiller:
+    """Per hole of the window: thin ones (`split_by_width`) to Navier-Stokes, wide ones to PatchMatch, which
+    first fills the wide ones without copying from the thin ones (they are still damage), then Navier-Stokes
+    fills the thin ones around that. Without the PatchMatch library everything goes to Navier-Stokes."""
+
+    has_attention = True
+    has_coarse = False
+
+    def __init__(
+        self, ns: ClassicalFiller, patchmatch: PatchMatchFiller | None, thin_px: float = AUTO_THIN_PX
+    ) -> None:
+        self.ns, self.patchmatch, self.thin_px = ns, patchmatch, thin_px
+        self.used: set[str] = set()  # the engines that filled something ("ns", "patchmatch"), for the note
+
+    def fill(self, work: np.ndarray, box: Box, hole: np.ndarray, step: Step) -> WindowFill:
+        thin, wide = split_by_width(hole, self.thin_px)
+        if self.patchmatch is None or not wide.any():
+            self.used.add("ns")
+            return self.ns.fill(work, box, hole, step)
+        self.used.add("patchmatch")
+        copied = self.patchmatch.fill_avoiding(work, box, wide, thin if thin.any() else None, step)
+        if not thin.any():
+            return copied
+        self.used.add("ns")
+        pixels = copied.fill
+        done = work[box.slices].copy()
+        if done.ndim == 3 and done.shape[2] == 4:
+            done[..., :3][wide] = pixels[wide]
+        else:
+            done[wide] = pixels[wide]
+        smooth = classical_inpaint(done, thin, self.ns.method, self.ns.radius)
+        out = pixels.copy()
+        out[thin] = smooth[thin]
+        return WindowFill(out, attention=copied.attention)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from inpaint_core.errors import WeightsError, WeightsMissingError
 MANIFEST = RESOURCES / "weights" / "manifest.json"
 NO_WEIGHTS_MESSAGE = (
     "DeepFill weights are not installed (resources/weights has none yet); "
-    "use --engine telea or pass --weights FILE"
+    "use --engine auto or pass --weights FILE"
 )
 
 

@@ -45,6 +45,13 @@ def percent(weight: float) -> str:
     return "< 0.1 %"
 
 
+def copied_from(sources: Sequence[Source]) -> tuple[int, int] | None:
+    """The pixel (x, y) a PatchMatch fill copied this pixel from (one 1-pixel source at 100 %), else None."""
+    if len(sources) != 1 or sources[0].weight < 1.0 or sources[0].size > 1.0:
+        return None
+    return math.floor(sources[0].x), math.floor(sources[0].y)
+
+
 class LabelItem(QGraphicsItem):
     """Text on a dark rounded plate with a border in the source's colour, the same size at any zoom."""
 

@@ -1,6 +1,6 @@
-"""The Fill panel: the model picker (shipped DeepFill weights, weights files the user loaded, the classical engines)
-with the active model's facts, device, max model resolution, edge blend, fast fills, fill-on-release, Inpaint and
-Cancel, and what the last fill took."""
+"""The Fill panel: the model picker (shipped DeepFill weights, weights files the user loaded, Auto, PatchMatch and
+the classical engines) with the active model's facts, device, max model resolution, PatchMatch's patch radius,
+edge blend, fast fills, fill-on-release, Inpaint and Cancel, and what the last fill took."""
 
 from __future__ import annotations
 
@@ -27,12 +27,16 @@ from app.messages import gui_text
 from app.settings import DEVICES, AppSettings
 from app.theme import icon_color, warning_color
 from inpaint_core.api import (
-    CLASSICAL_ENGINES,
+    AUTO,
+    AUTO_THIN_PX,
     DEEPFILL,
     ENGINE_LABELS,
+    ENGINES,
     INTERACTIVE_SECONDS,
     MAX_EDGE_BLEND,
+    MAX_PATCH_RADIUS,
     MIN_MAX_SIDE,
+    PATCHMATCH,
     ModelInfo,
     read_weights_info,
     shipped_model_info,
@@ -43,10 +47,16 @@ DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
 SHIPPED = "deepfill"  # the picker's key of the shipped default weights
 NO_SHIPPED_WEIGHTS = (
     "No DeepFill weights ship with this version yet: load a weights file (.safetensors) or a published "
-    "DeepFill v2 checkpoint (.index, .pth) with Load…, or use a classical engine."
+    "DeepFill v2 checkpoint (.index, .pth) with Load…, or use Auto or another engine."
 )
 NO_GPU = "No CUDA GPU is available to PyTorch on this machine."
-CLASSICAL_NOTES = {
+# What each engine besides DeepFill is, for the picker's tooltip and info line.
+ENGINE_NOTES = {
+    "auto": f"Per hole: thin ones (scratches, wires, dust; up to about {2 * AUTO_THIN_PX:.0f} px wide) get "
+    "Navier-Stokes, wide ones PatchMatch. No network. Guide strokes are not used.",
+    "patchmatch": "Copies texture from elsewhere in the photo (PatchMatch, Barnes et al. 2009): rebuilds brick, "
+    "sand, foliage where the classical fills smear. No network; seconds on a large hole. Click a filled pixel "
+    "to see where it was copied from. The do-not-borrow area is never copied from; guide strokes are not used.",
     "telea": "OpenCV's fast-marching fill (Telea 2004): no network, instant; smooth but blurry on large holes. "
     "Guide strokes and the do-not-borrow area are not used.",
     "ns": "OpenCV's Navier-Stokes fill (Bertalmio et al. 2001): no network, instant; smooth but blurry on "
@@ -126,8 +136,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
             choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, False, gui_text(exc)))
             continue
         choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, True, path, info))
-    for name in CLASSICAL_ENGINES:
-        choices.append(ModelChoice(name, name, None, ENGINE_LABELS[name], True, CLASSICAL_NOTES[name]))
+    for name in ENGINES:
+        if name != DEEPFILL:
+            choices.append(ModelChoice(name, name, None, ENGINE_LABELS[name], True, ENGINE_NOTES[name]))
     return choices
 
 
@@ -177,6 +188,13 @@ class EnginePanel(QWidget):
         self.max_side.setToolTip(
             "The model sees each hole's window scaled to at most this many pixels per side"
         )
+        self.patch_radius = QSpinBox()
+        self.patch_radius.setRange(1, MAX_PATCH_RADIUS)
+        self.patch_radius.setSuffix(" px")
+        self.patch_radius.setToolTip(
+            "PatchMatch (and Auto's wide holes) compares patches this many pixels around each pixel: larger "
+            "follows larger structures (brick courses, planks) but takes about the square as long"
+        )
         self.edge_blend = QSpinBox()
         self.edge_blend.setRange(0, MAX_EDGE_BLEND)
         self.edge_blend.setSuffix(" px")
@@ -203,6 +221,7 @@ class EnginePanel(QWidget):
         layout.addWidget(self.model_info)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
+        form.addRow("Patch radius", self.patch_radius)
         form.addRow("Edge blend", self.edge_blend)
         form.addRow(self.fast_fills)
         form.addRow(self.auto_fill)
@@ -229,6 +248,7 @@ class EnginePanel(QWidget):
         self.load_button.clicked.connect(self.load_requested)
         self.device.currentIndexChanged.connect(self._on_changed)
         self.max_side.valueChanged.connect(self._on_changed)
+        self.patch_radius.valueChanged.connect(self._on_changed)
         self.edge_blend.valueChanged.connect(self._on_changed)
         self.auto_fill.toggled.connect(self._on_changed)
         self.fast_fills.toggled.connect(self._on_changed)
@@ -243,6 +263,7 @@ class EnginePanel(QWidget):
         combo.blockSignals(False)
         for spin, number in (
             (self.max_side, self.settings.max_side),
+            (self.patch_radius, self.settings.patch_radius),
             (self.edge_blend, self.settings.edge_blend),
         ):
             spin.blockSignals(True)
@@ -277,6 +298,8 @@ class EnginePanel(QWidget):
         choice = self.current_choice()
         self.model_info.setText(describe(choice) if choice is not None else "")
         self.model.setToolTip(choice.why if choice is not None else "")
+        # Enabled where the chosen engine reads it.
+        self.patch_radius.setEnabled(choice is not None and choice.engine in (PATCHMATCH, AUTO))
 
     def current_choice(self) -> ModelChoice | None:
         index = self.model.currentIndex()
@@ -334,6 +357,7 @@ class EnginePanel(QWidget):
     def _on_changed(self) -> None:
         self.settings.device = str(self.device.currentData())
         self.settings.max_side = self.max_side.value()
+        self.settings.patch_radius = self.patch_radius.value()
         self.settings.edge_blend = self.edge_blend.value()
         self.settings.auto_fill = self.auto_fill.isChecked()
         self.settings.fast_fills = self.fast_fills.isChecked()

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inpaint_core.api import CLASSICAL_ENGINES, DEEPFILL, ENGINES, InpaintRequest
+from inpaint_core.api import DEEPFILL, ENGINES, InpaintRequest
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
@@ -241,7 +241,7 @@ def run_quality(
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     for engine in engines:
-        if engine in CLASSICAL_ENGINES:
+        if engine != DEEPFILL:  # classical, PatchMatch, auto: no weights to load
             fills[engine] = partial(through, engine)
             continue
         model = _engine_model(runner, weights, device, report)

@@ -15,7 +15,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from inpaint_core.api import ENGINES, MAX_EDGE_BLEND, MIN_MAX_SIDE
+from inpaint_core.api import (
+    DEEPFILL,
+    ENGINES,
+    MAX_EDGE_BLEND,
+    MAX_PATCH_RADIUS,
+    MIN_MAX_SIDE,
+    PATCH_RADIUS,
+    SOURCE_MAP_ENGINES,
+    default_engine,
+)
 from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
@@ -53,7 +62,19 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--forbid", type=Path, help="a mask of regions the fill must not borrow from")
     parser.add_argument(
-        "--engine", choices=ENGINES, default="deepfill", help="fill method (default: deepfill)"
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="fill method (default: deepfill with --weights or when weights ship, else auto: Navier-Stokes "
+        f"for thin holes, PatchMatch for wide ones; here now: {default_engine()})",
+    )
+    parser.add_argument(
+        "--patch-radius",
+        type=int_range(1, MAX_PATCH_RADIUS),
+        default=PATCH_RADIUS,
+        metavar="R",
+        help=f"patchmatch and auto: compare patches of (2R+1)^2 px; larger follows larger structures but is "
+        f"slower (default: {PATCH_RADIUS})",
     )
     parser.add_argument(
         "--weights", type=Path, help="DeepFill weights (.safetensors); default: the shipped ones"
@@ -110,6 +131,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from inpaint_core.errors import InpaintError
 
+    if args.engine is None:  # a weights file asks for DeepFill; else the editor's default
+        args.engine = DEEPFILL if args.weights is not None else default_engine()
+
     batch = args.images is not None or args.masks is not None
     if (args.mask is not None or args.masks is not None) and args.auto_scratches:
         raise InpaintError("give masks or --auto-scratches, not both")
@@ -142,6 +166,7 @@ def _request(args: argparse.Namespace, pixels: Any, mask: Any, guide: Any = None
         edge_blend=args.edge_blend,
         weights=args.weights,
         tone=args.tone,
+        patch_radius=args.patch_radius,
     )
 
 
@@ -158,8 +183,10 @@ def _run_single(args: argparse.Namespace) -> int:
     check_output_path(args.output, args.force)
     check_restore_outputs(args, args.output)
     if args.flow_out is not None:
-        if args.engine != "deepfill":
-            raise InpaintError("--flow-out needs --engine deepfill (classical fills have no attention)")
+        if args.engine not in SOURCE_MAP_ENGINES:
+            raise InpaintError(
+                f"--flow-out needs --engine {', '.join(SOURCE_MAP_ENGINES)} ({args.engine} keeps no sources)"
+            )
         if _same_file(args.flow_out, args.output):
             raise InpaintError(
                 f"--flow-out and -o are the same file ({args.output}); give the flow image its own name"

@@ -9,8 +9,8 @@ sidecar, and the sidecar `<photo stem>.provenance/` beside it holds:
     filled-pixels.png           white = not original (any fill, or any pixel that differs from the original)
     fill-regions.png            each fill's region in its own colour, numbered in the order of the fills
     fill-index.png              grey levels: 0 = original, n = made by fill n (the last one over that pixel)
-    attention-flow.png          DeepFill fills: where each filled pixel borrowed from, as flow colours (+ legend)
-    source-reuse.png            DeepFill fills: how much each area was borrowed (+ legend; restore/reuse.py)
+    attention-flow.png          DeepFill and PatchMatch fills: where each filled pixel came from, as flow colours (+ legend)
+    source-reuse.png            DeepFill and PatchMatch fills: how much each area was borrowed (+ legend; restore/reuse.py)
 
 The record of a fill (`FillRecord`) is made from the engine's request and result (`record_fill`); a caller keeps
 them in order (the editor drops one when its fill is undone) and hands them to `write_sidecar` and
@@ -23,7 +23,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,7 +65,13 @@ FILES: dict[str, str] = {
 DIGITAL_SOURCE_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 DIGITAL_SOURCE_CLASSICAL = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
 XMP_NAMESPACE = "urn:deepfill-studio:provenance:1"
-ENGINE_NAMES = {"deepfill": "DeepFill v2", "telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes"}
+ENGINE_NAMES = {
+    "deepfill": "DeepFill v2",
+    "auto": "auto (OpenCV Navier-Stokes for thin holes, PatchMatch for wide ones)",
+    "patchmatch": "PatchMatch (pypatchmatch)",
+    "telea": "OpenCV Telea",
+    "ns": "OpenCV Navier-Stokes",
+}
 # Fill colours of fill-regions.png (tab10), cycled.
 _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
             (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -134,7 +140,7 @@ class EmbeddedNote:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @cache
@@ -186,6 +192,8 @@ def record_fill(
     }
     if request.engine == "deepfill":
         settings |= {"device": request.device, "precision": request.precision}
+    if request.engine in ("patchmatch", "auto"):
+        settings["patch_radius"] = request.patch_radius
     return FillRecord.from_mask(
         request.mask,
         request.engine,
@@ -260,7 +268,8 @@ def fill_regions_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np
 
 
 def attention_flow_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray | None:
-    """The flow colours of all DeepFill fills, later fills over earlier ones; None when no fill has attention.
+    """The flow colours of all fills with sources (DeepFill, PatchMatch), later fills over earlier ones; None
+    when no fill has any.
 
     Shape: -> (H, W, 4) uint8
     """
@@ -277,7 +286,7 @@ def attention_flow_rgba(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> 
 
 
 def source_reuse(shape: tuple[int, ...], fills: Sequence[FillRecord]) -> np.ndarray | None:
-    """The summed reuse density of all DeepFill fills (restore/reuse.py); None when no fill has attention.
+    """The summed reuse density of all fills with sources (restore/reuse.py); None when no fill has attention.
 
     Shape: -> (H, W) float32
     """
@@ -375,8 +384,9 @@ def _readme(
         FILES["fill_index"]: "grey level n = made by fill n, 0 = original",
         FILES[
             "attention_flow"
-        ]: "DeepFill: where each filled pixel borrowed from (colour wheel in the legend)",
-        FILES["source_reuse"]: "DeepFill: how much each area of the photo was borrowed (scale in the legend)",
+        ]: "DeepFill and PatchMatch: where each filled pixel came from (colour wheel in the legend)",
+        FILES["source_reuse"]: "DeepFill and PatchMatch: how much each area of the photo was borrowed "
+        "(scale in the legend)",
     }
     lines += ["", "Files:"] + [f"  {name}: {text}" for name, text in described.items() if name in files]
     return "\n".join(lines) + "\n"

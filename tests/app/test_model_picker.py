@@ -50,10 +50,11 @@ def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
     combo = window.engine_panel.model
     assert not _item_enabled(combo, SHIPPED)
     assert "No DeepFill weights ship" in _tooltip(combo, SHIPPED)
-    assert _item_enabled(combo, "telea") and _item_enabled(combo, "ns")
-    assert combo.currentData() == "telea"  # the default engine without weights
+    assert all(_item_enabled(combo, name) for name in ("auto", "patchmatch", "telea", "ns"))
+    assert combo.currentData() == "auto"  # the default engine without weights
     assert window.engine_panel.weights_note.isVisibleTo(window)
-    assert window.status_fields.model.text() == "Telea (classical)"
+    assert window.status_fields.model.text() == "Auto (Navier-Stokes or PatchMatch per hole)"
+    assert window.engine_panel.patch_radius.isEnabled()  # Auto reads it
 
 
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
@@ -193,7 +194,7 @@ def test_weights_from_the_command_line_last_one_session(random_weights: Path, tm
     settings.theme = "light"  # any other change is still stored
     settings.sync()
     later = AppSettings.from_ini(ini)  # the next plain launch
-    assert later.weights is None and later.engine == "telea" and later.theme == "light"
+    assert later.weights is None and later.engine == "auto" and later.theme == "light"
     assert later.weights_files == []
 
 

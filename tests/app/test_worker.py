@@ -216,7 +216,7 @@ def test_engine_error_shows_a_message_and_keeps_the_document(
     assert window.doc.undo_stack.count() == steps
 
 
-def test_missing_deepfill_weights_offer_telea(make_window: Any, qtbot: Any, dialogs: Any) -> None:
+def test_missing_deepfill_weights_offer_auto(make_window: Any, qtbot: Any, dialogs: Any) -> None:
     class NoWeightsEngine(InpaintEngine):
         """The real engine, as it behaves when no DeepFill weights are installed."""
 
@@ -232,6 +232,6 @@ def test_missing_deepfill_weights_offer_telea(make_window: Any, qtbot: Any, dial
     with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
         window.start_inpaint()
     assert any(title == "DeepFill weights are missing" for _k, title, _t in dialogs.calls)
-    assert window.settings.engine == "telea"
-    assert window.engine_panel.model.currentData() == "telea"
-    assert window.inpaint.last_engine_used == "telea"
+    assert window.settings.engine == "auto"
+    assert window.engine_panel.model.currentData() == "auto"
+    assert window.inpaint.last_engine_used == "auto"

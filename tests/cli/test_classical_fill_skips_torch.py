@@ -1,4 +1,5 @@
-"""A classical fill from the CLI never imports torch (about 2-3 s of a CLI run's start; issue #14)."""
+"""A classical, PatchMatch or auto fill from the CLI never imports torch (about 2-3 s of a CLI run's start;
+issue #14)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import box_mask, synthetic_photo
@@ -21,7 +23,8 @@ print("torch loaded" if "torch" in sys.modules else "no torch", code)
 """
 
 
-def test_cli_telea_fill_does_not_import_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["telea", "patchmatch", "auto"])
+def test_cli_fill_without_a_network_does_not_import_torch(tmp_path: Path, engine: str) -> None:
     Image.fromarray(synthetic_photo(40, 50)).save(tmp_path / "p.png")
     Image.fromarray((box_mask(40, 50, 10, 10, 20, 30) * 255).astype(np.uint8)).save(tmp_path / "m.png")
     argv = [
@@ -33,7 +36,7 @@ def test_cli_telea_fill_does_not_import_torch(tmp_path: Path) -> None:
         str(tmp_path / "o.png"),
     ]
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, *argv, "--engine", "telea"],
+        [sys.executable, "-c", _CHILD, *argv, "--engine", engine],
         cwd=REPO,
         capture_output=True,
         text=True,

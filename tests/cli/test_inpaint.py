@@ -108,10 +108,11 @@ def test_missing_weights(
     image_path, mask_path, _, _ = pair
     out = tmp_path / "out.png"
     assert (
-        main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--device", "cpu"]) == 2
+        main(["inpaint", str(image_path), "--mask", str(mask_path), "-o", str(out), "--engine", "deepfill"])
+        == 2
     )
     line = one_error_line(capsys.readouterr().err)
-    assert "weights are not installed" in line and "--engine telea" in line
+    assert "weights are not installed" in line and "--engine auto" in line
     assert not out.exists()
 
 

@@ -17,7 +17,7 @@ from inpaint_core.weights import sha256_file
 
 
 def test_engine_names_have_one_home() -> None:
-    assert ENGINES == ("deepfill", "telea", "ns") and CLASSICAL_ENGINES == ("telea", "ns")
+    assert ENGINES == ("deepfill", "auto", "patchmatch", "telea", "ns") and CLASSICAL_ENGINES == ("telea", "ns")
     assert set(ENGINE_LABELS) == set(ENGINES)
 
 
@@ -33,7 +33,7 @@ def test_shipped_manifest_says_none_yet() -> None:
     manifest = json.loads(manifest_module.MANIFEST.read_text())
     if manifest["default"] is None:
         assert default_weights() is None
-        assert default_engine() == "telea"
+        assert default_engine() == "auto"
     else:
         path, sha = default_weights()  # type: ignore[misc]
         assert path.is_file() and sha256_file(path) == sha
@@ -44,7 +44,7 @@ def test_manifest_entry_and_default_engine(tmp_path: Path, monkeypatch: pytest.M
     manifest = tmp_path / "manifest.json"
     monkeypatch.setattr(manifest_module, "MANIFEST", manifest)
     assert default_weights() is None  # no manifest at all
-    assert default_engine() == "telea"
+    assert default_engine() == "auto"
     sha = "ab" * 32
     manifest.write_text(json.dumps({"default": {"file": "g.safetensors", "sha256": sha, "source": "x"}}))
     assert default_weights() == (tmp_path / "g.safetensors", sha)
@@ -53,7 +53,7 @@ def test_manifest_entry_and_default_engine(tmp_path: Path, monkeypatch: pytest.M
         manifest.write_text(bad)
         with pytest.raises(WeightsError, match="manifest"):
             default_weights()
-        assert default_engine() == "telea"  # a broken manifest never stops the editor
+        assert default_engine() == "auto"  # a broken manifest never stops the editor
 
 
 def test_model_size_text_names_the_largest_window() -> None:

@@ -200,7 +200,7 @@ def test_no_weights_shipped_raises_plainly(
 ) -> None:
     with pytest.raises(WeightsMissingError) as info:
         engine.run(_request(photo, hole, None))
-    assert str(info.value) == NO_WEIGHTS_MESSAGE and "--engine telea" in str(info.value)
+    assert str(info.value) == NO_WEIGHTS_MESSAGE and "--engine auto" in str(info.value)
 
 
 def test_missing_weights_file(engine: InpaintEngine, tmp_path: Path, photo, hole) -> None:

@@ -64,3 +64,11 @@ def test_quality_can_study_an_edge_blend(tmp_path: Path) -> None:
     blended = run_quality(images, masks, size=32, engines=("telea",), bins=(3,), count=2, edge_blend=3)
     # Filling a grown hole borrows from farther away: it scores differently (here, worse) inside the hole.
     assert blended.scores[0].psnr != plain.scores[0].psnr
+
+
+def test_quality_has_patchmatch_and_auto_rows_through_the_engine(tmp_path: Path) -> None:
+    images, masks = _dataset(tmp_path)
+    report = run_quality(images, masks, size=32, engines=("ns", "patchmatch", "auto"), bins=(3,), count=2)
+    assert [s.engine for s in report.scores] == ["ns", "patchmatch", "auto"]
+    assert all(s.count == 2 and np.isfinite(s.psnr) for s in report.scores)
+    assert report.scores[1].psnr != report.scores[0].psnr  # PatchMatch copies: not the NS smear
