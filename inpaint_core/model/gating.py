@@ -24,20 +24,27 @@ _compiled: dict[str, GateFn] = {}
 _RECOMPILE_LIMIT = 256  # one graph per (layer shape, activation, batch): a DeepFill step has ~30
 
 
-def gate_forward(y: torch.Tensor, relu: bool) -> torch.Tensor:
-    """act(f) * sigmoid(g) for y = [f, g] along channels, computed in float32, returned in y's dtype.
+def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def gate_forward(y: torch.Tensor, relu: bool, channels_last: bool = False) -> torch.Tensor:
+    """act(f) * sigmoid(g) for y = [f, g] along channels, computed in float32, returned in y's dtype and in the
+    memory layout asked for (the next convolution's: a layout change would be one more pass).
 
     Shape: y (B, 2C, H, W) -> (B, C, H, W)
     """
     f, g = y.float().chunk(2, dim=1)
     act = F.relu(f) if relu else F.elu(f)
-    return (act * torch.sigmoid(g)).to(y.dtype)
+    return _layout((act * torch.sigmoid(g)).to(y.dtype), channels_last)
 
 
-def gate_backward(y: torch.Tensor, grad: torch.Tensor, relu: bool) -> torch.Tensor:
+def gate_backward(
+    y: torch.Tensor, grad: torch.Tensor, relu: bool, channels_last: bool = False
+) -> torch.Tensor:
     """d(gate_forward)/dy for the upstream `grad`. ELU' is 1 above 0 and elu(f) + 1 below.
 
-    Shape: y (B, 2C, H, W), grad (B, C, H, W) -> (B, 2C, H, W) in y's dtype
+    Shape: y (B, 2C, H, W), grad (B, C, H, W) -> (B, 2C, H, W) in y's dtype and the layout asked for
     """
     f, g = y.float().chunk(2, dim=1)
     up = grad.float()
@@ -48,7 +55,7 @@ def gate_backward(y: torch.Tensor, grad: torch.Tensor, relu: bool) -> torch.Tens
     else:
         act = F.elu(f)
         slope = torch.where(f > 0, 1.0, act + 1.0)
-    return torch.cat([up * s * slope, up * act * s * (1.0 - s)], dim=1).to(y.dtype)
+    return _layout(torch.cat([up * s * slope, up * act * s * (1.0 - s)], dim=1).to(y.dtype), channels_last)
 
 
 def _kernel(name: str, fn: GateFn) -> GateFn:
@@ -68,12 +75,15 @@ class _FusedGate(torch.autograd.Function):
     def forward(ctx: Any, y: torch.Tensor, relu: bool) -> torch.Tensor:
         ctx.save_for_backward(y)
         ctx.relu = relu
-        return _kernel("forward", gate_forward)(y, relu)
+        # the conv's own layout, kept: on the CPU a channels_last conv's weight gradient ran 2-9x faster
+        ctx.channels_last = y.dim() == 4 and y.is_contiguous(memory_format=torch.channels_last)
+        return _kernel("forward", gate_forward)(y, relu, ctx.channels_last)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (y,) = ctx.saved_tensors
-        return _kernel("backward", gate_backward)(y, grad.contiguous(), ctx.relu), None
+        grad = _layout(grad, ctx.channels_last)  # one compiled graph per layout, not per stride pattern
+        return _kernel("backward", gate_backward)(y, grad, ctx.relu, ctx.channels_last), None
 
 
 def fused_gate(y: torch.Tensor, activation: str) -> torch.Tensor:

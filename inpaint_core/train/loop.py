@@ -454,7 +454,9 @@ def _train(
         start, samples = warm.step, warm.samples
     if config.fused_gating and not config.compile:  # compile fuses the whole graph itself
         use_fused_gating(generator)
-    channels_last = config.channels_last and dev.type == "cuda"
+    channels_last = (config.channels_last and dev.type == "cuda") or (
+        config.channels_last_cpu and dev.type == "cpu"
+    )
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(dev).to(memory_format=fmt)  # type: ignore[call-overload]
     discriminator.to(dev).to(memory_format=fmt)  # type: ignore[call-overload]

@@ -38,6 +38,8 @@ RUN_SUBDIR = "run"  # the worker's run folder (checkpoints, carry/, metrics, sam
 RELAY_RECIPE: dict[str, Any] = {
     "cnum": 24,
     "compile": False,  # a cold inductor compile of the CPU step took 28 min and ran slower than eager
+    "fused_gating": True,  # the gates compiled alone (seconds) instead: docs/BENCHMARKS.md, "Training step"
+    "channels_last_cpu": True,
     "amp_on_cpu": True,
     "lr_schedule": "constant",
     "lr": 1.5e-4,
