@@ -65,6 +65,9 @@ from inpaint_core.api import (
 )
 from inpaint_core.boxes import Box
 
+# The docks' layout version (QMainWindow.saveState): raise it when a panel is added, moved or much resized, so
+# a layout stored by an older version is not restored over the new panels (they are sized afresh instead).
+LAYOUT_VERSION = 2
 # Tools whose strokes make the hole: with "Fill when a stroke ends" on, their gestures start a fill.
 MASK_TOOLS = ("brush", "rectangle", "lasso")
 STAGE_LABELS = {
@@ -139,6 +142,10 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
+        # The docks as the user left them; a state of another layout version (panels added or moved since) is
+        # refused by Qt, and the docks are then sized afresh in showEvent.
+        state = settings.window_state
+        self._docks_sized = state is not None and self.restoreState(state, LAYOUT_VERSION)
         self._on_doc_path_changed()
         self._on_doc_image_changed()
         self._on_doc_attention_changed()
@@ -175,7 +182,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        right = Qt.DockWidgetArea.RightDockWidgetArea
+        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
         self.tool_options = ToolOptionsPanel(
             self.tool_settings, self.settings.mask_color, self.settings.mask_opacity
         )
@@ -186,17 +193,18 @@ class MainWindow(QMainWindow):
         self.docks = [
             self._dock("Brush", self.tool_options, right),
             self._dock("Fill", self.engine_panel, right),
-            self._dock("Attention", self.attention_panel, right),
-            self._dock("History", self.history_view, right, scroll=False),
+            self._dock("Attention", self.attention_panel, left),
+            self._dock("History", self.history_view, left, scroll=False),
         ]
-        # Attention, History and Restore share a tabbed dock: stacked panels do not fit a laptop's height.
+        # Attention, History and Restore share a tabbed dock on the left: under Brush and Fill it would not fit
+        # a laptop's height (about 960 px for the three, against 730 in the default window), and panels cut
+        # off at "Mask opacity" or "Use as mask" are worse than a narrower canvas.
         self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
         self.tabifyDockWidget(self.attention_dock, self.history_dock)
-        self.restore.dock = self._dock("Restore", self.restore.dock_content, right)
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, left)
         self.tabifyDockWidget(self.attention_dock, self.restore.dock)  # beside Attention: both study the fills
         self.docks.append(self.restore.dock)
         self.history_dock.raise_()
-        self._docks_sized = False
 
     def _action(
         self,
@@ -750,12 +758,21 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._docks_sized and self.settings.geometry is None:
-            # First run: Brush and Fill at their full height, the tabbed dock takes what is left. (Before the
-            # window is shown the dock area has no height to share.)
-            self._docks_sized = True
-            heights = [w.sizeHint().height() for w in (self.tool_options, self.engine_panel)]
-            self.resizeDocks(self.docks[:3], [*heights, 200], Qt.Orientation.Vertical)
+        if not self._docks_sized:
+            self.size_docks()
+
+    def size_docks(self) -> None:
+        """First run (or a new layout version): Brush at its full height, Fill gets the rest of the column;
+        both columns as wide as their panels ask. (Before the window is shown the dock areas have no
+        size to share.)"""
+        self._docks_sized = True
+        brush, fill = self.docks[0], self.docks[1]
+        tall = brush.sizeHint().height() + 8  # + the frame and a little air, or the last row scrolls
+        heights = [tall, max(fill.sizeHint().height(), self.view.height() - tall)]  # the rest to Fill
+        self.resizeDocks([brush, fill], heights, Qt.Orientation.Vertical)
+        left = max(d.sizeHint().width() for d in (self.attention_dock, self.restore.dock) if d is not None)
+        right = max(brush.sizeHint().width(), fill.sizeHint().width())
+        self.resizeDocks([self.attention_dock, fill], [left, right], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.files.busy:  # a photo is being read or written: closing now would lose it
@@ -789,6 +806,7 @@ class MainWindow(QMainWindow):
         self.recovery.shutdown(keep=keep_recovery)
         self.restore.shutdown()
         self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState(LAYOUT_VERSION)
         self.settings.sync()
 
     # -- reliability: busy indicator, saved message, autosave and crash recovery ---------------------------
