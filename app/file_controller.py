@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
@@ -39,6 +40,15 @@ OPEN_ERROR_TITLE = "Cannot open the photo"
 _FILE_ERRORS = (InpaintError, OSError, MemoryError, ValueError)
 # Never suggested as a place to save: the program's own folders (the demo photo lives in RESOURCES).
 INSTALL_FOLDERS = (RESOURCES.resolve(), Path(app.__file__).resolve().parent)
+
+
+class SaveJob(Protocol):
+    """What the provenance hook hands a save: `write` on the file worker returns the note to embed (text,
+    xmp); `report` runs on the GUI thread afterwards."""
+
+    def write(self) -> tuple[dict[str, str], bytes]: ...
+
+    def report(self) -> None: ...
 
 
 def is_install_folder(path: Path) -> bool:
@@ -77,9 +87,10 @@ class FileController(QObject):
         self.changes = 0
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
-        # Provenance (app/provenance_controller.py): called before a photo is written; writes its sidecar and
-        # returns the note to embed (text, xmp), or (None, None) when nothing was filled.
-        self.before_write: Callable[[Path], tuple[dict[str, str] | None, bytes | None]] | None = None
+        # Provenance (app/provenance_controller.py): called on the GUI thread before a photo is written (it may
+        # ask about an existing record); returns the job that writes the sidecar and makes the note to embed on
+        # the file worker, or None when nothing was filled.
+        self.before_write: Callable[[Path, np.ndarray], SaveJob | None] | None = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -172,17 +183,22 @@ class FileController(QObject):
         with its EXIF/ICC and, when it holds fills, the provenance note and record (``before_write``)."""
         exif, icc = (self.doc.exif, self.doc.icc) if with_metadata else (None, None)
         quality = self.settings.jpeg_quality if quality is None else quality
-        try:
-            text, xmp = self.before_write(path) if with_metadata and self.before_write else (None, None)
-            self.background.call(
-                f"Saving {path.name}…",
-                lambda: image_io.save_image(
-                    path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
-                ),
+        job = self.before_write(path, pixels) if with_metadata and self.before_write else None
+
+        def write() -> None:  # on the file worker: the record's maps, then the photo with its note
+            text, xmp = job.write() if job is not None else (None, None)
+            image_io.save_image(
+                path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
             )
+
+        try:
+            self.background.call(f"Saving {path.name}…", write)
         except _FILE_ERRORS as exc:
             self.error(SAVE_ERROR_TITLE, _describe(exc, path))
             return False
+        finally:
+            if job is not None:
+                job.report()  # the record (or why it is missing) is told even when the photo failed
         return True
 
     def _save_document(self, path: Path) -> bool:

@@ -48,6 +48,47 @@ def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
         return record_fill(request, result, model=unknown)
 
 
+class SaveNote:
+    """The provenance part of one save. `write` runs on the file worker (the full-size maps of a 24 MP photo take
+    seconds to encode) and returns the note to embed; `report` runs back on the GUI thread."""
+
+    def __init__(
+        self,
+        owner: ProvenanceController,
+        image: Path,
+        fills: list[FillRecord],
+        pixels: np.ndarray,
+        original: np.ndarray,
+        write_record: bool,
+    ) -> None:
+        self.owner, self.image, self.fills = owner, image, fills
+        self.pixels, self.original, self.write_record = pixels, original, write_record
+        self.written: Path | None = None
+        self.error = ""
+
+    def write(self) -> tuple[dict[str, str], bytes]:
+        """Write the sidecar (when asked to) and return the note (text, xmp); a sidecar that cannot be written
+        is reported, and the note then says that no record was saved."""
+        if self.write_record:
+            try:
+                self.written = write_sidecar(
+                    self.image,
+                    self.fills,
+                    shape=self.pixels.shape,
+                    original=self.original,
+                    result=self.pixels,
+                    overwrite=True,
+                )
+            except InpaintError as exc:
+                self.error = str(exc)
+        sidecar = sidecar_reference(self.image) if self.written is not None else None
+        note = embedded_note(self.fills, sidecar, self.pixels.shape)
+        return note.text, note.xmp
+
+    def report(self) -> None:
+        self.owner._sidecar_written(self.written, self.error, len(self.fills))
+
+
 class ProvenanceController(QObject):
     """Signals:
     fills_changed: a fill was applied, undone or redone, or another photo was opened.
@@ -130,17 +171,18 @@ class ProvenanceController(QObject):
         return reuse_legend(*REUSE_LEGEND_SIZE)
 
     # -- saving (FileController's hook) ---------------------------------------------------------------------
-    def prepare_save(self, path: Path) -> tuple[dict[str, str] | None, bytes | None]:
-        """Before the photo is written to ``path``: write its sidecar (when enabled) and return the note to embed
-        (text, xmp); (None, None) when nothing was filled."""
+    def prepare_save(self, path: Path, pixels: np.ndarray) -> SaveNote | None:
+        """Before the photo ``pixels`` (a snapshot) is written to ``path``, on the GUI thread: ask about an
+        existing record and snapshot the fills. The returned job writes the sidecar and makes the note on the
+        file worker, and reports back here; None when nothing was filled."""
         fills = self.fills()
         if not fills:
-            return None, None
-        sidecar = None
-        if self.settings.write_provenance and self._write_sidecar(path, fills) is not None:
-            sidecar = sidecar_reference(path)
-        note = embedded_note(fills, sidecar, self.doc.image.shape)
-        return note.text, note.xmp
+            return None
+        folder = sidecar_path(path)
+        write = self.settings.write_provenance and self._may_replace(folder, path)
+        if self.settings.write_provenance and not write:
+            self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
+        return SaveNote(self, path, fills, pixels, self.doc.original, write)
 
     def _may_replace(self, folder: Path, image: Path) -> bool:
         """An existing sidecar is replaced when this session wrote it or the user says so."""
@@ -159,31 +201,31 @@ class ProvenanceController(QObject):
         return bool(answer == QMessageBox.StandardButton.Yes)
 
     def _write_sidecar(self, image: Path, fills: list[FillRecord]) -> Path | None:
+        """Write the sidecar now (the export, which writes no photo) and report it."""
         folder = sidecar_path(image)
         if not self._may_replace(folder, image):
             self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
             return None
-        try:
-            written = write_sidecar(
-                image,
-                fills,
-                shape=self.doc.image.shape,
-                original=self.doc.original,
-                result=self.doc.image,
-                overwrite=True,
-            )
-        except InpaintError as exc:
+        job = SaveNote(self, image, fills, self.doc.image.copy(), self.doc.original, True)
+        job.write()
+        job.report()
+        return job.written
+
+    def _sidecar_written(self, written: Path | None, error: str, fills: int) -> None:
+        """Back on the GUI thread after a sidecar was written, or failed (``error``)."""
+        if error:
             QMessageBox.warning(
                 self.parent_widget,
                 "Provenance record not written",
-                f"{exc}\n\nThe photo is still saved, with a note that it contains filled regions.",
+                f"{error}\n\nThe photo is still saved, with a note that it contains filled regions.",
             )
-            return None
+            return
+        if written is None:
+            return
         self._written.add(written.resolve())
         self.last_sidecar = written
-        self.message.emit(f"Provenance record written to {written} ({len(fills)} fill(s)).")
+        self.message.emit(f"Provenance record written to {written} ({fills} fill(s)).")
         self.fills_changed.emit()  # the panel shows where the record went
-        return written
 
     # -- exports --------------------------------------------------------------------------------------------
     def export_dialog(self) -> bool:

@@ -323,3 +323,62 @@ def test_opening_a_photo_with_a_record_beside_it_says_so(make_window: Any, tmp_p
     text = window.restore.panel.provenance_label.text()
     assert "record of earlier fills" in text and "restored.provenance/" in text
     assert not window.restore.panel.export_button.isEnabled()  # nothing of this session to record
+
+
+def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, random_weights: Path
+) -> None:
+    """A save with a fill writes the record's full-size maps on the file worker, with the busy bar up; the
+    weights are hashed on the fill's worker, not as the fill is applied."""
+    import app.provenance_controller as provenance_controller
+    import inpaint_core.restore.provenance as provenance
+
+    window = make_window()
+    weights = tmp_path / "fresh.safetensors"  # a file no earlier test hashed (the identity is cached)
+    weights.write_bytes(random_weights.read_bytes())
+    window.settings.weights = str(weights)
+    hashed: list[threading.Thread] = []
+    real_hash = provenance.sha256_file
+    monkeypatch.setattr(provenance, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1])
+    _fill(window, qtbot, Box(20, 14, 40, 32), "deepfill")
+    assert hashed and threading.main_thread() not in hashed
+    assert window.restore.provenance.fills()[0].model is not None
+
+    seen: list[tuple[threading.Thread, str]] = []
+    real_write = provenance_controller.write_sidecar
+
+    def write_sidecar(*args: Any, **kwargs: Any) -> Path:
+        seen.append((threading.current_thread(), window.files.background.label))
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(provenance_controller, "write_sidecar", write_sidecar)
+    busy: list[str] = []
+    window.files.busy_changed.connect(busy.append)
+    out = tmp_path / "filled.png"
+    _save_as(window, monkeypatch, out)
+    (thread, label), = seen
+    assert thread is not threading.main_thread() and label == "Saving filled.png…"
+    assert busy == ["Saving filled.png…", ""]  # the busy bar shows while the record and the photo are written
+    assert (sidecar_path(out) / "attention-flow.png").is_file()
+    assert Image.open(out).text["Provenance"] == "filled.provenance/provenance.json"  # type: ignore[attr-defined]
+    assert "provenance record in filled.provenance/" in window.statusBar().currentMessage()
+
+
+def test_a_record_that_cannot_be_written_is_said_and_the_photo_still_saved(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Any
+) -> None:
+    import app.provenance_controller as provenance_controller
+    from inpaint_core.errors import InpaintError
+
+    window = make_window()
+    _fill(window, qtbot, Box(8, 6, 22, 18), "telea")
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Path:
+        raise InpaintError("disk full")
+
+    monkeypatch.setattr(provenance_controller, "write_sidecar", refuse)
+    out = tmp_path / "photo.png"
+    _save_as(window, monkeypatch, out)
+    assert dialogs.calls[-1][:2] == ("warning", "Provenance record not written") and "disk full" in dialogs.calls[-1][2]
+    text = Image.open(out).text  # type: ignore[attr-defined]
+    assert "No provenance record was saved" in text["Description"]
