@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
         # off at "Mask opacity" or "Use as mask" are worse than a narrower canvas.
         self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
         self.tabifyDockWidget(self.attention_dock, self.history_dock)
-        self.restore.dock = self._dock("Restore", self.restore.dock_content, left)
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, left, scroll=False)  # scrolls itself
         self.tabifyDockWidget(self.attention_dock, self.restore.dock)  # beside Attention: both study the fills
         self.docks.append(self.restore.dock)
         self.history_dock.raise_()
@@ -251,8 +251,9 @@ class MainWindow(QMainWindow):
         self._recolor_icons()
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
-        self.act_grow = a("Grow Mask", lambda: self.mask_operation("grow"), "Ctrl+Shift+=")
-        self.act_shrink = a("Shrink Mask", lambda: self.mask_operation("shrink"), "Ctrl+Shift+-")
+        # Alt with = and -: typed as such on any layout; Ctrl+Shift+= arrives as Ctrl++ (Zoom In) on a US one.
+        self.act_grow = a("Grow Mask", lambda: self.mask_operation("grow"), "Alt+=")
+        self.act_shrink = a("Shrink Mask", lambda: self.mask_operation("shrink"), "Alt+-")
         self.act_clear = a(
             "Clear Mask", lambda: self.mask_operation("clear"), "Ctrl+Shift+D", "mdi6.selection-remove"
         )

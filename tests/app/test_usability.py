@@ -378,3 +378,80 @@ def test_no_leftover_buttons_in_panels_take_focus_on_click(make_window: Any) -> 
     for dock in window.docks:
         for button in dock.findChildren(QPushButton):
             assert button.focusPolicy() == Qt.FocusPolicy.TabFocus
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_E, Qt.Key.Key_BracketRight, Qt.Key.Key_Escape])
+def test_a_number_field_lets_go_of_canvas_keys_and_escape(make_window: Any, qtbot: Any, key: Qt.Key) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    spin = window.engine_panel.max_side  # as after a click in it or on its arrows
+    value = spin.value()
+    spin.setFocus()
+    size = window.tool_settings.size
+    qtbot.keyClick(spin, key)
+    assert QApplication.focusWidget() is window.view
+    assert spin.value() == value
+    if key == Qt.Key.Key_E:
+        assert window.view.tool.name == "eraser"  # the shortcut worked at once, not after Enter
+    elif key == Qt.Key.Key_BracketRight:
+        assert window.tool_settings.size > size
+    # Digits still go into the field.
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_5)
+    assert QApplication.focusWidget() is spin
+
+
+def test_the_wheel_over_a_panel_scrolls_it_and_leaves_its_fields_alone(make_window: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    window = make_window()
+    window.resize(900, 400)  # short: the Restore panel scrolls
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.restore.raise_panel()
+    area = window.restore.dock_content
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5000)
+    field = window.restore.panel.max_width
+    value = field.value()
+
+    def wheel(widget: Any) -> None:
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(
+            centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(widget, event)
+
+    wheel(field)
+    assert field.value() == value  # the field did not change under the scrolling wheel...
+    assert area.verticalScrollBar().value() > 0  # ...the panel scrolled
+    field.setFocus()  # clicked into: the wheel is the field's
+    assert field.hasFocus()
+    wheel(field)
+    assert field.value() != value
+
+
+def test_grow_and_shrink_mask_keys_can_be_typed(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.view.setFocus()
+    mask = np.zeros((window.doc.height, window.doc.width), np.uint8)
+    mask[20:28, 30:38] = 255
+    window.doc.set_layer_alpha("mask", mask)
+    qtbot.keyClick(window.view, Qt.Key.Key_Equal, Qt.KeyboardModifier.AltModifier)
+    grown = int((window.doc.layer_alpha("mask") > 0).sum())
+    assert grown > 64
+    qtbot.keyClick(window.view, Qt.Key.Key_Minus, Qt.KeyboardModifier.AltModifier)
+    assert int((window.doc.layer_alpha("mask") > 0).sum()) < grown
+    # No shortcut asks for Shift with a symbol that Shift itself makes (it arrives as another key), and none is
+    # shared by two actions (an ambiguous shortcut triggers neither).
+    seen: dict[str, str] = {}
+    for action in window.actions():
+        for sequence in action.shortcuts():
+            keys = sequence.toString()
+            assert not re.search(r"Shift\+[+_{}|:\"<>?~!@#$%^&*()]$", keys), keys
+            assert keys not in seen, f"{keys}: {seen.get(keys)} and {action.text()}"
+            seen[keys] = action.text()
