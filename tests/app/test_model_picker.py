@@ -329,3 +329,11 @@ def test_model_names_are_not_cut_off_and_same_stems_differ(
     assert combo.view().minimumWidth() >= widest  # the open list shows every name whole
     ns = "Navier-Stokes (classical)"
     assert combo.width() >= metrics.horizontalAdvance(ns)  # the closed box too, for the engines' names
+
+
+def test_fast_fills_promise_no_fill_time(make_window: Any) -> None:
+    """The budget covers the model pass only: the box does not promise a fill time, its tooltip says what it
+    covers and where the real time shows."""
+    box = make_window().engine_panel.fast_fills
+    assert " s)" not in box.text()
+    assert "network's pass" in box.toolTip() and "Last fill" in box.toolTip()
