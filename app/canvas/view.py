@@ -58,6 +58,10 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # No scroll bars: the view's scene rect has a margin of one viewport around the photo (`_free_margin`),
+        # which they would show as room to scroll into. Panning moves the (hidden) bars.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.photo_item = PhotoItem()
         self.layer_items = {name: LayerItem(doc, name) for name in (FORBID, MASK, GUIDE)}
@@ -142,7 +146,16 @@ class CanvasView(QGraphicsView):
     def scale_factor(self) -> float:
         return float(self.transform().m11())
 
+    def _free_margin(self, scale: float) -> None:
+        """Let the view place the photo anywhere (up to a viewport beyond its edges): Qt centres a scene smaller
+        than the viewport and clamps one larger at its edges, so a wheel zoom from Fit drifted away from the
+        cursor until the photo outgrew the viewport."""
+        vp = self.viewport().size()
+        mx, my = vp.width() / scale, vp.height() / scale
+        self.setSceneRect(QRectF(-mx, -my, self.doc.width + 2 * mx, self.doc.height + 2 * my))
+
     def _apply(self, origin: geometry.Point, scale: float) -> None:
+        self._free_margin(scale)
         self.setTransform(QTransform.fromScale(scale, scale))
         vp = self.viewport().size()
         cx, cy = geometry.centre_for(origin, scale, (vp.width(), vp.height()))
@@ -163,6 +176,7 @@ class CanvasView(QGraphicsView):
         """Zoom so the whole photo is visible, centred."""
         vp = self.viewport().size()
         scale = geometry.fit_scale((self.doc.width, self.doc.height), (vp.width(), vp.height()))
+        self._free_margin(scale)
         self.setTransform(QTransform.fromScale(scale, scale))
         self.centerOn(QPointF(self.doc.width / 2, self.doc.height / 2))
         self._fitted = True
@@ -171,6 +185,7 @@ class CanvasView(QGraphicsView):
     def zoom_100(self) -> None:
         """Show the photo at 100 %, keeping the viewport's centre."""
         centre = self.mapToScene(self.viewport().rect().center())
+        self._free_margin(1.0)
         self.setTransform(QTransform())
         self.centerOn(centre)
         self._fitted = False
@@ -180,6 +195,8 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
+        else:
+            self._free_margin(self.scale_factor())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y()
