@@ -37,6 +37,7 @@ from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
 from app.canvas.inspect_overlay import InspectOverlay, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
+from app.dialogs import ask_box
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
 from app.document import FORBID, GUIDE, MASK, Document
 from app.file_controller import FileController
@@ -792,6 +793,8 @@ class MainWindow(QMainWindow):
         unsaved = self.doc.is_modified
         if unsaved and self.recovery.pending:
             self.recovery.save_now()
+        if unsaved:
+            self.recovery.mark_ended("signal")  # the next start says it was asked to quit, not that it crashed
         self.shutdown(keep_recovery=unsaved)
 
     def shutdown(self, keep_recovery: bool = False) -> None:
@@ -873,19 +876,35 @@ class MainWindow(QMainWindow):
             return False
         name = Path(snap.path).name if snap.path else "an unsaved photo"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.saved_at))
-        answer = QMessageBox.question(
-            self,
-            "Restore unsaved work?",
-            f"DeepFill Studio did not close properly. Restore your unsaved work on {name} (autosaved {when})?"
-            "\n\nDiscard deletes the recovery copy.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-            QMessageBox.StandardButton.Yes,
+        # Behind the question: the photo's name and a line, not "untitled" and an empty image at 6400 %.
+        self.setWindowTitle(f"{Path(snap.path).name if snap.path else 'untitled'} — DeepFill Studio")
+        self.view.set_placeholder(f"Unsaved work on {name} can be restored")
+        self.status_fields.image.setText("")
+        self.status_fields.zoom.setText("")
+        how = (
+            "DeepFill Studio was asked to quit (a logout or a kill signal) and kept your unsaved work."
+            if newest.ended
+            else "DeepFill Studio did not close properly."
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            if answer == QMessageBox.StandardButton.Discard:
+        Button = QMessageBox.StandardButton
+        try:
+            answer = ask_box.ask(
+                self,
+                "Restore unsaved work?",
+                f"{how} Restore your unsaved work on {name} (autosaved {when})?\n\n"
+                "Discard deletes the recovery copy; Later keeps it for the next start.",
+                {Button.Yes: "Restore", Button.Discard: "Discard", Button.Cancel: "Later"},
+                Button.Yes,
+            )
+        finally:
+            self.view.set_placeholder("")
+            self._on_doc_path_changed()
+            self._on_doc_image_changed()
+        if answer != Button.Yes:
+            if answer == Button.Discard:
                 newest.discard()
             else:
-                newest.release()
+                newest.release()  # Later (or the box closed): offered again at the next start
             return False
         self.doc.set_photo(base, Path(snap.path) if snap.path else None, snap.exif, snap.icc, snap.fmt)
         for layer, alpha in snap.layers.items():

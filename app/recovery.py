@@ -35,6 +35,7 @@ from inpaint_core.errors import InpaintError
 
 AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
+ENDED_SUFFIX = ".ended"  # <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
 FORMAT = "deepfill-studio-recovery/1"
 
 
@@ -139,9 +140,11 @@ class Orphan:
     file: Path
     lock: QLockFile
     saved_at: float
+    ended: str = ""  # why its session ended when it was asked to quit ("signal"); "" after a crash or a kill
 
     def discard(self) -> None:
         self.file.unlink(missing_ok=True)
+        self.file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
         self.lock.unlock()  # also removes the lock file
 
     def release(self) -> None:
@@ -156,7 +159,11 @@ def find_orphans(folder: Path) -> list[Orphan]:
         lock = _lock_for(file)
         if not lock.tryLock(0):
             continue  # its session still runs
-        found.append(Orphan(file, lock, file.stat().st_mtime))
+        try:
+            ended = file.with_suffix(ENDED_SUFFIX).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            ended = ""
+        found.append(Orphan(file, lock, file.stat().st_mtime, ended))
     return sorted(found, key=lambda o: o.saved_at, reverse=True)
 
 
@@ -256,6 +263,11 @@ class RecoveryController(QObject):
 
         self.pool.start(_Job(write))
 
+    def mark_ended(self, reason: str) -> None:
+        """Note beside the copy that the session was asked to quit (so the next start does not call it a crash)."""
+        with contextlib.suppress(OSError):  # only the wording of the next start's question depends on it
+            self.file.with_suffix(ENDED_SUFFIX).write_text(reason, encoding="utf-8")
+
     def discard(self) -> None:
         """Delete the copy (after any write still in flight)."""
         self._saved_changes = self._changes
@@ -275,6 +287,7 @@ class RecoveryController(QObject):
         self.pool.waitForDone()
         if not keep:
             self.file.unlink(missing_ok=True)
+            self.file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
         if self._lock is not None:
             self._lock.unlock()  # removes the lock file; a kept copy then counts as left by a gone session
             self._lock = None
