@@ -3,8 +3,9 @@
 
 What is kept: the photo's path, its current pixels (own depth and layout), its EXIF/ICC, and the mask, guide
 and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
-(`atomic_write`) on a one-thread pool after each fill and every `AUTOSAVE_INTERVAL_MS` while there are unsaved
-changes; it is deleted when the document is saved, discarded or closed normally.
+(`atomic_write`) on a one-thread pool after each fill, `AUTOSAVE_DEBOUNCE_MS` after any other edit (once the
+edits pause), and every `AUTOSAVE_INTERVAL_MS` while there are unsaved changes; it is deleted when the document
+is saved, discarded or closed normally. The undo history is not kept: a restored copy is one step.
 
 Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose process is gone as stale, so at
 the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
@@ -34,6 +35,9 @@ from inpaint_core.api import atomic_write
 from inpaint_core.errors import InpaintError
 
 AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
+# After any edit (a stroke, an undo, a fill): a copy once the edits pause this long. Short, so a stroke made a
+# second before a kill is kept; the pause keeps a burst of strokes to one write.
+AUTOSAVE_DEBOUNCE_MS = 600
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
 ENDED_SUFFIX = ".ended"  # <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
 FORMAT = "deepfill-studio-recovery/1"
@@ -215,11 +219,22 @@ class RecoveryController(QObject):
         self.timer.setInterval(AUTOSAVE_INTERVAL_MS)
         self.timer.timeout.connect(self.autosave_if_needed)
         self.timer.start()
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(AUTOSAVE_DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.autosave_if_needed)
+        self._in_flight = 0  # copies handed to the pool and not yet written
+        self.written.connect(self._on_write_done)
+        self.failed.connect(self._on_write_done)
         doc.undo_stack.indexChanged.connect(self._on_doc_changed)
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def _on_doc_changed(self, *_args: object) -> None:
         self._changes += 1
+        self.debounce.start()  # restarted by each edit: one copy once they pause
+
+    def _on_write_done(self, *_args: object) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
 
     def _on_clean_changed(self, clean: bool) -> None:
         if clean:
@@ -231,6 +246,9 @@ class RecoveryController(QObject):
         return self.doc.is_modified and self._changes != self._saved_changes
 
     def autosave_if_needed(self) -> None:
+        if self._in_flight and self.pending:
+            self.debounce.start()  # a copy is still being written: the next one after it, not queued behind it
+            return
         if self.pending:
             self.save_now()
 
@@ -261,6 +279,7 @@ class RecoveryController(QObject):
             else:
                 signals.written.emit(snap.saved_at)
 
+        self._in_flight += 1
         self.pool.start(_Job(write))
 
     def mark_ended(self, reason: str) -> None:
@@ -278,6 +297,7 @@ class RecoveryController(QObject):
         """Window closing: stop the timer, finish the writes, and (unless ``keep``) delete the copy. A kept copy's
         lock is released too, so the next start (even in this process) offers it back."""
         self.timer.stop()
+        self.debounce.stop()
         for signal, slot in (
             (self.doc.undo_stack.indexChanged, self._on_doc_changed),
             (self.doc.undo_stack.cleanChanged, self._on_clean_changed),

@@ -535,3 +535,27 @@ def test_the_restore_question_can_wait_and_names_the_photo_behind_it(
     for orphan in find_orphans(folder):
         orphan.release()
     assert not window.offer_recovery() and copy.exists()
+
+
+def test_any_edit_is_copied_for_recovery_soon_after_it(make_window: Any, qtbot: Any) -> None:
+    """A stroke, not only a fill, reaches the recovery copy once the edits pause (off the GUI thread)."""
+    from app.canvas.commands import LayerReplaceCommand
+    from app.recovery import AUTOSAVE_DEBOUNCE_MS
+
+    window = make_window()
+    doc = window.doc
+    alpha = doc.layer_alpha(MASK)
+    alpha[3:9, 5:40] = 255
+    with qtbot.waitSignal(window.recovery.written, timeout=AUTOSAVE_DEBOUNCE_MS + 5000):
+        doc.undo_stack.push(LayerReplaceCommand(doc, MASK, doc.layer_alpha(MASK), alpha, "Paint"))
+    assert np.array_equal(read_snapshot(window.recovery.file).layers[MASK], alpha)
+    # A burst of edits makes one copy, after the last.
+    written: list[float] = []
+    window.recovery.written.connect(written.append)
+    for row in range(10, 20):
+        alpha[row, 0:5] = 255
+        doc.undo_stack.push(LayerReplaceCommand(doc, MASK, doc.layer_alpha(MASK), alpha.copy(), "Paint"))
+    qtbot.waitUntil(lambda: len(written) == 1, timeout=AUTOSAVE_DEBOUNCE_MS + 5000)
+    qtbot.wait(AUTOSAVE_DEBOUNCE_MS + 200)
+    assert len(written) == 1
+    assert np.array_equal(read_snapshot(window.recovery.file).layers[MASK], alpha)
