@@ -673,6 +673,21 @@ class MainWindow(QMainWindow):
     def _on_doc_image_changed(self) -> None:
         self.status_fields.set_image(self.doc.width, self.doc.height, self.doc.depth)
 
+    def _on_status_message_changed(self, text: str) -> None:
+        """A message longer than the room the permanent fields leave: the secondary fields step aside (and the
+        filled-regions indicator shows its icon and count only) until the message is gone."""
+        bar = self.statusBar()
+        indicator = self.restore.indicator
+        self.status_fields.set_compact(False)
+        indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        if not text:
+            return
+        permanent = sum(w.sizeHint().width() + 6 for w in (indicator, self.status_fields) if w.isVisible())
+        permanent += sum(w.width() + 6 for w in (self.progress_bar, self.cancel_button, self.file_busy_bar) if w.isVisible())
+        if bar.fontMetrics().horizontalAdvance(text) + 24 > bar.width() - permanent:
+            self.status_fields.set_compact(True)
+            indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
     def open_at_startup(self, path: Path) -> None:
         """Open the first photo once the window has painted: its name and a busy state show at once, instead
         of a black window titled "untitled" while a large photo decodes."""
@@ -820,6 +835,7 @@ class MainWindow(QMainWindow):
         self.file_busy_bar.setFixedWidth(120)
         self.file_busy_bar.setVisible(False)
         self.statusBar().addPermanentWidget(self.file_busy_bar)
+        self.statusBar().messageChanged.connect(self._on_status_message_changed)
         self.files.busy_changed.connect(self._on_files_busy_changed)
         self.inpaint.applied.connect(self._on_inpaint_applied_autosave)
         self.recovery.failed.connect(self._on_recovery_failed)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from app.canvas.geometry import place_labels
 from app.canvas.inspect_overlay import percent
@@ -455,3 +455,21 @@ def test_grow_and_shrink_mask_keys_can_be_typed(make_window: Any, qtbot: Any) ->
             assert not re.search(r"Shift\+[+_{}|:\"<>?~!@#$%^&*()]$", keys), keys
             assert keys not in seen, f"{keys}: {seen.get(keys)} and {action.text()}"
             seen[keys] = action.text()
+
+
+def test_a_long_status_message_is_not_cut_off_by_the_fields(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    window.resize(1280, 820)
+    window.restore.indicator.setText("12 filled regions")
+    window.restore.indicator.setVisible(True)
+    QApplication.processEvents()
+    bar = window.statusBar()
+    text = "Provenance record written to /home/someone/Pictures/archive/1952-wedding-restored.provenance (3 fill(s))."
+    bar.showMessage(text)
+    QApplication.processEvents()
+    fields = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
+    room = bar.width() - sum(w.width() for w in fields if w.x() > 0)
+    assert bar.fontMetrics().horizontalAdvance(text) <= room
+    assert not window.status_fields.model.isVisible()
+    bar.clearMessage()
+    assert window.status_fields.model.isVisible()  # back once the message is gone
