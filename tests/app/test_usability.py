@@ -308,6 +308,18 @@ def test_inspect_labels_have_plates_percentages_and_no_overlap(make_window: Any)
             )
             assert apart
     assert "50 %" in window.statusBar().currentMessage()
+    # Labels moved off their boxes (to clear one another) are tied back to them by leader lines.
+    moved = [label for label in labels if abs(label.scenePos().y() - _box_bottom(label, labels)) > 2.5]
+    assert moved and len(window.inspector.leaders) == len(moved)
+    for leader in window.inspector.leaders:
+        start, end = leader.path().elementAt(0), leader.path().elementAt(1)
+        assert (start.x, start.y) != (end.x, end.y)
+
+
+def _box_bottom(label: Any, labels: list[Any]) -> float:
+    """The y where a label would sit if nothing were in its way (its source box's bottom edge)."""
+    src = CloseSources().query(30.0, 20.0)[labels.index(label)]
+    return float(src.y) + float(src.size) / 2
 
 
 # -- fill on release, cancel feedback ----------------------------------------------------------------------
