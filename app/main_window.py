@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
         self.restore = RestoreWiring(self)  # scratches, tone, provenance, the source-reuse map
+        self.recovery.records = self.restore.provenance.fills
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
             tool = cls(self.doc, self.tool_settings)
@@ -927,7 +928,10 @@ class MainWindow(QMainWindow):
             self.doc.set_layer_alpha(layer, alpha)
         whole = Box(0, 0, self.doc.width, self.doc.height)
         restored = FillPatch(whole, base, snap.pixels)
-        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work"))
+        records = tuple(snap.fills)  # every fill in the work (earlier sessions' too): the next save records them
+        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records))
+        if snap.path:
+            self.restore.provenance.adopt_sidecar(Path(snap.path), list(records))
         self.view.fit()
         newest.discard()
         self.recovery.save_now()  # this session's own copy, until the work is saved

@@ -27,6 +27,9 @@ from inpaint_core.restore.provenance import (
     ModelIdentity,
     embedded_note,
     not_original,
+    note_only_fills,
+    read_note,
+    read_sidecar,
     record_fill,
     sidecar_path,
     sidecar_reference,
@@ -102,26 +105,64 @@ class ProvenanceController(QObject):
         super().__init__(parent_widget)
         self.doc, self.settings, self.parent_widget = doc, settings, parent_widget
         self._fills: list[FillRecord] = []
+        # Fills made before this session, read from the opened photo's sidecar (or counted from its note): every
+        # save records them too, so a re-save never drops what an earlier one said.
+        self._earlier: list[FillRecord] = []
+        self._carried: Path | None = None  # the sidecar they came from: replaced without asking (kept in full)
         self._reuse: tuple[tuple[int, ...], np.ndarray | None] = ((), None)
         self._written: set[Path] = set()  # sidecars this session wrote (replaced again without asking)
         self.last_sidecar: Path | None = None
         doc.undo_stack.indexChanged.connect(self._refresh)
-        doc.image_changed.connect(self._refresh)
+        doc.image_changed.connect(self._on_doc_image_changed)
 
     # -- the records ----------------------------------------------------------------------------------------
     def fills(self) -> list[FillRecord]:
         """The records of the fills now applied, in the order they were made."""
         return list(self._fills)
 
+    def _on_doc_image_changed(self) -> None:
+        """Another photo: nothing carried over from the last one (`carry_earlier` reads the new one's record)."""
+        self._earlier, self._carried, self.last_sidecar = [], None, None
+        self._refresh()
+
+    def carry_earlier(self, path: Path) -> None:
+        """The photo at ``path`` was opened: carry the fills its sidecar records (or its note counts) into this
+        session, so every save covers them as well as the new ones."""
+        shape = self.doc.image.shape
+        earlier: list[FillRecord] = []
+        try:
+            earlier = read_sidecar(path, shape)
+        except InpaintError as exc:
+            self.message.emit(f"{exc}; the photo's note is used instead.")
+        if earlier:
+            self._carried = sidecar_path(path).resolve()
+        else:
+            note = read_note(path)
+            if note is not None:
+                earlier = note_only_fills((shape[0], shape[1]), *note)
+        self._earlier = earlier
+        self._refresh()
+
+    def adopt_sidecar(self, path: Path, records: list[FillRecord]) -> None:
+        """Restored work on the photo at ``path`` holds ``records``: when they include every fill of the sidecar
+        beside it, that sidecar is replaced without asking (nothing it says is lost)."""
+        try:
+            on_disk = read_sidecar(path, self.doc.image.shape)
+        except InpaintError:
+            return
+        held = {(f.box, f.engine, f.when) for f in records}
+        if on_disk and all((f.box, f.engine, f.when) in held for f in on_disk):
+            self._carried = sidecar_path(path).resolve()
+
     def _refresh(self, *_args: object) -> None:
         stack = self.doc.undo_stack
         if not shiboken6.isValid(stack):  # the window is closing: the stack clears itself as it is deleted
             return
-        fills = []
+        fills = list(self._earlier)
         for i in range(stack.index()):
             command = stack.command(i)
-            if isinstance(command, FillCommand) and command.record is not None:
-                fills.append(command.record)
+            if isinstance(command, FillCommand):
+                fills.extend(command.records)
         if [id(f) for f in fills] != [id(f) for f in self._fills]:
             self._fills = fills
             self.fills_changed.emit()
@@ -140,7 +181,8 @@ class ProvenanceController(QObject):
         pixels = self.filled_pixels()
         share = pixels / max(1, self.doc.width * self.doc.height)
         regions = "filled region" if count == 1 else "filled regions"
-        return f"{count} {regions}, {pixels:,} px ({share:.2%}): not every pixel is original."
+        carried = f" ({len(self._earlier)} from earlier sessions)" if self._earlier else ""
+        return f"{count} {regions}{carried}, {pixels:,} px ({share:.2%}): not every pixel is original."
 
     def earlier_record(self) -> Path | None:
         """The sidecar beside the opened photo when this session did not write it (the photo was filled before)."""
@@ -149,6 +191,10 @@ class ProvenanceController(QObject):
         folder = sidecar_path(self.doc.path)
         written = folder.exists() and folder.resolve() in self._written
         return folder if folder.is_dir() and not written else None
+
+    def earlier_count(self) -> int:
+        """How many of the fills were made before this session (carried from the photo's record or note)."""
+        return len(self._earlier)
 
     def has_attention(self) -> bool:
         """True when a fill in the history has an attention field (a DeepFill fill): the heat map exists."""
@@ -185,8 +231,9 @@ class ProvenanceController(QObject):
         return SaveNote(self, path, fills, pixels, self.doc.original, write)
 
     def _may_replace(self, folder: Path, image: Path) -> bool:
-        """An existing sidecar is replaced when this session wrote it or the user says so."""
-        if not folder.exists() or folder.resolve() in self._written:
+        """An existing sidecar is replaced when this session wrote it, its fills are carried into the new one, or
+        the user says so."""
+        if not folder.exists() or folder.resolve() in self._written or folder.resolve() == self._carried:
             return True
         answer = QMessageBox.question(
             self.parent_widget,

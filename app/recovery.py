@@ -11,8 +11,9 @@ Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose 
 the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
 offers to restore it. A copy whose session still runs (a second window) is left alone.
 
-File format (a zip, read with numpy's `allow_pickle=False`): meta.json, pixels.npy, one npy per layer, and the
-optional exif.bin / icc.bin.
+File format (a zip, read with numpy's `allow_pickle=False`): meta.json (with the fills' provenance entries, as
+provenance.json lists them), pixels.npy, one npy per layer, fill-<n>.npy per fill (its region in its box), and
+the optional exif.bin / icc.bin.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from app.document import LAYERS, Document
 from inpaint_core import image_io
 from inpaint_core.api import atomic_write
 from inpaint_core.errors import InpaintError
+from inpaint_core.restore.provenance import FillRecord, fill_entry, fill_from_entry
 
 AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
 # After any edit (a stroke, an undo, a fill): a copy once the edits pause this long. Short, so a stroke made a
@@ -54,9 +57,12 @@ class Snapshot:
     exif: bytes | None = None
     icc: bytes | None = None
     saved_at: float = field(default_factory=time.time)
+    # The provenance records of the fills in the work (earlier sessions' and this one's; no attention fields):
+    # a save after restoring still records every fill.
+    fills: list[FillRecord] = field(default_factory=list)
 
     @classmethod
-    def of(cls, doc: Document) -> Snapshot:
+    def of(cls, doc: Document, fills: list[FillRecord] | None = None) -> Snapshot:
         """Copy what the document holds now (GUI thread: the copies are what the writer thread reads)."""
         return cls(
             pixels=doc.image.copy(),
@@ -65,6 +71,7 @@ class Snapshot:
             fmt=doc.format,
             exif=doc.exif,
             icc=doc.icc,
+            fills=list(fills or []),  # records are immutable: the list is the snapshot
         )
 
 
@@ -72,11 +79,13 @@ def write_snapshot(file: Path, snap: Snapshot) -> None:
     """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
     deflated (mostly empty). Raises OSError."""
     meta = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    meta["fills"] = [fill_entry(fill, n) for n, fill in enumerate(snap.fills, start=1)]
     file.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(file) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         zf.writestr("meta.json", json.dumps(meta))
         arrays = {"pixels": (snap.pixels, zipfile.ZIP_STORED)}
         arrays |= {name: (alpha, zipfile.ZIP_DEFLATED) for name, alpha in snap.layers.items()}
+        arrays |= {f"fill-{n}": (f.region, zipfile.ZIP_DEFLATED) for n, f in enumerate(snap.fills, start=1)}
         for name, (array, method) in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy")
             info.compress_type = method
@@ -102,9 +111,14 @@ def read_snapshot(file: Path) -> Snapshot:
 
             pixels = array("pixels")
             layers = {name: array(name) for name in LAYERS if f"{name}.npy" in names}
+            size = (int(pixels.shape[0]), int(pixels.shape[1]))
+            fills = [
+                fill_from_entry(entry, size, array(f"fill-{n}"))
+                for n, entry in enumerate(meta.get("fills") or [], start=1)
+            ]
             exif = zf.read("exif.bin") if "exif.bin" in names else None
             icc = zf.read("icc.bin") if "icc.bin" in names else None
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, zlib.error, AttributeError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, AttributeError) as exc:
         raise ValueError(f"{file.name} is damaged ({exc})") from None
     photo_layout = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
     if pixels.dtype not in (np.uint8, np.uint16) or not photo_layout or pixels.size == 0:
@@ -119,6 +133,7 @@ def read_snapshot(file: Path) -> Snapshot:
         exif=exif,
         icc=icc,
         saved_at=float(meta.get("saved_at", 0.0)),
+        fills=fills,
     )
 
 
@@ -213,6 +228,8 @@ class RecoveryController(QObject):
         self._signals = _Signals()  # a separate QObject: emitted from the pool thread
         self._signals.written.connect(self.written)
         self._signals.failed.connect(self.failed)
+        # The provenance records of the fills now in the work (the window sets it): kept in each copy.
+        self.records: Callable[[], list[FillRecord]] | None = None
         self._changes = 0  # edits since the session started
         self._saved_changes = 0  # ... as of the last copy
         self.timer = QTimer(self)
@@ -267,7 +284,7 @@ class RecoveryController(QObject):
                 self.failed.emit(f"No recovery copy: cannot lock {self.file.with_suffix('.lock')}")
                 return
             self._lock = lock
-        snap = Snapshot.of(self.doc)
+        snap = Snapshot.of(self.doc, self.records() if self.records is not None else None)
         self._saved_changes = self._changes
         file, signals = self.file, self._signals
 

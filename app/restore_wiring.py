@@ -100,6 +100,7 @@ class RestoreWiring:
         self.provenance.fills_changed.connect(self._on_provenance_fills_changed)
         self.provenance.message.connect(lambda text: status.showMessage(text, 10000))
         window.files.saved.connect(self._on_files_saved)
+        window.files.opened.connect(lambda path: self.provenance.carry_earlier(Path(path)))
         window.doc.image_changed.connect(self._on_doc_image_changed)
         window.act_overlay.toggled.connect(self._on_overlay_toggled)
         self._on_doc_image_changed()
