@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -504,7 +505,7 @@ def write_sidecar(
                 f"a fill was made on a {got[1]}x{got[0]} image but this one is {want[1]}x{want[0]}"
             )
     changed = not_original(shape, fills, original, result)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = _new_folder(folder)
     try:
         written = _write_maps(tmp, shape, fills, changed)
         record = provenance_record(
@@ -553,6 +554,19 @@ def _write_maps(
         save_image(folder / FILES["source_reuse_legend"], reuse_legend(320, 64))
         written += [FILES["source_reuse"], FILES["source_reuse_legend"]]
     return written
+
+
+def _new_folder(folder: Path) -> Path:
+    """A fresh hidden folder beside `folder`, with the mode the umask gives a new folder (as the photo's file
+    follows it): `tempfile.mkdtemp` would make it 700, and the rename keeps that mode."""
+    for _ in range(100):
+        tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:12]}")
+        try:
+            os.mkdir(tmp)  # mode 0o777, less the umask
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {folder}")
 
 
 def _swap_into_place(tmp: Path, folder: Path) -> None:

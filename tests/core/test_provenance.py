@@ -207,3 +207,19 @@ def test_the_note_of_a_saved_photo_reads_back(two_fills, tmp_path: Path) -> None
     assert read_note(plain) is None
     stand_ins = note_only_fills((H, W), 2, 99)
     assert len(stand_ins) == 2 and all(f.pixels == 0 and "99 px" in f.note for f in stand_ins)
+
+
+def test_the_sidecar_folder_follows_the_umask(two_fills, tmp_path: Path) -> None:
+    import os
+
+    photo, result, fills = two_fills
+    old = os.umask(0o022)
+    try:
+        folder = write_sidecar(tmp_path / "a.png", fills, shape=photo.shape, original=photo, result=result)
+        assert folder.stat().st_mode & 0o777 == 0o755  # not mkdtemp's 700
+        assert (folder / "provenance.json").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        private = write_sidecar(tmp_path / "b.png", fills, shape=photo.shape, original=photo, result=result)
+        assert private.stat().st_mode & 0o777 == 0o700
+    finally:
+        os.umask(old)
