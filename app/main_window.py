@@ -38,7 +38,7 @@ from app.canvas.inspect_overlay import InspectOverlay, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
 from app.dialogs import ask_box
-from app.dialogs.shortcuts_dialog import ShortcutsDialog
+from app.dialogs.shortcuts_dialog import SHEET_NAME, ShortcutsDialog, sections_of
 from app.document import FORBID, GUIDE, MASK, Document
 from app.file_controller import FileController
 from app.icons import icon
@@ -244,9 +244,11 @@ class MainWindow(QMainWindow):
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self._icon_names[self.act_undo] = "mdi6.undo"
+        self.act_undo.setProperty(SHEET_NAME, "Undo")  # its text follows the stack ("Undo Brush stroke")
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self._icon_names[self.act_redo] = "mdi6.redo"
+        self.act_redo.setProperty(SHEET_NAME, "Redo")
         # The undo stack rewrites these actions' text ("Undo Brush stroke"); their tooltips follow with the keys.
         self.doc.undo_stack.indexChanged.connect(self._update_undo_tooltips)
         self._update_undo_tooltips()
@@ -738,7 +740,8 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> ShortcutsDialog:
         """The one keyboard-shortcuts sheet: F1 again raises it rather than opening a second."""
         if self._shortcuts_dialog is None:
-            self._shortcuts_dialog = ShortcutsDialog(self.actions(), self)
+            menus = [m for m in (a.menu() for a in self.menuBar().actions()) if isinstance(m, QMenu)]
+            self._shortcuts_dialog = ShortcutsDialog(sections_of(menus, self.actions()), self)
         self._shortcuts_dialog.show()
         self._shortcuts_dialog.raise_()
         self._shortcuts_dialog.activateWindow()

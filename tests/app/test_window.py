@@ -121,8 +121,16 @@ def test_overlay_export(make_window: Any, tmp_path: Path) -> None:
 
 def test_shortcuts_sheet_and_themes(make_window: Any) -> None:
     window = make_window()
+    window.tool_settings.set_size(8)
+    drag(window, [(10.0, 10.0), (20.0, 10.0)])  # the undo action's text is now "Undo Brush stroke"...
     dialog = window.show_shortcuts()
     assert dialog.row_count > 15
+    names = [name for name, _keys in dialog.rows]
+    assert "Undo" in names and not any(n.startswith("Undo ") for n in names)  # ...the sheet says "Undo"
+    # Grouped by menu in the menus' order: File's rows first, the canvas gestures last.
+    assert names.index("Open") < names.index("Undo") < names.index("Grow Mask") < names.index("Inpaint")
+    assert names[-1] == "Cancel the current gesture"
+    assert len(names) == len(set(names))  # each action once
     dialog.close()
     window.set_theme("light")
     assert window.settings.theme == "light"
