@@ -58,6 +58,8 @@ from app.widgets.status_fields import StatusFields
 from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import (
     CHECKPOINT_SUFFIXES,
+    CLASSICAL_ENGINES,
+    ENGINE_LABELS,
     STAGES,
     WEIGHTS_SUFFIX,
     Engine,
@@ -133,6 +135,10 @@ class MainWindow(QMainWindow):
         self._icon_names: dict[QAction, str] = {}
         self.last_inspected: list[Source] = []
         self.last_fill_seconds: float | None = None
+        self._opaque_timer = QTimer(self)  # ticks the seconds of a stage with no progress of its own
+        self._opaque_timer.setInterval(1000)
+        self._opaque_timer.timeout.connect(self._show_opaque_stage)
+        self._opaque_since = 0.0
 
         self._build_status_bar()
         self._build_docks()
@@ -477,6 +483,8 @@ class MainWindow(QMainWindow):
 
     def _on_inpaint_running_changed(self, running: bool) -> None:
         self.progress_bar.setVisible(running)
+        self.progress_bar.setRange(0, 100)
+        self._opaque_timer.stop()
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.cancel_button.setText("Cancel")
@@ -496,12 +504,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Cancelling the fill…")
 
     def _on_inpaint_progress(self, stage: str, fraction: float) -> None:
+        # A classical fill is one OpenCV call with no progress of its own (20 s on a huge hole of a 24 MP photo):
+        # the bar turns busy and the line counts the seconds, instead of a percentage that stands still.
+        opaque = stage == "refine" and self.inpaint.last_engine_used in CLASSICAL_ENGINES
+        self.progress_bar.setRange(0, 0 if opaque else 100)
         self.progress_bar.setValue(round(fraction * 100))
+        if opaque and not self._opaque_timer.isActive():
+            self._opaque_since = time.monotonic()
+            self._opaque_timer.start()
+        elif not opaque:
+            self._opaque_timer.stop()
         if self.inpaint.cancelling:
+            return
+        if opaque:
+            self._show_opaque_stage()
             return
         # Known stages read as words; anything else the engine reports (e.g. per-window detail) shows as is.
         words = STAGE_LABELS.get(stage, stage) if stage in STAGES else stage
         self.statusBar().showMessage(f"Filling: {words}… {fraction * 100:.0f} %")
+
+    def _show_opaque_stage(self) -> None:
+        if self.inpaint.cancelling or not self.inpaint.is_running:
+            self._opaque_timer.stop()
+            return
+        name = ENGINE_LABELS.get(self.inpaint.last_engine_used, self.inpaint.last_engine_used)
+        seconds = time.monotonic() - self._opaque_since
+        self.statusBar().showMessage(
+            f"Filling with {name}: one OpenCV call with no progress to report, large holes take a while… "
+            f"{seconds:.0f} s"
+        )
 
     def _on_inpaint_applied(self, seconds: float) -> None:
         self.last_fill_seconds = seconds

@@ -485,3 +485,31 @@ def test_a_long_status_message_is_not_cut_off_by_the_fields(make_window: Any, qt
     assert not window.status_fields.model.isVisible()
     bar.clearMessage()
     assert window.status_fields.model.isVisible()  # back once the message is gone
+
+
+class SlowClassicalEngine(ReportingEngine):
+    """A classical fill's one long OpenCV call: "refine" at 10 %, then nothing until the gate opens."""
+
+    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
+        progress("refine", 0.1)
+        self.reported.set()
+        assert self.gate.wait(10)
+        progress("paste", 0.9)
+        height, width = request.image.shape[:2]
+        return InpaintResult(request.image.copy(), None, None, [Box(0, 0, width, height)], request.request_id)
+
+
+def test_a_classical_fill_shows_it_is_busy_not_a_frozen_percentage(make_window: Any, qtbot: Any) -> None:
+    engine = SlowClassicalEngine()
+    window = make_window(engine=engine)
+    window.settings.engine = "telea"
+    window.tool_settings.set_size(10)
+    drag(window, [(20.0, 20.0), (40.0, 24.0)])
+    window.start_inpaint()
+    assert engine.reported.wait(5)
+    qtbot.waitUntil(lambda: window.progress_bar.maximum() == 0, timeout=5000)  # busy, no percentage
+    assert "no progress to report" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith(" 1 s"), timeout=5000)  # it counts
+    with qtbot.waitSignal(window.inpaint.running_changed, timeout=5000):
+        engine.gate.set()
+    assert window.progress_bar.maximum() == 100 and not window._opaque_timer.isActive()
