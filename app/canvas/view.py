@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from app import qimage_convert
 from app.canvas import geometry
-from app.canvas.items import BrushCursorItem, LayerItem, PhotoItem
+from app.canvas.items import BrushCursorItem, LayerItem, PhotoItem, ThinLayerItem
 from app.canvas.tools import Tool
 from app.document import FORBID, GUIDE, MASK, Document
 from inpaint_core.image_io import IMAGE_EXTENSIONS
@@ -64,7 +64,8 @@ class CanvasView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.photo_item = PhotoItem()
-        self.layer_items = {name: LayerItem(doc, name) for name in (FORBID, MASK, GUIDE)}
+        self.layer_items: dict[str, LayerItem] = {name: LayerItem(doc, name) for name in (FORBID, MASK)}
+        self.layer_items[GUIDE] = ThinLayerItem(doc, GUIDE)  # 1-px strokes stay visible at Fit
         self.flow_item = QGraphicsPixmapItem()
         self.flow_item.setVisible(False)
         self.brush_cursor = BrushCursorItem()
@@ -101,6 +102,8 @@ class CanvasView(QGraphicsView):
         )
         self.photo_item.set_photo(self._displayed_qimage())
         for item in self.layer_items.values():
+            if isinstance(item, ThinLayerItem):
+                item.invalidate()
             item.prepareGeometryChange()
             item.update()
         self.scene().setSceneRect(QRectF(0, 0, self.doc.width, self.doc.height))
@@ -127,6 +130,8 @@ class CanvasView(QGraphicsView):
 
     def _on_doc_layer_changed(self, name: str, rect: QRect) -> None:
         item = self.layer_items.get(name)
+        if isinstance(item, ThinLayerItem):
+            item.invalidate(rect)
         if item is not None:
             item.update(QRectF(rect))
 

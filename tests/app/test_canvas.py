@@ -186,3 +186,36 @@ def test_forbid_layer_is_separate_from_mask_and_colours(make_window: Any) -> Non
     assert np.array_equal(window.doc.mask_array(), before)  # recolouring keeps the coverage
     assert not window.doc.forbid_array().any()
     assert FORBID in window.view.layer_items
+
+
+def _lit(shot: Any, x: int, y: int) -> bool:
+    """Something is drawn within 3 px above or below (x, y) on the black photo."""
+    return any(max(shot.pixelColor(x, yy).getRgb()[:3]) > 60 for yy in range(y - 3, y + 4))
+
+
+def test_a_one_pixel_guide_stroke_stays_visible_at_fit(make_window: Any) -> None:
+    """At Fit on a 1.9 MP photo (about 1/3 scale) a 1-px guide line stays visible along its whole length, not
+    sampled away, and a later stroke shows too (the reduced copy follows the layer where it changes)."""
+    from app.canvas.items import ThinLayerItem
+    from app.document import GUIDE
+    from inpaint_core.boxes import Box
+
+    window = make_window(image=np.zeros((1200, 1600, 3), np.uint8))
+    view = window.view
+    view.fit()
+    QApplication.processEvents()
+    assert view.scale_factor() < 0.5 and isinstance(view.layer_items[GUIDE], ThinLayerItem)
+    guide = np.zeros((1200, 1600), np.uint8)
+    guide[601, 100:1500] = 255  # a horizontal 1-px stroke
+    window.doc.set_layer_alpha(GUIDE, guide)
+    QApplication.processEvents()
+    shot = view.viewport().grab().toImage()
+    left, right = view.mapFromScene(QPointF(110, 601)), view.mapFromScene(QPointF(1490, 601))
+    drawn = sum(_lit(shot, x, left.y()) for x in range(left.x(), right.x()))
+    assert drawn >= 0.95 * (right.x() - left.x())
+    stroke = Box(100, 200, 1500, 201)
+    window.doc.set_layer_alpha(GUIDE, np.full((1, 1400), 255, np.uint8), stroke)
+    QApplication.processEvents()
+    shot = view.viewport().grab().toImage()
+    a, b = view.mapFromScene(QPointF(110, 200)), view.mapFromScene(QPointF(1490, 200))
+    assert sum(_lit(shot, x, a.y()) for x in range(a.x(), b.x())) >= 0.95 * (b.x() - a.x())
