@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
             "DeepFill weights are missing",
             f"DeepFill cannot run: {gui_text(text)}.\n\nFill with the classical Telea engine instead? "
             "The Fill panel's model list switches to Telea; choose DeepFill there again once you have "
-            "loaded weights (Load… beside the list).",
+            "loaded weights (Load… above the list).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
@@ -565,7 +565,7 @@ class MainWindow(QMainWindow):
             ""
             if usable
             else "No DeepFill weights are installed, so fills use a classical engine. Load weights with "
-            "Load… beside the model list."
+            "Load… above the model list."
         )
 
     def load_weights_dialog(self) -> None:
