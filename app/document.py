@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
-from inpaint_core.api import AttentionField
+from inpaint_core.api import AttentionField, FileIdentity
 from inpaint_core.boxes import Box
 
 MASK, GUIDE, FORBID = "mask", "guide", "forbid"
@@ -57,6 +57,9 @@ class Document(QObject):
         self.format: str = "PNG"
         self.converted_from: str | None = None  # the file's colour model when opened as RGB ("CMYK"), else None
         self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
+        # Which version of `path` the document started from (opened or last saved): a recovery copy keeps it,
+        # so it is never restored over another picture that took the photo's name.
+        self.file_identity: FileIdentity | None = None
         # The photo as loaded and as edited, in the file's own layout (HxW, HxWx3 or HxWx4; uint8 or uint16).
         self.original: np.ndarray = np.zeros((1, 1, 3), np.uint8)
         self.image: np.ndarray = self.original.copy()
@@ -102,6 +105,7 @@ class Document(QObject):
         self.image = self.original.copy()
         self.path, self.exif, self.icc, self.format = path, exif, icc, fmt
         self.converted_from = converted_from
+        self.file_identity = None  # set by whoever read the file (FileController.open_path)
         self.attention = None
         self.undo_stack.clear()
         self.image_revision += 1

@@ -24,7 +24,7 @@ from app.canvas.commands import LayerReplaceCommand
 from app.document import MASK, Document
 from app.settings import AppSettings
 from inpaint_core import image_io
-from inpaint_core.api import RESOURCES
+from inpaint_core.api import RESOURCES, FileIdentity, StagedOutputs, file_identity
 from inpaint_core.errors import InpaintError
 
 # File-dialog filters, from the core's one format table.
@@ -43,8 +43,8 @@ INSTALL_FOLDERS = (RESOURCES.resolve(), Path(app.__file__).resolve().parent)
 
 
 class SaveJob(Protocol):
-    """What the provenance hook hands a save: `write` on the file worker returns the note to embed (text,
-    xmp); `report` runs on the GUI thread afterwards."""
+    """What the provenance hook hands a save: `write` on the file worker stages the sidecar with the photo and
+    returns the note to embed (text, xmp); `report` runs on the GUI thread afterwards, committed or not."""
 
     def write(self) -> tuple[dict[str, str], bytes]: ...
 
@@ -88,9 +88,11 @@ class FileController(QObject):
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
         # Provenance (app/provenance_controller.py): called on the GUI thread before a photo is written (it may
-        # ask about an existing record); returns the job that writes the sidecar and makes the note to embed on
-        # the file worker, or None when nothing was filled.
-        self.before_write: Callable[[Path, np.ndarray], SaveJob | None] | None = None
+        # ask about an existing record); returns the job that, on the file worker, stages the sidecar in the
+        # photo's StagedOutputs (renamed into place after the photo, never without it) and makes the note to
+        # embed; None when nothing was filled.
+        self.last_written: FileIdentity | None = None  # the identity of the photo the last write_file wrote
+        self.before_write: Callable[[Path, np.ndarray, StagedOutputs], SaveJob | None] | None = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -163,13 +165,16 @@ class FileController(QObject):
         path = Path(path)
         before = self.changes
         try:
-            loaded = self.background.call(f"Opening {path.name}…", lambda: image_io.load_image(path))
+            loaded, identity = self.background.call(
+                f"Opening {path.name}…", lambda: (image_io.load_image(path), file_identity(path))
+            )
         except _FILE_ERRORS as exc:
             self.error(OPEN_ERROR_TITLE, _describe(exc, path))
             return False
         if self.changes != before and not self.maybe_save():  # edited while it loaded: ask again
             return False
         self.doc.set_photo(loaded.pixels, path, loaded.exif, loaded.icc, loaded.format, loaded.converted_from)
+        self.doc.file_identity = identity
         self.settings.add_recent(str(path.resolve()))
         self.opened.emit(str(path))
         return True
@@ -183,22 +188,31 @@ class FileController(QObject):
         with its EXIF/ICC and, when it holds fills, the provenance note and record (``before_write``)."""
         exif, icc = (self.doc.exif, self.doc.icc) if with_metadata else (None, None)
         quality = self.settings.jpeg_quality if quality is None else quality
-        job = self.before_write(path, pixels) if with_metadata and self.before_write else None
+        # The photo and its sidecar are written to temporaries and renamed into place together, photo first:
+        # a failed or killed save leaves neither, so no record describes fills the photo on disk lacks.
+        stage = StagedOutputs()
+        job: SaveJob | None = None
 
-        def write() -> None:  # on the file worker: the record's maps, then the photo with its note
+        def write() -> FileIdentity | None:  # on the file worker: the record's maps, then the photo with its note
             text, xmp = job.write() if job is not None else (None, None)
             image_io.save_image(
-                path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp
+                path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp, stage=stage
             )
+            staged = stage.temporary_for(path)  # the file as it will be once renamed (same bytes, same time)
+            return file_identity(staged) if with_metadata and staged is not None else None
 
         try:
-            self.background.call(f"Saving {path.name}…", write)
+            hook = self.before_write if with_metadata else None
+            job = hook(path, pixels, stage) if hook is not None else None
+            self.last_written = self.background.call(f"Saving {path.name}…", write)
+            stage.commit()  # renames only: quick, and on the GUI thread with the callbacks it runs
         except _FILE_ERRORS as exc:
+            stage.discard()
             self.error(SAVE_ERROR_TITLE, _describe(exc, path))
             return False
         finally:
             if job is not None:
-                job.report()  # the record (or why it is missing) is told even when the photo failed
+                job.report()  # on the GUI thread: the record written with the photo, or why it is missing
         return True
 
     def _save_document(self, path: Path) -> bool:
@@ -206,6 +220,7 @@ class FileController(QObject):
         before = self.changes
         if not self.write_file(path, self.doc.image.copy(), with_metadata=True):
             return False
+        self.doc.file_identity = self.last_written  # the document now continues from this file
         if self.changes == before:
             self.doc.undo_stack.setClean()
             self.message.emit(f"Saved {path.name}")

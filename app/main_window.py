@@ -44,7 +44,7 @@ from app.file_controller import FileController
 from app.icons import icon
 from app.inpaint_controller import InpaintController
 from app.messages import gui_text
-from app.recovery import RecoveryController, find_orphans, recovered_with_base
+from app.recovery import Orphan, RecoveryController, find_orphans, move_aside, recovered_with_base
 from app.restore_wiring import RestoreWiring
 from app.settings import THEMES, AppSettings
 from app.theme import apply_theme, icon_color
@@ -905,6 +905,29 @@ class MainWindow(QMainWindow):
     def _on_recovery_failed(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
+    def _report_damaged_copy(self, orphan: Orphan, exc: BaseException) -> None:
+        """Say once that a recovery copy cannot be read: it is moved aside (no longer offered at each start),
+        and the box offers to delete it."""
+        try:
+            aside: Path | None = move_aside(orphan.file)
+        except OSError:
+            aside = None
+        where = (
+            f"It was moved aside to {aside} and will not be offered again."
+            if aside is not None
+            else f"It stays at {orphan.file}."
+        )
+        answer = QMessageBox.warning(
+            self,
+            "Cannot restore",
+            f"The recovery copy cannot be read: {exc}\n\n{where} Discard deletes it.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Ok,
+            QMessageBox.StandardButton.Ok,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            (aside or orphan.file).unlink(missing_ok=True)
+        orphan.release()
+
     def offer_recovery(self) -> bool:
         """At start: offer the newest recovery copy a crashed or killed session left. True when restored.
 
@@ -918,12 +941,11 @@ class MainWindow(QMainWindow):
         for other in orphans[1:]:
             other.release()  # offered at a later start
         try:
-            snap, base = self.files.background.call(
+            snap, base, source = self.files.background.call(
                 "Reading the recovery copy…", lambda: recovered_with_base(newest.file)
             )
         except (OSError, ValueError, MemoryError) as exc:
-            QMessageBox.warning(self, "Cannot restore", f"The recovery copy cannot be read: {exc}")
-            newest.release()
+            self._report_damaged_copy(newest, exc)
             return False
         name = Path(snap.path).name if snap.path else "an unsaved photo"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.saved_at))
@@ -937,12 +959,18 @@ class MainWindow(QMainWindow):
             if newest.ended
             else "DeepFill Studio did not close properly."
         )
+        changed = ""
+        if source == "changed":  # never restore the work over another picture, nor offer to save over it
+            changed = (
+                f"\n\n{name} has changed on disk since (replaced or edited elsewhere): the work is restored as "
+                "it was, as an unsaved photo, and Save will not replace that file."
+        )
         Button = QMessageBox.StandardButton
         try:
             answer = ask_box.ask(
                 self,
                 "Restore unsaved work?",
-                f"{how} Restore your unsaved work on {name} (autosaved {when})?\n\n"
+                f"{how} Restore your unsaved work on {name} (autosaved {when})?{changed}\n\n"
                 "Discard deletes the recovery copy; Later keeps it for the next start.",
                 {Button.Yes: "Restore", Button.Discard: "Discard", Button.Cancel: "Later"},
                 Button.Yes,
@@ -957,17 +985,23 @@ class MainWindow(QMainWindow):
             else:
                 newest.release()  # Later (or the box closed): offered again at the next start
             return False
-        self.doc.set_photo(base, Path(snap.path) if snap.path else None, snap.exif, snap.icc, snap.fmt)
+        path = Path(snap.path) if snap.path and source != "changed" else None
+        self.doc.set_photo(base, path, snap.exif, snap.icc, snap.fmt)
+        if source == "file":
+            self.doc.file_identity = snap.identity
         for layer, alpha in snap.layers.items():
             self.doc.set_layer_alpha(layer, alpha)
         whole = Box(0, 0, self.doc.width, self.doc.height)
         restored = FillPatch(whole, base, snap.pixels)
         records = tuple(snap.fills)  # every fill in the work (earlier sessions' too): the next save records them
         self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records))
-        if snap.path:
-            self.restore.provenance.adopt_sidecar(Path(snap.path), list(records))
+        if path is not None:  # not beside a file that is another picture now
+            self.restore.provenance.adopt_sidecar(path, list(records))
         self.view.fit()
         newest.discard()
         self.recovery.save_now()  # this session's own copy, until the work is saved
+        if source == "changed":
+            self.statusBar().showMessage(f"Restored your unsaved work as an unsaved photo ({name} has changed).", 8000)
+            return True
         self.statusBar().showMessage(f"Restored your unsaved work on {name}.", 8000)
         return True

@@ -3,8 +3,9 @@ and the source-reuse heat map of all DeepFill fills (inpaint_core/restore/proven
 
 Each fill's record (`FillRecord`) lives in its `FillCommand`, so the record list is simply the records of the
 fill commands below the undo stack's index: undoing a fill removes its record and redoing restores it, with no
-second list to keep in step. Saving asks `prepare_save` for the note to embed (writing the sidecar first, so a
-note never names a record that is not there).
+second list to keep in step. Saving asks `prepare_save` for the note to embed; the sidecar is staged with the
+photo (files.StagedOutputs) and renamed into place right after it, so a failed or killed save leaves no record
+of fills that the photo on disk does not have.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.canvas.commands import FillCommand
 from app.document import Document
 from app.settings import AppSettings
-from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.api import InpaintRequest, InpaintResult, StagedOutputs
 from inpaint_core.errors import InpaintError
 from inpaint_core.image_io import save_image
 from inpaint_core.restore.provenance import (
@@ -53,7 +54,9 @@ def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
 
 class SaveNote:
     """The provenance part of one save. `write` runs on the file worker (the full-size maps of a 24 MP photo take
-    seconds to encode) and returns the note to embed; `report` runs back on the GUI thread."""
+    seconds to encode): it stages the sidecar in the photo's `stage` (renamed into place after the photo, never
+    without it; without a stage it is written at once) and returns the note to embed. `report` runs back on the
+    GUI thread once the save is over, committed or not."""
 
     def __init__(
         self,
@@ -63,9 +66,11 @@ class SaveNote:
         pixels: np.ndarray,
         original: np.ndarray,
         write_record: bool,
+        stage: StagedOutputs | None = None,
     ) -> None:
         self.owner, self.image, self.fills = owner, image, fills
         self.pixels, self.original, self.write_record = pixels, original, write_record
+        self.stage = stage
         self.written: Path | None = None
         self.error = ""
 
@@ -81,6 +86,7 @@ class SaveNote:
                     original=self.original,
                     result=self.pixels,
                     overwrite=True,
+                    stage=self.stage,
                 )
             except InpaintError as exc:
                 self.error = str(exc)
@@ -89,6 +95,10 @@ class SaveNote:
         return note.text, note.xmp
 
     def report(self) -> None:
+        """Tell what became of the record. A save whose photo failed told that already ("Cannot save"), and
+        its staged record was removed with the photo: nothing to add."""
+        if self.stage is not None and not self.stage.committed:
+            return
         self.owner._sidecar_written(self.written, self.error, len(self.fills))
 
 
@@ -217,10 +227,11 @@ class ProvenanceController(QObject):
         return reuse_legend(*REUSE_LEGEND_SIZE)
 
     # -- saving (FileController's hook) ---------------------------------------------------------------------
-    def prepare_save(self, path: Path, pixels: np.ndarray) -> SaveNote | None:
+    def prepare_save(self, path: Path, pixels: np.ndarray, stage: StagedOutputs | None = None) -> SaveNote | None:
         """Before the photo ``pixels`` (a snapshot) is written to ``path``, on the GUI thread: ask about an
-        existing record and snapshot the fills. The returned job writes the sidecar and makes the note on the
-        file worker, and reports back here; None when nothing was filled."""
+        existing record and snapshot the fills. The returned job writes the sidecar (into ``stage`` when given,
+        committed with the photo) and makes the note on the file worker, and reports back here; None when
+        nothing was filled."""
         fills = self.fills()
         if not fills:
             return None
@@ -228,7 +239,7 @@ class ProvenanceController(QObject):
         write = self.settings.write_provenance and self._may_replace(folder, path)
         if self.settings.write_provenance and not write:
             self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
-        return SaveNote(self, path, fills, pixels, self.doc.original, write)
+        return SaveNote(self, path, fills, pixels, self.doc.original, write, stage)
 
     def _may_replace(self, folder: Path, image: Path) -> bool:
         """An existing sidecar is replaced when this session wrote it, its fills are carried into the new one, or
@@ -259,7 +270,8 @@ class ProvenanceController(QObject):
         return job.written
 
     def _sidecar_written(self, written: Path | None, error: str, fills: int) -> None:
-        """Back on the GUI thread after a sidecar was written, or failed (``error``)."""
+        """Back on the GUI thread after a sidecar was written (in place: its photo's save was committed), or
+        failed (``error``)."""
         if error:
             QMessageBox.warning(
                 self.parent_widget,
@@ -267,11 +279,14 @@ class ProvenanceController(QObject):
                 f"{error}\n\nThe photo is still saved, with a note that it contains filled regions.",
             )
             return
-        if written is None:
-            return
-        self._written.add(written.resolve())
-        self.last_sidecar = written
-        self.message.emit(f"Provenance record written to {written} ({fills} fill(s)).")
+        if written is not None:
+            self._recorded(written, fills)
+
+    def _recorded(self, folder: Path, count: int) -> None:
+        """A sidecar is in place (after its photo when saved with one)."""
+        self._written.add(folder.resolve())
+        self.last_sidecar = folder
+        self.message.emit(f"Provenance record written to {folder} ({count} fill(s)).")
         self.fills_changed.emit()  # the panel shows where the record went
 
     # -- exports --------------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Autosave and crash recovery: a recovery copy of the open document in the platform's app-data folder
 (`AppSettings.recovery_folder`).
 
-What is kept: the photo's path, its current pixels (own depth and layout), its EXIF/ICC, and the mask, guide
-and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
-(`atomic_write`) on a one-thread pool after each fill, `AUTOSAVE_DEBOUNCE_MS` after any other edit (once the
-edits pause), and every `AUTOSAVE_INTERVAL_MS` while there are unsaved changes; it is deleted when the document
-is saved, discarded or closed normally. The undo history is not kept: a restored copy is one step.
+What is kept: the photo's path and the identity of the file version the work started from (size, time,
+SHA-256: the work is restored over that file only while it is still the same), its current pixels (own depth
+and layout), its EXIF/ICC, the mask, guide and do-not-borrow layers, and the provenance records of the fills in
+the work. The copy is taken on the GUI thread (numpy copies) and written atomically (`atomic_write`) on a
+one-thread pool after each fill, `AUTOSAVE_DEBOUNCE_MS` after any other edit (once the edits pause), and every
+`AUTOSAVE_INTERVAL_MS` while there are unsaved changes; it is deleted when the document is saved, discarded or
+closed normally. The undo history is not kept: a restored copy is one step.
 
 Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose process is gone as stale, so at
 the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
-offers to restore it. A copy whose session still runs (a second window) is left alone.
+offers to restore it. A copy whose session still runs (a second window) is left alone. A copy that cannot be
+read is moved aside (`DAMAGED_SUFFIX`, no longer offered), so it is reported once, not at every start.
 
 File format (a zip, read with numpy's `allow_pickle=False`): meta.json (with the fills' provenance entries, as
 provenance.json lists them), pixels.npy, one npy per layer, fill-<n>.npy per fill (its region in its box), and
@@ -25,7 +28,7 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +36,7 @@ from PySide6.QtCore import QLockFile, QObject, QRunnable, QThreadPool, QTimer, S
 
 from app.document import LAYERS, Document
 from inpaint_core import image_io
-from inpaint_core.api import atomic_write
+from inpaint_core.api import FileIdentity, atomic_write, file_identity
 from inpaint_core.errors import InpaintError
 from inpaint_core.restore.provenance import FillRecord, fill_entry, fill_from_entry
 
@@ -44,6 +47,7 @@ AUTOSAVE_DEBOUNCE_MS = 600
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
 ENDED_SUFFIX = ".ended"  # <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
 FORMAT = "deepfill-studio-recovery/1"
+DAMAGED_SUFFIX = ".damaged"  # <session>.recovery.damaged: a copy that could not be read, kept for inspection
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Snapshot:
     # The provenance records of the fills in the work (earlier sessions' and this one's; no attention fields):
     # a save after restoring still records every fill.
     fills: list[FillRecord] = field(default_factory=list)
+    identity: FileIdentity | None = None  # of the file at `path` when the work started from it
 
     @classmethod
     def of(cls, doc: Document, fills: list[FillRecord] | None = None) -> Snapshot:
@@ -72,14 +77,17 @@ class Snapshot:
             exif=doc.exif,
             icc=doc.icc,
             fills=list(fills or []),  # records are immutable: the list is the snapshot
+            identity=doc.file_identity,
         )
 
 
 def write_snapshot(file: Path, snap: Snapshot) -> None:
     """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
     deflated (mostly empty). Raises OSError."""
-    meta = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    meta: dict[str, object] = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
     meta["fills"] = [fill_entry(fill, n) for n, fill in enumerate(snap.fills, start=1)]
+    if snap.identity is not None:
+        meta["identity"] = asdict(snap.identity)
     file.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(file) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
         zf.writestr("meta.json", json.dumps(meta))
@@ -125,6 +133,11 @@ def read_snapshot(file: Path) -> Snapshot:
         raise ValueError(f"{file.name} is damaged (not a photo: {pixels.dtype} {pixels.shape})")
     if any(layer.dtype != np.uint8 or layer.shape != pixels.shape[:2] for layer in layers.values()):
         raise ValueError(f"{file.name} is damaged (its layers do not fit the photo)")
+    identity = meta.get("identity")
+    try:
+        known = FileIdentity(**identity) if isinstance(identity, dict) else None
+    except TypeError:
+        raise ValueError(f"{file.name} is damaged (its photo's identity is unreadable)") from None
     return Snapshot(
         pixels=pixels,
         layers=layers,
@@ -134,22 +147,46 @@ def read_snapshot(file: Path) -> Snapshot:
         icc=icc,
         saved_at=float(meta.get("saved_at", 0.0)),
         fills=fills,
+        identity=known,
     )
 
 
-def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray]:
-    """A recovery copy and the pixels its work started from: the photo file as it is on disk when it is still
-    there with the same size and layout, else the copy's own pixels. Raises ValueError or OSError (the copy)."""
+def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray, str]:
+    """A recovery copy, the pixels its work started from, and where they come from:
+
+    "file": the photo file, still the version the work started from (same size and SHA-256; for a copy without
+    an identity: same size and layout); "changed": the file is another picture now (replaced, or edited
+    elsewhere), so the copy's own pixels are the base and the file is never shown as "the original" of this
+    work; "missing": the file is gone or unreadable; "unsaved": the work was never saved to a file. Raises
+    ValueError or OSError (the copy)."""
     snap = read_snapshot(file)
-    base = snap.pixels
-    if snap.path:
+    if not snap.path:
+        return snap, snap.pixels, "unsaved"
+    if not Path(snap.path).is_file():
+        return snap, snap.pixels, "missing"
+    if snap.identity is not None:
         try:
-            on_disk = image_io.load_image(snap.path).pixels
-        except (InpaintError, MemoryError):
-            on_disk = None
-        if on_disk is not None and on_disk.shape == base.shape and on_disk.dtype == base.dtype:
-            base = on_disk
-    return snap, base
+            same = snap.identity.same_content(file_identity(snap.path))
+        except OSError:
+            return snap, snap.pixels, "missing"
+        if not same:
+            return snap, snap.pixels, "changed"
+    try:
+        on_disk = image_io.load_image(snap.path).pixels
+    except (InpaintError, MemoryError):
+        return snap, snap.pixels, "missing"
+    if on_disk.shape != snap.pixels.shape or on_disk.dtype != snap.pixels.dtype:
+        return snap, snap.pixels, "changed"
+    return snap, on_disk, "file"
+
+
+def move_aside(file: Path) -> Path:
+    """Rename a recovery copy that cannot be read so it is no longer offered; returns its new name. Its
+    `ENDED_SUFFIX` marker goes (it would name no copy)."""
+    aside = file.with_name(file.name + DAMAGED_SUFFIX)
+    file.replace(aside)
+    file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
+    return aside
 
 
 @dataclass

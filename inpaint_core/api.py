@@ -25,7 +25,7 @@ import numpy as np
 from inpaint_core import RESOURCES  # the editor never suggests saving in the program's own folder
 from inpaint_core.boxes import Box
 from inpaint_core.errors import WeightsError
-from inpaint_core.files import atomic_write
+from inpaint_core.files import FileIdentity, StagedOutputs, atomic_write, file_identity
 from inpaint_core.flow import FLOW_MAX_RADIUS, AttentionField, Source
 from inpaint_core.manifest import default_weights
 from inpaint_core.model_info import (
@@ -59,6 +59,7 @@ __all__ = [
     "CancelFlag",
     "ClassicalMethod",
     "Engine",
+    "FileIdentity",
     "InpaintRequest",
     "InpaintResult",
     "ModelInfo",
@@ -66,8 +67,10 @@ __all__ = [
     "ProgressCallback",
     "Quality",
     "Source",
+    "StagedOutputs",
     "atomic_write",
     "default_engine",
+    "file_identity",
     "is_checkpoint",
     "read_weights_info",
     "shipped_model_info",

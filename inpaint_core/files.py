@@ -8,6 +8,12 @@ allows, as `open()` would), renamed over the target, and the folder is fsync'ed 
 cut. Any exception (KeyboardInterrupt and the CLI's SIGTERM included) deletes the temporary file. Only SIGKILL
 or a crash can leave one behind; the next write to the same target sweeps such files whose writing process is
 gone (`sweep_stale_temps`).
+
+Outputs that belong together (a restored photo, its proposed mask and its provenance sidecar folder) are staged
+in one `StagedOutputs`: each is written to its temporary as above (`atomic_write(path, stage=...)`, a folder with
+`stage.folder(path)`), and only when all are complete does `commit` rename them into place, files first and
+folders last, so a record never exists without its photo. Any failure removes every temporary; a failed rename
+puts back what the commit had already replaced. Temporary folders use the same naming and are swept the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
 # Our temporary names: ".<target name>.dfs-<pid>-<random>.tmp". The pid lets a later write tell a file left
@@ -30,24 +39,28 @@ _TEMP_RE = re.compile(r"\.dfs-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
 
 @overload
 def atomic_write(
-    path: str | os.PathLike[str], mode: Literal["wb"] = "wb"
+    path: str | os.PathLike[str], mode: Literal["wb"] = "wb", *, stage: StagedOutputs | None = None
 ) -> AbstractContextManager[BinaryIO]: ...
 @overload
-def atomic_write(path: str | os.PathLike[str], mode: Literal["w"]) -> AbstractContextManager[TextIO]: ...
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> AbstractContextManager[IO[Any]]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: Literal["w"], *, stage: StagedOutputs | None = None
+) -> AbstractContextManager[TextIO]: ...
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "wb", *, stage: StagedOutputs | None = None
+) -> AbstractContextManager[IO[Any]]:
     """Open a temporary file beside `path` for writing (binary, or UTF-8 text with mode "w").
 
     On leaving the `with` block normally the file is flushed, synced to disk, given `path`'s mode (or the
-    umask's default for a new file) and renamed over `path`; on an exception it is deleted and `path` is left
-    as it was. A symlink is written through (the link stays, its target gets the new content). The folder
-    must exist. Raises OSError.
+    umask's default for a new file) and renamed over `path` (with `stage`: handed to the stage, which renames
+    it at its commit); on an exception it is deleted and `path` is left as it was. A symlink is written
+    through (the link stays, its target gets the new content). The folder must exist. Raises OSError.
 
         with atomic_write(path) as fh:
             fh.write(data)
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
-    return _atomic(Path(path), mode)
+    return _atomic(Path(path), mode, stage)
 
 
 def temp_path_for(path: Path) -> Path:
@@ -68,7 +81,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
 
 
 @contextmanager
-def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
+def _atomic(path: Path, mode: str, stage: StagedOutputs | None = None) -> Iterator[IO[Any]]:
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     sweep_stale_temps(path)
@@ -80,6 +93,9 @@ def _atomic(path: Path, mode: str) -> Iterator[IO[Any]]:
             os.fsync(fh.fileno())
         with contextlib.suppress(NotImplementedError):
             os.chmod(tmp, _final_mode(path))
+        if stage is not None:
+            stage.add_file(tmp, path)
+            return
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -156,7 +172,10 @@ def sweep_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
             continue
         stale = target.parent / name
         with contextlib.suppress(OSError):
-            stale.unlink()
+            if stale.is_dir() and not stale.is_symlink():  # a staged folder (a provenance sidecar)
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
             removed.append(stale)
     return removed
 
@@ -180,3 +199,165 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class StagedOutputs:
+    """Outputs that appear together or not at all (see the module docstring).
+
+        with StagedOutputs() as stage:  # commits on a normal exit, discards on any exception
+            save_image(photo, pixels, stage=stage)
+            folder = stage.folder(sidecar)  # fill it, it is renamed to `sidecar` at the commit
+
+    `on_commit(callback)` runs a callback after a successful commit (in the committing thread).
+    """
+
+    def __init__(self) -> None:
+        self._files: list[tuple[Path, Path]] = []  # (temporary, target) in staging order
+        self._folders: list[tuple[Path, Path]] = []
+        self._callbacks: list[Callable[[], None]] = []
+        self.committed = False
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def add_file(self, tmp: Path, target: Path) -> None:
+        """A complete temporary file (synced, final mode) to be renamed to `target` at the commit."""
+        self._files.append((tmp, target))
+
+    def folder(self, target: str | os.PathLike[str]) -> Path:
+        """Create an empty temporary folder beside `target` (mode as `mkdir` gives under the umask, or an
+        existing target's mode) that the commit renames to `target`; stale ones from killed runs are swept."""
+        target = Path(target)
+        sweep_stale_temps(target)
+        for _ in range(100):
+            tmp = temp_path_for(target)
+            try:
+                os.mkdir(tmp)
+            except FileExistsError:
+                continue
+            self._folders.append((tmp, target))
+            if target.is_dir():
+                with contextlib.suppress(OSError):
+                    os.chmod(tmp, target.stat().st_mode & 0o7777)
+            return tmp
+        raise FileExistsError(f"cannot create a temporary folder beside {target}")
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    def temporary_for(self, target: Path) -> Path | None:
+        """The staged temporary of `target` (a file), e.g. to hash what is about to be committed."""
+        resolved = Path(os.path.realpath(target))
+        return next((tmp for tmp, t in self._files if t in (target, resolved)), None)
+
+    def targets(self) -> list[Path]:
+        """Where the staged outputs go, in commit order."""
+        return [target for _, target in (*self._files, *self._folders)]
+
+    def drop(self, tmp: Path) -> None:
+        """Remove one staged temporary (file or folder); the others stay staged."""
+        self._files = [(t, target) for t, target in self._files if t != tmp]
+        self._folders = [(t, target) for t, target in self._folders if t != tmp]
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Remove every temporary (nothing was committed, or a commit failed and was undone)."""
+        for tmp, _ in self._files:
+            tmp.unlink(missing_ok=True)
+        for tmp, _ in self._folders:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._files, self._folders, self._callbacks = [], [], []
+
+    def commit(self) -> None:
+        """Rename every staged output into place: files in staging order, then folders. If a rename fails,
+        the outputs already renamed are put back as they were (a replaced file from a hard link kept beside it
+        meanwhile; without links it is left new) and every temporary is removed. Raises OSError."""
+        done: list[tuple[Path, Path | None, bool]] = []  # (target, a link to its old content, existed)
+        try:
+            for tmp, target in self._files:
+                existed = target.exists()
+                backup = _link_aside(target) if existed else None
+                try:
+                    os.replace(tmp, target)
+                except BaseException:
+                    if backup is not None:
+                        backup.unlink(missing_ok=True)
+                    raise
+                done.append((target, backup, existed))
+            for tmp, target in self._folders:
+                replace_folder(tmp, target)
+        except BaseException:
+            for target, backup, existed in reversed(done):
+                with contextlib.suppress(OSError):
+                    if backup is not None:
+                        os.replace(backup, target)
+                    elif not existed:
+                        target.unlink()
+            self.discard()
+            raise
+        for _, backup, _ in done:
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+        for folder in {target.parent for target in self.targets()}:
+            _fsync_folder(folder)
+        callbacks, self._files, self._folders, self._callbacks = self._callbacks, [], [], []
+        self.committed = True
+        for callback in callbacks:
+            callback()
+
+
+def _link_aside(target: Path) -> Path | None:
+    """A hard link to the existing `target` under a temporary name (so a commit can put it back); None where
+    the file system has no links. Swept like any temporary if the process is killed."""
+    backup = temp_path_for(target)
+    try:
+        os.link(target, backup)
+    except OSError:
+        return None
+    return backup
+
+
+def replace_folder(tmp: Path, folder: Path) -> None:
+    """Rename the complete folder `tmp` to `folder`. An existing `folder` is moved aside (to a temporary name)
+    first, removed after the swap, and put back if the swap fails."""
+    if not folder.exists():
+        os.rename(tmp, folder)
+        return
+    old = temp_path_for(folder)
+    os.rename(folder, old)
+    try:
+        os.rename(tmp, folder)
+    except BaseException:
+        os.rename(old, folder)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which version of a file: its size, modification time and content hash (the hash decides; the size
+    rules a replacement out cheaply; the time is kept to say when it changed)."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    def same_content(self, other: FileIdentity | None) -> bool:
+        return other is not None and other.size == self.size and other.sha256 == self.sha256
+
+
+def file_identity(path: str | os.PathLike[str]) -> FileIdentity:
+    """The identity of the file at `path` now. Raises OSError."""
+    info = Path(path).stat()
+    return FileIdentity(info.st_size, info.st_mtime_ns, sha256_file(path))

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
-from inpaint_core.files import atomic_write, check_folder_writable
+from inpaint_core.files import StagedOutputs, atomic_write, check_folder_writable
 
 __all__ = [
     "FORMATS",
@@ -424,6 +424,7 @@ def save_image(
     png_compression: int = PNG_COMPRESSION,
     text: dict[str, str] | None = None,
     xmp: bytes | None = None,
+    stage: StagedOutputs | None = None,
 ) -> None:
     """Write an image atomically (temp file in the same folder, then os.replace); format from the extension.
 
@@ -431,7 +432,8 @@ def save_image(
     beforehand. PNG is written by OpenCV's libpng at `png_compression` (0-9, see PNG_COMPRESSION), with the EXIF
     and ICC chunks added; a 16-bit colour TIFF (written by tifffile) keeps the profile, not the EXIF. `text`
     and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
-    unless `overwrite` (OutputExistsError).
+    unless `overwrite` (OutputExistsError). With `stage` the file is only renamed into place at the stage's
+    commit, together with the outputs staged beside it (files.StagedOutputs).
     """
     path = Path(path)
     fmt = check_output_path(path, overwrite)
@@ -454,21 +456,21 @@ def save_image(
 
             notes = png_text_chunks(text, xmp)
         try:
-            with atomic_write(path) as fh:
+            with atomic_write(path, stage=stage) as fh:
                 _write_png(fh, png, exif, icc, notes)
         except OSError as exc:
             raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return
     if deep and pixels.ndim == 3 and fmt == "TIFF":  # PIL cannot write 16-bit colour
         try:
-            with atomic_write(path) as fh:
+            with atomic_write(path, stage=stage) as fh:
                 _write_deep_tiff(fh, pixels, icc, (text or {}).get("Description", ""), xmp)
         except OSError as exc:
             raise InpaintError(f"{path}: cannot write ({exc.strerror or exc})") from None
         return
 
     try:
-        with atomic_write(path) as fh:
+        with atomic_write(path, stage=stage) as fh:
             im = Image.fromarray(np.ascontiguousarray(pixels))
             params: dict[str, object] = {}
             if exif:

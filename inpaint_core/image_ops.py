@@ -276,3 +276,17 @@ def paste_fill(
             crop[y, x] = out
         if tick is not None and start + PASTE_CHUNK < total:
             tick((start + PASTE_CHUNK) / total)
+
+
+def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
+    """Resize so that min(H, W) == short_side, keeping the aspect ratio (area filter when shrinking).
+
+    Shape: (H, W, 3) -> (H', W', 3).
+    """
+    h, w = image.shape[:2]
+    scale = short_side / min(h, w)
+    new_h, new_w = max(short_side, round(h * scale)), max(short_side, round(w * scale))
+    if (new_h, new_w) == (h, w):
+        return image
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, (new_w, new_h), interpolation=interp)

@@ -2,7 +2,11 @@
 
 Our format is safetensors with the model's own state-dict keys and the metadata
 `{"format": "deepfill-studio/1", "config": <GeneratorConfig JSON>, "channel_order": "rgb", "dtype": ...}`.
-Loading never unpickles anything. The converters from the published checkpoints live in `inpaint_core.convert`;
+Loading never unpickles anything, and refuses weights whose numbers cannot come from training (`check_scale`:
+1e30 values that fill with noise, or F16 data relabelled BF16, whose values shrink to ~1e-13 and fill with
+flat grey). A folder may hold `SHA256SUMS` (`sha256sum` format, written by `write_candidate_sums`, e.g. by the
+training relay for resources/weights/candidate/): a listed file must match it, which also catches tampering no
+statistic sees (two same-shaped tensors' offsets swapped). The converters from the published checkpoints live in `inpaint_core.convert`;
 the shipped weights' manifest in `inpaint_core.manifest`.
 """
 
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import struct
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,12 +26,22 @@ import numpy as np
 import torch
 from torch import nn
 
+from inpaint_core import RESOURCES
 from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
 from inpaint_core.files import sha256_file as sha256_file  # re-exported; its home is files.py
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
 from inpaint_core.model_info import FORMAT
+
+log = logging.getLogger(__name__)
+
+SUMS_NAME = "SHA256SUMS"
+CANDIDATE_FOLDER = RESOURCES / "weights" / "candidate"
+# What training produces, with a wide berth: DeepFill v2's largest weights (converted release included) stay
+# within a few units, and a conv kernel is never all but zero.
+MAX_ABS_WEIGHT = 1e3
+MIN_KERNEL_SCALE = 1e-5
 
 # --------------------------------------------------------------------------------------------------------------
 # Strict state dicts
@@ -159,8 +175,10 @@ def load_generator(
         data = p.read_bytes()
     except OSError as exc:
         raise WeightsError(f"cannot read {p}: {exc.strerror}") from exc
-    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256.lower():
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256.lower():
         raise WeightsError(f"{p} does not match its expected SHA-256: the file was modified or corrupted")
+    _check_recorded_sum(p, digest)
     tensors, metadata = _read_safetensors(data, str(p))
     if metadata.get("format") != FORMAT:
         raise WeightsError(f"{p} is not a {FORMAT} weights file (convert it with `convert-weights`)")
@@ -177,6 +195,7 @@ def load_generator(
     bad = first_non_finite(tensors)  # NaN or inf would fill every hole black, with no error
     if bad is not None:
         raise WeightsError(f"{p}: tensor {bad} holds NaN or infinite values")
+    check_scale(tensors, str(p))
     model = DeepFillV2Generator(config)
     model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
     model.eval()
@@ -184,6 +203,72 @@ def load_generator(
         return model.to(device)
     except (RuntimeError, AssertionError) as exc:  # AssertionError: torch built without that backend
         raise DeviceError(f"cannot use device {device}: {exc}") from exc
+
+
+def check_scale(tensors: Mapping[str, torch.Tensor], source: str) -> None:
+    """WeightsError unless every tensor's scale is one training can produce: no value beyond MAX_ABS_WEIGHT,
+    and no conv kernel whose largest value is below MIN_KERNEL_SCALE (F16 bits read as BF16 land there)."""
+    for key, tensor in tensors.items():
+        if tensor.numel() == 0:
+            continue
+        peak = float(tensor.detach().float().abs().max())
+        if peak > MAX_ABS_WEIGHT:
+            raise WeightsError(
+                f"{source}: tensor {key} holds values up to {peak:.3g}, far beyond what training produces "
+                "(a damaged or tampered file)"
+            )
+        if tensor.ndim == 4 and peak < MIN_KERNEL_SCALE:
+            raise WeightsError(
+                f"{source}: tensor {key} is all but zero (largest value {peak:.3g}): the data does not match its "
+                f"declared type ({str(tensor.dtype).removeprefix('torch.')}) or the file is damaged"
+            )
+
+
+def read_sums(folder: Path) -> dict[str, str] | None:
+    """`folder/SHA256SUMS` as {file name: sha256}, or None when there is none. Raises WeightsError if unreadable."""
+    sums = folder / SUMS_NAME
+    if not sums.is_file():
+        return None
+    try:
+        lines = sums.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{sums}: cannot read it ({exc})") from None
+    out: dict[str, str] = {}
+    for line in lines:
+        found = re.fullmatch(r"([0-9a-fA-F]{64}) [ *](.+)", line.strip())
+        if found is None:
+            if line.strip():
+                raise WeightsError(f"{sums}: a line is not '<sha256>  <file name>': {line.strip()[:60]!r}")
+            continue
+        out[found[2]] = found[1].lower()
+    return out
+
+
+def write_candidate_sums(folder: str | os.PathLike[str] = CANDIDATE_FOLDER) -> Path:
+    """Record the SHA-256 of every .safetensors file in `folder` in `folder/SHA256SUMS` (atomically; the
+    weight files are not touched). Call it whenever the files are replaced. Returns the SHA256SUMS path."""
+    folder = Path(folder)
+    names = sorted(f.name for f in folder.glob("*.safetensors") if f.is_file())
+    text = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
+    with atomic_write(folder / SUMS_NAME, "w") as fh:
+        fh.write(text)
+    return folder / SUMS_NAME
+
+
+def _check_recorded_sum(path: Path, digest: str) -> None:
+    """A file listed in its folder's SHA256SUMS must match it; the candidate folder without one is loaded with
+    a warning (its files are replaced by the training relay, which then rewrites the sums)."""
+    folder = path.resolve().parent
+    sums = read_sums(folder)
+    recorded = None if sums is None else sums.get(path.name)
+    if recorded is not None and recorded != digest:
+        raise WeightsError(
+            f"{path} does not match the SHA-256 in {folder / SUMS_NAME}: the file was modified or corrupted "
+            "(if it was replaced on purpose, rewrite the sums with weights.write_candidate_sums)"
+        )
+    if recorded is None and folder == CANDIDATE_FOLDER.resolve():
+        where = f"{SUMS_NAME} does not list it" if sums is not None else f"there is no {SUMS_NAME} beside it"
+        log.warning("%s: no recorded SHA-256 (%s), so its integrity is not checked", path.name, where)
 
 
 def build_generator(

@@ -20,6 +20,7 @@ Protocol (the one the model card's table comes from):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -67,6 +68,8 @@ class BinScore:
     l1: float = 0.0
     ssim: float = 0.0
     hole_ratio: float = 0.0  # mean measured hole fraction at the benchmark size
+    sharpness: float = 0.0  # mean gradient-energy ratio in the hole, fill against truth (metrics.hole_sharpness)
+    sharp_count: int = 0  # pairs whose truth had detail in the hole (the others have no ratio)
 
 
 @dataclass
@@ -273,6 +276,9 @@ def run_quality(
             acc.l1 += m["l1"]
             acc.ssim += m["ssim"]
             acc.hole_ratio += float(hole.mean())
+            if math.isfinite(m["sharpness"]):
+                acc.sharpness += m["sharpness"]
+                acc.sharp_count += 1
         if (i + 1) % 50 == 0:
             say(f"{i + 1}/{len(pairs)} pairs")
     if empty:
@@ -285,7 +291,15 @@ def run_quality(
             k = float(total.count)
             report.scores.append(
                 BinScore(
-                    name, b, total.count, total.psnr / k, total.l1 / k, total.ssim / k, total.hole_ratio / k
+                    name,
+                    b,
+                    total.count,
+                    total.psnr / k,
+                    total.l1 / k,
+                    total.ssim / k,
+                    total.hole_ratio / k,
+                    total.sharpness / max(1, total.sharp_count),
+                    total.sharp_count,
                 )
             )
     return report
@@ -357,12 +371,12 @@ def load_deepfill(
 def format_table(report: QualityReport) -> str:
     """The markdown table: one row per engine and bin."""
     lines = [
-        "| engine | mask bin | hole (measured) | n | PSNR (dB) ↑ | L1 ↓ | SSIM ↑ |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| engine | mask bin | hole (measured) | n | PSNR (dB) ↑ | L1 ↓ | SSIM ↑ | sharpness (1 = truth) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for s in report.scores:
         lines.append(
             f"| {s.engine} | {BIN_LABELS[s.bin]} | {100 * s.hole_ratio:.1f}% | {s.count} | "
-            f"{s.psnr:.2f} | {s.l1:.4f} | {s.ssim:.4f} |"
+            f"{s.psnr:.2f} | {s.l1:.4f} | {s.ssim:.4f} | {s.sharpness:.2f} |"
         )
     return "\n".join(lines)

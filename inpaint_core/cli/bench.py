@@ -183,13 +183,34 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "before/after medians and ratios",
     )
     fl.set_defaults(run=run_files_cmd)
+    tr = actions.add_parser("train", help="training samples/s: the old step against the new, one run")
+    tr.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    tr.add_argument(
+        "--shapes", default="128x16,256x8", help="SIZExBATCH list (default the relay's: 128x16,256x8)"
+    )
+    tr.add_argument("--rounds", type=int_range(1), default=5, help="timed rounds per path (median reported)")
+    tr.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"), help="default: auto")
+    tr.set_defaults(run=run_train_cmd)
     parser.set_defaults(run=run)
     return parser
 
 
+def run_train_cmd(args: argparse.Namespace) -> int:
+    from inpaint_core.bench.speed import machine_name
+    from inpaint_core.bench.train_speed import format_report, run_train_speed
+
+    try:
+        shapes = tuple(_photo(item) for item in _names(args.shapes))
+    except argparse.ArgumentTypeError as exc:
+        raise InpaintError(f"--shapes: {exc}") from None
+    report = run_train_speed(args.device, shapes, rounds=args.rounds, precision=args.precision, log=_log)
+    print(format_report(report, machine_name()))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Dispatch (argparse sets the action's own run; this is reached only without an action)."""
-    print("error: choose an action: bench quality, speed, files, figure or scratches", file=sys.stderr)
+    print("error: choose an action: bench quality, speed, train, files, figure or scratches", file=sys.stderr)
     return 2
 
 

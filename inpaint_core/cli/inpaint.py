@@ -20,6 +20,7 @@ from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
     check_restore_outputs,
+    plan_batch_outputs,
     proposed_mask,
     save_result,
 )
@@ -224,6 +225,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InpaintError(f"{out_dir}: the batch output must be a folder")
     if not images:
         raise InpaintError(f"{args.images}: no images found")
+    planned = plan_batch_outputs(args, images, out_dir)  # before any work: no two images write one file
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -236,34 +238,38 @@ def _run_batch(args: argparse.Namespace) -> int:
     def report(name: str, message: str) -> None:
         tqdm.write(f"error: {name}: {message}", file=sys.stderr)
 
-    for image_path in tqdm(images, desc="inpaint", unit="image", file=sys.stderr):
-        candidates = masks.get(image_path.stem, [])
-        if len(candidates) != 1 and not args.auto_scratches:
-            why = "no mask" if not candidates else f"{len(candidates)} masks"
-            report(image_path.name, f"{why} named {image_path.stem}.* in {args.masks}; skipped")
-            failed += 1
-            continue
-        out_path = out_dir / image_path.name
-        try:
-            check_output_path(out_path, args.force)
-            check_restore_outputs(args, out_path)
-            loaded = load_image(image_path)
-            if args.auto_scratches:
-                mask = proposed_mask(args, loaded.pixels)
-            else:
-                mask = load_mask(candidates[0], loaded.pixels.shape)
-            request = _request(args, loaded.pixels, mask)
-            result = engine.run(request)
-            save_result(args, out_path, loaded, request, result, **_png(args))
-        except (WeightsError, DeviceError):
-            raise  # the same for every image: stop rather than report it once per image
-        except InpaintError as exc:
-            report(image_path.name, str(exc))
-            failed += 1
-            continue
-        if result.note.startswith("empty mask"):
-            empty += 1
-        filled += 1
+    # Closed (by the with) before a fatal error is printed; off when stderr is not a terminal (disable=None),
+    # so a log or a pipe gets the error and summary lines, not bar renders.
+    bar = tqdm(images, desc="inpaint", unit="image", file=sys.stderr, disable=None)
+    with bar:
+        for image_path in bar:
+            candidates = masks.get(image_path.stem, [])
+            if len(candidates) != 1 and not args.auto_scratches:
+                why = "no mask" if not candidates else f"{len(candidates)} masks"
+                report(image_path.name, f"{why} named {image_path.stem}.* in {args.masks}; skipped")
+                failed += 1
+                continue
+            out_path = planned[image_path]
+            try:
+                check_output_path(out_path, args.force)
+                check_restore_outputs(args, out_path)
+                loaded = load_image(image_path)
+                if args.auto_scratches:
+                    mask = proposed_mask(args, loaded.pixels)
+                else:
+                    mask = load_mask(candidates[0], loaded.pixels.shape)
+                request = _request(args, loaded.pixels, mask)
+                result = engine.run(request)
+                save_result(args, out_path, loaded, request, result, **_png(args))
+            except (WeightsError, DeviceError):
+                raise  # the same for every image: stop rather than report it once per image
+            except InpaintError as exc:
+                report(image_path.name, str(exc))
+                failed += 1
+                continue
+            if result.note.startswith("empty mask"):
+                empty += 1
+            filled += 1
     for stem in sorted(set(masks) - {p.stem for p in images}):
         tqdm.write(f"note: mask {masks[stem][0].name} has no image; ignored", file=sys.stderr)
     copied = f" ({empty} with an empty mask, copied)" if empty else ""

@@ -13,6 +13,7 @@ checked (and edited, then used with --mask). Every saved result that has filled 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,40 @@ def mask_path_for(output: Path) -> Path:
     return output.with_name(output.stem + MASK_SUFFIX)
 
 
+def outputs_of(args: argparse.Namespace, output: Path) -> list[Path]:
+    """Every path that writing `output` with these options may create: the result, its mask, its sidecar."""
+    from inpaint_core.restore.provenance import sidecar_path
+
+    paths = [output]
+    if args.auto_scratches:
+        paths.append(mask_path_for(output))
+    if args.provenance:
+        paths.append(sidecar_path(output))
+    return paths
+
+
+def plan_batch_outputs(args: argparse.Namespace, images: list[Path], out_dir: Path) -> dict[Path, Path]:
+    """Each image's output in `out_dir`, planned before any work: InpaintError (one line) when two images would
+    write the same file, such as `a.png` and `a.jpg` both writing `a.mask.png` and `a.provenance/`, or a photo
+    named `x.mask.png` and the proposed mask of `x.png`."""
+    from inpaint_core.errors import InpaintError
+
+    owners: dict[str, Path] = {}
+    plan: dict[Path, Path] = {}
+    for image in images:
+        output = out_dir / image.name
+        for path in outputs_of(args, output):
+            key = os.path.normcase(path.name)
+            other = owners.setdefault(key, image)
+            if other != image:
+                raise InpaintError(
+                    f"{other.name} and {image.name} would both write {path.name} in {out_dir}; "
+                    "rename one of them or restore them in separate runs"
+                )
+        plan[image] = output
+    return plan
+
+
 def check_restore_outputs(args: argparse.Namespace, output: Path) -> None:
     """Fail before any work when an output that these options add cannot be written."""
     from inpaint_core.image_io import check_output_path
@@ -70,8 +105,10 @@ def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
 def save_result(
     args: argparse.Namespace, output: Path, loaded: Any, request: Any, result: Any, **save_options: Any
 ) -> None:
-    """Write the proposed mask (--auto-scratches), the sidecar (--provenance), then the result with its note
-    (`save_options` go to `save_image`, e.g. the PNG compression)."""
+    """Write the result with its note, the proposed mask (--auto-scratches) and the sidecar (--provenance)
+    together: all are staged, then renamed into place photo first, so a failure or a signal anywhere leaves
+    none of them and a record never exists without its photo (`save_options` go to `save_image`)."""
+    from inpaint_core.files import StagedOutputs
     from inpaint_core.image_io import save_image
     from inpaint_core.restore.provenance import (
         embedded_note,
@@ -80,30 +117,37 @@ def save_result(
         write_sidecar,
     )
 
-    if args.auto_scratches:
-        save_image(mask_path_for(output), mask_pixels(request.mask > 0), overwrite=args.force)
     shape = loaded.pixels.shape
     filled = bool((request.mask > 0).any())
+    fills = [record_fill(request, result)] if filled else []
     text = xmp = None
     if filled:
-        fills = [record_fill(request, result)]
-        sidecar = None
-        if args.provenance:
-            write_sidecar(
-                output, fills, shape=shape, original=loaded.pixels, result=result.image, overwrite=args.force
-            )
-            sidecar = sidecar_reference(output)
-        note = embedded_note(fills, sidecar, shape)
+        note = embedded_note(fills, sidecar_reference(output) if args.provenance else None, shape)
         text, xmp = note.text, note.xmp
     elif args.provenance:
         print(f"note: nothing was filled in {output.name}, so no provenance was written", file=sys.stderr)
-    save_image(
-        output,
-        result.image,
-        exif=loaded.exif,
-        icc=loaded.icc,
-        overwrite=args.force,
-        text=text,
-        xmp=xmp,
-        **save_options,
-    )
+    with StagedOutputs() as stage:
+        save_image(
+            output,
+            result.image,
+            exif=loaded.exif,
+            icc=loaded.icc,
+            overwrite=args.force,
+            text=text,
+            xmp=xmp,
+            stage=stage,
+            **save_options,
+        )
+        if args.auto_scratches:
+            mask = mask_pixels(request.mask > 0)
+            save_image(mask_path_for(output), mask, overwrite=args.force, stage=stage)
+        if filled and args.provenance:
+            write_sidecar(
+                output,
+                fills,
+                shape=shape,
+                original=loaded.pixels,
+                result=result.image,
+                overwrite=args.force,
+                stage=stage,
+            )

@@ -67,10 +67,21 @@ def mask_pixels(mask: Any) -> Any:
     return np.where(mask, np.uint8(255), np.uint8(0))
 
 
+def check_mask_output(path: Path) -> None:
+    """Masks are written as PNG only: a lossy format (JPEG, WebP) blurs the edges into grey, which the mask rule
+    (any non-black pixel is a hole) reads as more holes than were proposed."""
+    from inpaint_core.errors import InpaintError
+    from inpaint_core.image_io import SAVE_FORMATS
+
+    if path.suffix.lower() in SAVE_FORMATS and path.suffix.lower() != ".png":  # others: "unknown format"
+        raise InpaintError(f"{path}: a mask is written as PNG (lossless, white = damage); name it {path.stem}.png")
+
+
 def run(args: argparse.Namespace) -> int:
     from inpaint_core.image_io import check_output_path, load_image, save_image
     from inpaint_core.restore.scratches import detect_scratches
 
+    check_mask_output(args.output)
     check_output_path(args.output, args.force)
     pixels = load_image(args.image).pixels
     start = time.perf_counter()

@@ -14,24 +14,23 @@ Multi-GPU / multi-node: `torchrun --nproc_per_node N main.py train ...` (docs/TR
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from inpaint_core.cli.options import int_range
+from inpaint_core.cli.relay import add_arguments as add_relay_arguments
 from inpaint_core.errors import InpaintError
 
-ACTIONS = ("run", "pack", "pack-masks", "export", "session", "carry")
+ACTIONS = ("run", "pack", "pack-masks", "export", "session", "carry", "relay")
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
-        help="train the model (or: train pack / pack-masks / export / session / carry)",
+        help="train the model (or: train pack / pack-masks / export / session / carry / relay)",
         description="Train DeepFill v2 (guide channel on) on photo folders or a .pack file. See docs/TRAINING.md.",
     )
     parser.add_argument(
@@ -41,8 +40,10 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         default="run",
         help="run (default): train; pack: write a .pack of pre-sized photos; pack-masks: a mask pack of a "
         "folder's training masks; export: fp16 weights of a run; session: one self-contained GPU call "
-        "(probe, train to the budget, carry set to --out); carry: the size of a device call's carry",
+        "(probe, train to the budget, carry set to --out); carry: the size of a device call's carry; "
+        "relay start|status|stop|finish: the background CPU training relay",
     )
+    add_relay_arguments(parser)
     parser.add_argument("--data", help="photo folders and/or .pack files, comma separated")
     parser.add_argument("--out", help="run folder (checkpoints, config.json, metrics, samples, export)")
     parser.add_argument("-o", "--output", help="pack: the .pack to write; export: weights file to write")
@@ -93,32 +94,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_overrides(items: list[str]) -> dict[str, Any]:
-    from inpaint_core.train.config import ConfigError, TrainConfig
-
-    known = {f.name for f in fields(TrainConfig)}
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or key not in known:
-            raise ConfigError(f"--set needs KEY=VALUE with a known config key, got {item!r}")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        if key == "data":
-            value = tuple(str(v) for v in value) if isinstance(value, list) else tuple(str(value).split(","))
-        out[key] = value
-    return out
-
-
 def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
 def _config_from_args(args: argparse.Namespace) -> Any:
-    from inpaint_core.train.config import ConfigError, TrainConfig
+    from inpaint_core.train.config import ConfigError, TrainConfig, parse_overrides
     from inpaint_core.train.presets import preset_config
 
     run_dir = Path(args.out)
@@ -138,7 +119,7 @@ def _config_from_args(args: argparse.Namespace) -> Any:
     for key in ("steps", "size", "batch", "val"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
-    changes |= _parse_overrides(args.set)
+    changes |= parse_overrides(args.set)
     config = config.replace(**changes) if changes else config
     if not config.data:
         raise ConfigError("no training data: pass --data DIR[,DIR...] or a .pack file")
@@ -251,12 +232,26 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
     if args.time_budget is not None and args.time_budget <= 0:
         raise InpaintError(f"--time-budget must be positive, got {args.time_budget}")
     is_main = int(os.environ.get("RANK", "0")) == 0
-    bar = tqdm(total=config.steps, desc="train", unit="step", disable=not is_main, dynamic_ncols=True)
+    budget = args.time_budget
+    # A time-budgeted run ends at its deadline, not at `steps` (10M in the presets): the bar counts seconds.
+    total, unit = (round(budget), "s") if budget is not None else (config.steps, "step")
+    # The bar starts at the first step: the data, weights and device are checked before it, so an error there
+    # is one line with no bar render before it (also in piped stderr). Closed before any error is printed.
+    bars: list[Any] = []
 
     def progress(step: int, row: dict[str, float]) -> None:
-        bar.update(step - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, desc="train", unit=unit, disable=not is_main, dynamic_ncols=True))
+        bar = bars[0]
+        bar.update((min(total, round(time.monotonic() - started)) if budget is not None else step) - bar.n)
         if row:
-            shown = {"samples/s": "samples_per_s", "g": "g_loss", "d": "d_loss", "psnr": "val_psnr"}
+            shown = {
+                "step": "step",
+                "samples/s": "samples_per_s",
+                "g": "g_loss",
+                "d": "d_loss",
+                "psnr": "val_psnr",
+            }
             bar.set_postfix({k: f"{row[v]:.3g}" for k, v in shown.items() if v in row}, refresh=False)
 
     deadline = started + args.time_budget if args.time_budget is not None else None
@@ -272,7 +267,8 @@ def _run_train(args: argparse.Namespace, started: float) -> int:
             margin_s=args.margin,
         )
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     if is_main:
         stop = "; stopped by the time budget" if result.stopped_early else ""
         print(
@@ -298,6 +294,10 @@ def run(args: argparse.Namespace) -> int:
         return _run_carry(args)
     if args.action == "session":
         return _run_session(args, started)
+    if args.action == "relay":
+        from inpaint_core.cli.relay import run as run_relay
+
+        return run_relay(args)
     return _run_train(args, started)
 
 

@@ -23,6 +23,8 @@ class AttentionConfig:
     # so memory stays bounded: the full map is (H/8*W/8)^2 floats, ~1 GB at 1024x1024. The default (64 MB in
     # fp32) takes a 512x512 input in one chunk. 0 = no chunking.
     chunk_scores: int = 1 << 24
+    # training (autograd on): the whole batch's (B, L, L) score maps at once while B*L*L is at most this
+    batched_scores: int = 1 << 26
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class GatedConv2d(nn.Module):
         )
         self._compute_dtype: torch.dtype | None = None
         self._inference: _InferenceWeights | None = None
+        self.fused_gating = False  # training: the gate as one compiled pass each way (model/gating.py)
 
     def prepare_inference(self, dtype: torch.dtype | None) -> None:
         """Run inference from weights converted once to `dtype` (None: back to the plain fp32 path).
@@ -122,9 +123,13 @@ class GatedConv2d(nn.Module):
         x = self.conv(x)
         if not self.gated:
             return x
+        assert self.activation is not None
+        if self.fused_gating and torch.is_grad_enabled():
+            from inpaint_core.model.gating import fused_gate
+
+            return fused_gate(x, self.activation)
         # (B, cout, H, W) each: the first half is the feature, the second the gate, as in TF's split.
         feature, gate = x.chunk(2, dim=1)
-        assert self.activation is not None
         if torch.is_grad_enabled():
             return _ACTIVATIONS[self.activation](feature) * torch.sigmoid(gate)
         # Inference: gate in place in the conv's own output. The out-of-place line above allocates three

@@ -22,9 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,7 +35,7 @@ import numpy as np
 from inpaint_core import __version__
 from inpaint_core.boxes import Box
 from inpaint_core.errors import InpaintError, OutputExistsError
-from inpaint_core.files import sha256_file
+from inpaint_core.files import StagedOutputs, sha256_file
 from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
 from inpaint_core.image_io import load_image, save_image
@@ -487,11 +484,14 @@ def write_sidecar(
     original: np.ndarray | None = None,
     result: np.ndarray | None = None,
     overwrite: bool = False,
+    stage: StagedOutputs | None = None,
 ) -> Path:
     """Write the sidecar folder of the photo saved (or about to be saved) at `image_path`; returns the folder.
 
-    Written into a temporary folder beside it, then renamed into place, so no half-written sidecar is ever
-    seen. Refuses an existing sidecar unless `overwrite` (OutputExistsError).
+    Written into a temporary folder beside it (swept like a temporary file if the process is killed), then
+    renamed into place, so no half-written sidecar is ever seen. With `stage` the rename waits for the stage's
+    commit, which renames the photo first: a record never exists without its photo. Refuses an existing
+    sidecar unless `overwrite` (OutputExistsError).
     """
     image_path = Path(image_path)
     folder = sidecar_path(image_path)
@@ -505,8 +505,12 @@ def write_sidecar(
                 f"a fill was made on a {got[1]}x{got[0]} image but this one is {want[1]}x{want[0]}"
             )
     changed = not_original(shape, fills, original, result)
-    tmp = _new_folder(folder)
+    own = StagedOutputs() if stage is None else None
+    staging = own or stage
+    assert staging is not None
+    tmp: Path | None = None
     try:
+        tmp = staging.folder(folder)
         written = _write_maps(tmp, shape, fills, changed)
         record = provenance_record(
             image_path.name, shape, fills, int(changed.sum()), [*written, RECORD_NAME, FILES["readme"]]
@@ -516,12 +520,14 @@ def write_sidecar(
             _readme(image_path.name, fills, int(changed.sum()), changed.size, [*written, RECORD_NAME]),
             encoding="utf-8",
         )
-        _swap_into_place(tmp, folder)
-    except OSError as exc:
-        raise InpaintError(f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if own is not None:
+            own.commit()
+    except BaseException as exc:
+        if tmp is not None:
+            staging.drop(tmp)
+        if isinstance(exc, OSError):
+            raise InpaintError(f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})") from None
+        raise
     return folder
 
 
@@ -554,35 +560,6 @@ def _write_maps(
         save_image(folder / FILES["source_reuse_legend"], reuse_legend(320, 64))
         written += [FILES["source_reuse"], FILES["source_reuse_legend"]]
     return written
-
-
-def _new_folder(folder: Path) -> Path:
-    """A fresh hidden folder beside `folder`, with the mode the umask gives a new folder (as the photo's file
-    follows it): `tempfile.mkdtemp` would make it 700, and the rename keeps that mode."""
-    for _ in range(100):
-        tmp = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:12]}")
-        try:
-            os.mkdir(tmp)  # mode 0o777, less the umask
-        except FileExistsError:
-            continue
-        return tmp
-    raise FileExistsError(f"no free temporary name beside {folder}")
-
-
-def _swap_into_place(tmp: Path, folder: Path) -> None:
-    """Rename `tmp` to `folder`; an existing `folder` is moved aside first and removed only after the swap."""
-    if not folder.exists():
-        os.rename(tmp, folder)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-    old.rmdir()
-    os.rename(folder, old)
-    try:
-        os.rename(tmp, folder)
-    except OSError:
-        os.rename(old, folder)  # put the previous sidecar back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------- the note

@@ -17,6 +17,12 @@ Pipeline, on the 8-bit luminance:
 6. A frame of `max_width` px is ignored (a scan's edge or a print's border is not damage), and the mask grows by
    one pixel so the anti-aliased rim of a scratch is filled too.
 
+A photo larger than `TILE_SIDE` squared (or with a side over twice that) is detected in overlapping tiles: each
+tile carries a margin wider than everything above can see (`_tile_margin`), so its inner part comes out as
+the whole-photo pass would give it, and memory stays bounded (a 250 MP scan needs about 1 GB beyond its own
+pixels) with no side near OpenCV's 32767 px limits, even on a 70000 px panorama. Only the hysteresis of step 4
+is local to a tile: a faint scratch is kept where a strong pixel lies within the margin.
+
 The expensive part (1-3) does not depend on the sensitivity: `analyse_scratches` computes it once and
 `ScratchAnalysis.mask(sensitivity)` thresholds it in a fraction of the time, which is what a live sensitivity
 slider needs. `preview_side` runs everything on a downscaled copy. Figures: docs/BENCHMARKS.md.
@@ -24,13 +30,16 @@ slider needs. `preview_side` runs everything on a downscaled copy. Figures: docs
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 import cv2
 import numpy as np
 
-from inpaint_core.errors import InpaintError
+from inpaint_core.errors import InpaintError, OutOfMemoryError
 
 DEFAULT_SENSITIVITY = 0.5
 DEFAULT_MAX_WIDTH = 8
@@ -47,6 +56,10 @@ LINE_FLOOR = 0.08  # luma contrast a scratch seed needs
 SPECK_RATIO = 8.0
 SPECK_FLOOR = 0.1
 SPECK_NOISE = 0.02
+# Tiling: a photo over TILE_SIDE^2 px, or with a side over 2 * TILE_SIDE, is detected in tiles of this side
+# (margins included). About 50 bytes per tile pixel at peak: some 0.8 GB, whatever the photo's size.
+TILE_SIDE = 4096
+HYSTERESIS_SLACK = 64  # px of margin beyond the filters' reach, so a faint scratch meets its strong part
 
 
 @dataclass(frozen=True)
@@ -75,19 +88,29 @@ class ScratchAnalysis:
         """
         if not 0.0 <= sensitivity <= 1.0:
             raise InpaintError(f"sensitivity must be between 0 and 1, got {sensitivity:g}")
-        factor = np.float32(2.0 ** ((0.5 - float(sensitivity)) * 2.0))
-        keep = np.zeros(self.analysed_shape, bool)
-        for pol in self.polarities:
-            strong = (pol.line_ratio > LINE_RATIO * factor) & (pol.line > LINE_FLOOR * factor)
-            weak = pol.line_ratio > 0.5 * LINE_RATIO * factor
-            keep |= _hysteresis(weak | strong, strong)
-            specks = (pol.speck_ratio > SPECK_RATIO * factor) & (pol.tophat > SPECK_FLOOR * factor)
-            keep |= _small_components(specks, self.max_width + 2)
-        grown = cv2.dilate(keep.astype(np.uint8), _disc(3)) > 0
+        grown = _threshold(self.polarities, self.analysed_shape, self.max_width, sensitivity)
         if grown.shape != self.shape:
             size = (self.shape[1], self.shape[0])
             grown = cv2.resize(grown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         return grown
+
+
+def _threshold(
+    polarities: tuple[_Polarity, _Polarity], shape: tuple[int, int], max_width: int, sensitivity: float
+) -> np.ndarray:
+    """Steps 4-6 at one sensitivity: hysteresis on the line ratio, specks, then the one-pixel growth.
+
+    Shape: -> (H, W) bool, the analysed size
+    """
+    factor = np.float32(2.0 ** ((0.5 - float(sensitivity)) * 2.0))
+    keep = np.zeros(shape, bool)
+    for pol in polarities:
+        strong = (pol.line_ratio > LINE_RATIO * factor) & (pol.line > LINE_FLOOR * factor)
+        weak = pol.line_ratio > 0.5 * LINE_RATIO * factor
+        keep |= _hysteresis(weak | strong, strong)
+        specks = (pol.speck_ratio > SPECK_RATIO * factor) & (pol.tophat > SPECK_FLOOR * factor)
+        keep |= _small_components(specks, max_width + 2)
+    return cv2.dilate(keep.astype(np.uint8), _disc(3)) > 0
 
 
 def detect_scratches(
@@ -107,14 +130,91 @@ def detect_scratches(
     """
     if not 0.0 <= sensitivity <= 1.0:
         raise InpaintError(f"sensitivity must be between 0 and 1, got {sensitivity:g}")
-    return analyse_scratches(image, max_width, preview_side=preview_side).mask(sensitivity)
+    _check(image, max_width)
+    height, width = image.shape[:2]
+    with _opencv_limits(width, height):
+        if preview_side is not None or not _needs_tiles(height, width):
+            return analyse_scratches(image, max_width, preview_side=preview_side).mask(sensitivity)
+        return _detect_in_tiles(image, sensitivity, int(max_width))
+
+
+def one_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")
+
+
+def _needs_tiles(height: int, width: int) -> bool:
+    return height * width > TILE_SIDE * TILE_SIDE or max(height, width) > 2 * TILE_SIDE
+
+
+def _tile_margin(max_width: int) -> int:
+    """Full-resolution px that every step before the hysteresis can see beyond a pixel, plus slack; a multiple
+    of 4 so tiles keep the whole photo's 2x2 pooling grid."""
+    disc = max_width + 3  # the top-hat's opening: erosion then dilation by the disc's radius
+    offset = max(1, (max_width // 2 + 2) // 2)  # as in _analyse, at half resolution
+    window = max(15, 4 * max_width) | 1
+    half = (LINE_LENGTH // 2 | 1) // 2 + offset + 2 + 2 * (window // 2)  # line, flanks, two level blurs
+    margin = disc + 2 * half + max_width + 8 + HYSTERESIS_SLACK
+    return -(-margin // 4) * 4
+
+
+def _detect_in_tiles(image: np.ndarray, sensitivity: float, max_width: int) -> np.ndarray:
+    """`detect_scratches` tile by tile (see the module docstring); each tile's margin is analysed and dropped.
+
+    Shape: (H, W[, C]) -> (H, W) bool
+    """
+    height, width = image.shape[:2]
+    margin = _tile_margin(max_width)
+    step = max(4, (TILE_SIDE - 2 * margin) // 4 * 4)  # the inner part of a tile
+    out = np.zeros((height, width), bool)
+    for y0 in range(0, height, step):
+        for x0 in range(0, width, step):
+            y1, x1 = min(y0 + step, height), min(x0 + step, width)
+            ty0, tx0 = max(0, y0 - margin), max(0, x0 - margin)
+            ty1, tx1 = min(height, y1 + margin), min(width, x1 + margin)
+            lum = luma8(image[ty0:ty1, tx0:tx1])
+            keep = _threshold(_analyse(lum, max_width), lum.shape, max_width, sensitivity)
+            out[y0:y1, x0:x1] = keep[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+    return out
+
+
+@contextmanager
+def _opencv_limits(width: int, height: int) -> Iterator[None]:
+    """Running out of memory, or any limit OpenCV still hits, becomes one plain line instead of a traceback."""
+    try:
+        yield
+    except InpaintError:
+        raise
+    except (MemoryError, cv2.error) as exc:
+        if isinstance(exc, MemoryError) or "Insufficient memory" in str(exc):
+            raise OutOfMemoryError(
+                f"not enough memory to look for scratches on this {width}x{height} photo; "
+                "close other programs or use a smaller copy"
+            ) from None
+        # "OpenCV(5.1.0) /path/file.cpp:1454: error: (-215:Assertion failed) dst.cols < SHRT_MAX ... in function"
+        found = re.search(r"error: \(-?\d+:([^)]*)\) (.*)", str(exc))
+        reason = f"{found[1]}: {found[2].strip()}" if found else one_line(str(exc))
+        raise InpaintError(f"cannot look for scratches on this {width}x{height} photo (OpenCV: {reason})") from None
 
 
 def analyse_scratches(
     image: np.ndarray, max_width: int = DEFAULT_MAX_WIDTH, *, preview_side: int | None = None
 ) -> ScratchAnalysis:
-    """The expensive, sensitivity-independent part of `detect_scratches`; call `.mask(s)` on the result."""
+    """The expensive, sensitivity-independent part of `detect_scratches`; call `.mask(s)` on the result.
+
+    In one pass over the photo (or its preview copy), so it keeps every pixel's evidence: a photo that needs
+    tiles (over `TILE_SIDE` squared) must take a `preview_side`, or use `detect_scratches`.
+    """
     _check(image, max_width)
+    height, width = image.shape[:2]
+    if preview_side is None and _needs_tiles(height, width):
+        raise InpaintError(
+            f"this {width}x{height} photo is too large to analyse in one pass; give a preview side"
+        )
+    with _opencv_limits(width, height):
+        return _analyse_whole(image, max_width, preview_side)
+
+
+def _analyse_whole(image: np.ndarray, max_width: int, preview_side: int | None) -> ScratchAnalysis:
     lum = luma8(image)
     height, width = lum.shape
     longer = max(height, width)

@@ -86,6 +86,7 @@ class TrainConfig:
     amp_on_cpu: bool = False  # bf16 autocast on the CPU too (needs amp; tests, CPUs with native bf16)
     channels_last: bool = True  # on CUDA
     compile: bool = False
+    fused_gating: bool = False  # the gates as one compiled pass each way (model/gating.py; not with `compile`)
     compile_backend: str = "inductor"  # tests use "aot_eager": same graph capture, no code generation
     # bookkeeping
     seed: int = 0
@@ -183,6 +184,25 @@ class TrainConfig:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write as JSON, atomically."""
         write_text_atomic(Path(path), self.to_json() + "\n")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items as config changes: values read as JSON where they parse, else as text."""
+    known = {f.name for f in fields(TrainConfig)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise ConfigError(f"--set needs KEY=VALUE with a known config key, got {item!r}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if key == "data":
+            value = tuple(str(v) for v in value) if isinstance(value, list) else tuple(str(value).split(","))
+        out[key] = value
+    return out
 
 
 def _check_numbers(config: TrainConfig) -> None:

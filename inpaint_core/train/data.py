@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from inpaint_core.errors import ImageLoadError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
+from inpaint_core.image_ops import resize_short_side
 from inpaint_core.train.config import TrainConfig
 from inpaint_core.train.guide import edges_for_guide
 from inpaint_core.train.masks import BoxRule, augment_mask, free_form_mask, list_training_masks, read_mask
@@ -38,20 +39,6 @@ def list_photos(folders: Sequence[str | Path]) -> list[Path]:
     if not found:
         raise ImageLoadError(f"no photos in {', '.join(str(f) for f in folders)}")
     return found
-
-
-def resize_short_side(image: np.ndarray, short_side: int) -> np.ndarray:
-    """Resize so that min(H, W) == short_side, keeping the aspect ratio (area filter when shrinking).
-
-    Shape: (H, W, 3) -> (H', W', 3).
-    """
-    h, w = image.shape[:2]
-    scale = short_side / min(h, w)
-    new_h, new_w = max(short_side, round(h * scale)), max(short_side, round(w * scale))
-    if (new_h, new_w) == (h, w):
-        return image
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(image, (new_w, new_h), interpolation=interp)
 
 
 def prepared_short_side(config: TrainConfig) -> int:

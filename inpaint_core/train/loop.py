@@ -13,9 +13,6 @@ a step waits on the host: the loss terms are summed on the device and read (`flo
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
 import logging
 import math
 import random
@@ -31,7 +28,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from inpaint_core.image_ops import resize_short_side
 from inpaint_core.model import DeepFillV2Generator, DiscriminatorConfig, GeneratorConfig, SNPatchDiscriminator
+from inpaint_core.model.gating import use_fused_gating
 from inpaint_core.train import distributed
 from inpaint_core.train.budget import TimeBudget
 from inpaint_core.train.checkpoint import (
@@ -42,7 +41,7 @@ from inpaint_core.train.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from inpaint_core.train.config import ConfigError, TrainConfig, write_text_atomic
+from inpaint_core.train.config import ConfigError, TrainConfig
 from inpaint_core.train.data import (
     DevicePhotos,
     PhotoSource,
@@ -51,7 +50,6 @@ from inpaint_core.train.data import (
     batch_indices,
     list_photos,
     prepared_short_side,
-    resize_short_side,
     to_model_inputs,
 )
 from inpaint_core.train.ema import ModelEma
@@ -65,6 +63,7 @@ from inpaint_core.train.losses import (
     l1_loss,
     wgan_d_loss,
 )
+from inpaint_core.train.metrics_log import MetricsLog
 from inpaint_core.train.pack import is_pack, read_pack
 from inpaint_core.train.schedule import learning_rate
 from inpaint_core.train.validate import ValSet, build_val_set, sample_grid, split_indices, validate, write_png
@@ -73,30 +72,9 @@ from inpaint_core.train.warm import WarmStart, check_fits, load_warm_start, save
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
-METRICS_JSONL = "metrics.jsonl"
-METRICS_CSV = "metrics.csv"
 EXPORT_FILE = "export.safetensors"
 SAMPLES_DIR = "samples"
 CARRY_DIR = "carry"  # the warm-start weight files (warm.py), rewritten at every checkpoint
-CSV_COLUMNS = (
-    "step",
-    "samples",
-    "time_s",
-    "samples_per_s",
-    "d_loss",
-    "g_loss",
-    "g_adv",
-    "l1_coarse",
-    "l1_fine",
-    "grad_norm",
-    "lr",
-    "val_psnr",
-    "val_l1",
-    "val_ssim",
-    "val_psnr_guided",
-    "val_l1_guided",
-    "val_ssim_guided",
-)
 
 ProgressFn = Callable[[int, dict[str, float]], None]
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -221,50 +199,6 @@ def _batches(
     )
     for image_u8, mask_u8, guide_u8 in loader:
         yield to_model_inputs(image_u8, mask_u8, guide_u8, ctx.device, channels_last)
-
-
-class MetricsLog:
-    """metrics.jsonl and metrics.csv in the run folder (appended; on resume, rows after the step are dropped)."""
-
-    def __init__(self, run_dir: Path, resume_step: int | None) -> None:
-        self.jsonl = run_dir / METRICS_JSONL
-        self.csv = run_dir / METRICS_CSV
-        if resume_step is None:
-            for path in (self.jsonl, self.csv):
-                path.unlink(missing_ok=True)
-        else:
-            self._truncate(resume_step)
-        if not self.csv.exists():
-            write_text_atomic(self.csv, ",".join(CSV_COLUMNS) + "\n")
-
-    def _truncate(self, step: int) -> None:
-        if self.jsonl.exists():
-            rows = [
-                json.loads(line)
-                for line in self.jsonl.read_text(encoding="utf-8").splitlines()
-                if line.strip()
-            ]
-            kept = [r for r in rows if int(r.get("step", 0)) <= step]
-            write_text_atomic(self.jsonl, "".join(json.dumps(r) + "\n" for r in kept))
-        if self.csv.exists():
-            with self.csv.open(newline="", encoding="utf-8") as fh:
-                rows_csv = list(csv.DictReader(fh))
-            out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-            writer.writeheader()
-            for r in rows_csv:
-                if int(float(r.get("step") or 0)) <= step:
-                    writer.writerow({k: r.get(k, "") for k in CSV_COLUMNS})
-            write_text_atomic(self.csv, out.getvalue())
-
-    def write(self, row: dict[str, float]) -> None:
-        with self.jsonl.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row) + "\n")
-        with self.csv.open("a", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(
-                fh, fieldnames=list(CSV_COLUMNS), extrasaction="ignore", lineterminator="\n"
-            )
-            writer.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -412,6 +346,7 @@ def train(
     photos: tuple[Items, Items] | None = None,
     on_checkpoint: Callable[[CheckpointEvent], None] | None = None,
     margin_s: float = 10.0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train (or continue training) DeepFill v2 with the guide channel; see docs/TRAINING.md.
 
@@ -426,6 +361,8 @@ def train(
         warm: a carry-set folder (warm.py) to start from: weights and global counters, fresh optimizer.
         photos: (train, val) items already loaded (`load_photos(config)`), to decode a pack only once.
         on_checkpoint: called on rank 0 after every checkpoint (e.g. to copy the carry set out).
+        should_stop: asked after every step (single process); True ends the run as a deadline does, with the
+            final validation, checkpoint, carry set and export (the relay's SIGTERM handler sets it).
     """
     if warm is not None and resume:
         raise RunFolderError("--warm starts a new run from weights; it cannot be combined with --resume")
@@ -436,7 +373,7 @@ def train(
         warm_start = load_warm_start(warm) if warm is not None else None
         if warm_start is not None:
             check_fits(warm_start, config)
-        return _train(config, run, resume, ctx, progress, budget, warm_start, photos, on_checkpoint)
+        return _train(config, run, resume, ctx, progress, budget, warm_start, photos, on_checkpoint, should_stop)
     finally:
         distributed.teardown(ctx)
 
@@ -494,6 +431,7 @@ def _train(
     warm: WarmStart | None,
     photos: tuple[Items, Items] | None,
     on_checkpoint: Callable[[CheckpointEvent], None] | None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     dev = ctx.device
     ckpt_path = _prepare_run_dir(run, resume)
@@ -514,6 +452,8 @@ def _train(
         if warm.discriminator is not None and use_gan:
             discriminator.load_state_dict(warm.discriminator)
         start, samples = warm.step, warm.samples
+    if config.fused_gating and not config.compile:  # compile fuses the whole graph itself
+        use_fused_gating(generator)
     channels_last = config.channels_last and dev.type == "cuda"
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(dev).to(memory_format=fmt)  # type: ignore[call-overload]
@@ -603,6 +543,8 @@ def _train(
                 stopped = budget.exhausted()
             elif log_now:  # ranks must agree on the last step: decide at the (synchronising) log steps
                 stopped = distributed.any_true(budget.exhausted(), ctx)
+        if should_stop is not None and not ctx.distributed and should_stop():
+            stopped = True
         is_last = step == config.steps or stopped
         timed = config.ckpt_every_s > 0 and time.monotonic() - t_event >= config.ckpt_every_s
         row: dict[str, float] = {}

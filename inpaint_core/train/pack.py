@@ -31,8 +31,8 @@ import numpy as np
 from inpaint_core.errors import ImageLoadError, MaskError
 from inpaint_core.files import atomic_write
 from inpaint_core.image_io import load_rgb8
+from inpaint_core.image_ops import resize_short_side
 from inpaint_core.mask_split import is_benchmark_mask, mask_index
-from inpaint_core.train.data import resize_short_side
 
 MAGIC = b"DFSPACK1"
 FORMAT = "deepfill-studio-pack/1"

@@ -34,7 +34,6 @@ from inpaint_core.errors import InpaintError
 from inpaint_core.train.config import TrainConfig, write_text_atomic
 from inpaint_core.train.loop import (
     CARRY_DIR,
-    METRICS_JSONL,
     CheckpointEvent,
     StepModels,
     bf16_autocast,
@@ -45,6 +44,7 @@ from inpaint_core.train.loop import (
     train,
     train_step,
 )
+from inpaint_core.train.metrics_log import METRICS_JSONL
 from inpaint_core.train.warm import CARRY_FILES
 
 SUMMARY = "summary.json"

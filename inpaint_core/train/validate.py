@@ -13,10 +13,10 @@ from torch import nn
 
 from inpaint_core.files import atomic_write
 from inpaint_core.image_io import load_rgb8
+from inpaint_core.image_ops import resize_short_side
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model import GeneratorOutput
 from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.data import resize_short_side
 from inpaint_core.train.guide import edges_for_guide
 from inpaint_core.train.masks import BoxRule, free_form_mask
 
@@ -122,7 +122,8 @@ def validate(
             truth = val.images[sl].permute(0, 2, 3, 1).numpy()
             for p, t, m in zip(preds, truth, val.masks[sl][:, 0].numpy(), strict=True):
                 for key, value in hole_metrics(p, t, m).items():
-                    sums[key] += value
+                    if key in sums:  # the curve keeps PSNR / L1 / SSIM (sharpness is the bench's)
+                        sums[key] += value
         for key, total in sums.items():
             results[f"val_{key}{suffix}"] = total / len(val)
     return results

@@ -133,3 +133,25 @@ def test_float32_paths_match_the_float64_reference(rows: int) -> None:
         with torch.set_grad_enabled(grad):
             y, _ = layer(x32, x32, mask.float())
         torch.testing.assert_close(y.double(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("forbid", [False, True])
+def test_training_batch_path_equals_the_bands(forbid: bool) -> None:
+    """With autograd on, small maps go through `_batched` (whole batch at once); the bands give the same values
+    and gradients."""
+    x, mask = _case(2, 3, 10, 14, seed=8)
+    block = torch.zeros_like(mask)
+    block[..., :4, -4:] = 1
+    outs, grads = [], []
+    for batched in (1 << 26, 0):  # 0: never batched, the banded path
+        a = x.clone().requires_grad_(True)
+        layer = ContextualAttention(AttentionConfig(chunk_scores=2 * 7 * 35, batched_scores=batched))
+        y = layer(a, a, mask, block if forbid else None)[0]
+        y.square().sum().backward()
+        outs.append(y.detach())
+        grads.append(a.grad)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(
+        outs[0], dense_reference(x, x, mask, block if forbid else None), rtol=1e-10, atol=1e-10
+    )

@@ -142,3 +142,19 @@ def test_bad_input_is_one_line(image: np.ndarray, kwargs: dict, words: str) -> N
 def test_tiny_and_flat_images() -> None:
     assert not detect_scratches(np.full((3, 5), 128, np.uint8)).any()
     assert not detect_scratches(np.zeros((40, 40, 3), np.uint16)).any()
+
+
+def test_tiles_give_the_whole_photo_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inpaint_core.restore.scratches as scratches
+
+    damaged = add_scratches(texture("smooth", 400, 700, seed=1), np.random.default_rng(1), 2.0, count=4)
+    whole = detect_scratches(damaged.image)
+    monkeypatch.setattr(scratches, "TILE_SIDE", 512)  # 18 tiles with their margins, instead of one pass
+    called: list[tuple[int, ...]] = []
+    real = scratches._analyse
+    monkeypatch.setattr(scratches, "_analyse", lambda lum, mw: called.append(lum.shape) or real(lum, mw))
+    tiled = detect_scratches(damaged.image)
+    assert len(called) > 4 and max(max(shape) for shape in called) <= 512
+    assert whole.sum() > 1000 and (tiled ^ whole).sum() <= 0.01 * whole.sum()  # only the hysteresis is local
+    with pytest.raises(InpaintError, match="too large to analyse in one pass"):
+        analyse_scratches(damaged.image)  # a whole-photo analysis keeps every pixel: it says so, no traceback

@@ -97,3 +97,15 @@ def test_a_time_budget_keeps_the_one_shrunk_window(engine: InpaintEngine) -> Non
     image = synthetic_photo(H, W)
     request = InpaintRequest(image=image, mask=_scratch(), engine="telea", max_gflop=50.0)
     assert engine.run(request).windows == [Box(0, 0, W, H)]
+
+
+def test_dust_is_not_cut_into_a_tile_per_speck() -> None:
+    """1,000-dot dust made 569 tiles on 12 MP (issue #24): specks keep their window, as before tiling; a scratch
+    among them still tiles."""
+    rng = np.random.default_rng(0)
+    dust = np.zeros((H, W), np.uint8)
+    for x, y in zip(rng.integers(10, W - 10, 300), rng.integers(10, H - 10, 300), strict=True):
+        cv2.circle(dust, (int(x), int(y)), 3, 255, -1)
+    whole = Box(0, 0, W, H)
+    assert [j.window for j in plan_jobs(dust > 0, [whole], max_side=512, min_margin=32)] == [whole]
+    assert len(plan_jobs((dust > 0) | _scratch(), [whole], max_side=512, min_margin=32)) > 1

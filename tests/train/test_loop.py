@@ -90,7 +90,7 @@ def test_samples_are_a_function_of_the_index(tmp_path: Path) -> None:
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(ds[6][1], a[1])  # another index, another mask
     # the on-device path draws the same crops and masks for the same indices
-    from inpaint_core.train.data import resize_short_side
+    from inpaint_core.image_ops import resize_short_side
 
     dev = DevicePhotos([resize_short_side(p, 80) for p in photos], config, torch.device("cpu"))
     images, masks, _ = dev.batch([5, 6])

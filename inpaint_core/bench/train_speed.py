@@ -1,0 +1,172 @@
+"""`bench train`: training samples/s of the relay's step, the old path against the new one in one run.
+
+The paths differ only in how the same function is computed:
+- old: the gate eagerly (3 kernels forward, 5 backward) and contextual attention image by image in bands;
+- new: the gate fused into one compiled pass each way (model/gating.py) and the attention's score maps of the
+  whole batch at once (`ContextualAttention._batched`).
+
+Steps are timed interleaved, round by round, after a warm-up that holds the compiles, and reported as medians,
+so a loaded machine slows both alike. Efficiency = counted training FLOPs (forward + backward, FlopCounterMode)
+per second over the best 3x3 convolution rate of this machine in the step's precision, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from inpaint_core.bench.flops import conv_gflops
+from inpaint_core.devices import cpu_has_native_bf16
+
+Log = Callable[[str], None]
+SHAPES = ((128, 16), (256, 8))  # the relay's (size, batch)
+
+
+@dataclass(frozen=True)
+class PathTiming:
+    path: str
+    size: int
+    batch: int
+    step_s: float  # median seconds per step
+    gflop_per_sample: float
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.batch / self.step_s
+
+
+@dataclass
+class TrainSpeedReport:
+    device: str
+    precision: str
+    threads: int
+    conv_peak_gflops: float
+    timings: list[PathTiming] = field(default_factory=list)
+    first_step_s: dict[str, float] = field(default_factory=dict)  # compile cost shows here
+
+    def efficiency(self, timing: PathTiming) -> float:
+        return timing.samples_per_s * timing.gflop_per_sample / self.conv_peak_gflops
+
+
+def _step_fn(
+    path: str, size: int, batch: int, cnum: int, bf16: bool, device: torch.device
+) -> Callable[[], None]:
+    from inpaint_core.model.config import AttentionConfig
+    from inpaint_core.model.gating import use_fused_gating
+    from inpaint_core.train.config import TrainConfig
+    from inpaint_core.train.loop import StepModels, bf16_autocast, build_models, build_optimizers, train_step
+
+    config = TrainConfig(
+        cnum=cnum,
+        size=size,
+        batch=batch,
+        gan_alpha=0.0,
+        l1_mode="hole",
+        grad_clip=1.0,
+        amp_on_cpu=bf16,
+        fused_gating=path == "new",
+    )
+    generator, discriminator = build_models(config)
+    if path == "old":  # never the batched attention: the banded path image by image
+        generator.refine.contextual_attention.config = AttentionConfig(batched_scores=0)
+    else:
+        use_fused_gating(generator)
+    generator.to(device).train()
+    opt_g, opt_d = build_optimizers(config, generator, discriminator)
+    models = StepModels(generator, discriminator, discriminator, opt_g, opt_d)
+    autocast = bf16_autocast(config, device)
+    gen = torch.Generator().manual_seed(0)
+    image = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
+    mask = torch.zeros(batch, 1, size, size)
+    for i in range(batch):  # holes of different sizes and places, as training draws them
+        side = size // 4 + (i * size // (2 * batch))
+        top = (i * 7) % (size - side)
+        mask[i, :, top : top + side, size // 8 : size // 8 + side] = 1
+    mask = mask.to(device)
+    guide = torch.zeros_like(mask)
+
+    def step() -> None:
+        train_step(models, image, mask, guide, config, autocast)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    return step
+
+
+def training_gflop(size: int, batch: int, cnum: int) -> float:
+    """Counted GFLOP of one training step (G forward + backward) per sample, fp32 (FLOPs do not depend on it)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    step = _step_fn("old", size, batch, cnum, False, torch.device("cpu"))
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops() / batch / 1e9
+
+
+def run_train_speed(
+    device: str = "cpu",
+    shapes: tuple[tuple[int, int], ...] = SHAPES,
+    cnum: int = 24,
+    rounds: int = 5,
+    precision: str = "auto",
+    log: Log | None = None,
+) -> TrainSpeedReport:
+    say: Log = log or (lambda _m: None)
+    dev = torch.device(device)
+    bf16 = precision == "bf16" or (
+        precision == "auto" and (dev.type == "cuda" or (dev.type == "cpu" and cpu_has_native_bf16()))
+    )
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    say(f"conv peak ({dtype}) ...")
+    peak = conv_gflops(dtype, device=dev)
+    report = TrainSpeedReport(device, "bf16" if bf16 else "fp32", torch.get_num_threads(), peak)
+    for size, batch in shapes:
+        flop = training_gflop(size, batch, cnum)
+        steps = {path: _step_fn(path, size, batch, cnum, bf16, dev) for path in ("old", "new")}
+        for path, step in steps.items():
+            say(f"{size}px batch {batch}: first step of the {path} path (compiles) ...")
+            t0 = time.perf_counter()
+            step()
+            report.first_step_s[f"{path} {size}"] = time.perf_counter() - t0
+            step()
+        times: dict[str, list[float]] = {path: [] for path in steps}
+        for r in range(rounds):
+            for path, step in steps.items():
+                t0 = time.perf_counter()
+                step()
+                times[path].append(time.perf_counter() - t0)
+            say(
+                f"{size}px round {r + 1}/{rounds}: "
+                + ", ".join(f"{p} {t[-1]:.2f} s" for p, t in times.items())
+            )
+        for path, values in times.items():
+            report.timings.append(PathTiming(path, size, batch, statistics.median(values), flop))
+    return report
+
+
+def format_report(report: TrainSpeedReport, cpu: str) -> str:
+    lines = [
+        f"training step, cnum 24, {report.precision}, {report.device} ({cpu}), {report.threads} threads; "
+        f"conv peak {report.conv_peak_gflops:.0f} GFLOP/s",
+        "| size | batch | path | step (s, median) | samples/s | GFLOP/sample | GFLOP/s | of conv peak | speed-up |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    old = {t.size: t for t in report.timings if t.path == "old"}
+    for t in report.timings:
+        gflops = t.samples_per_s * t.gflop_per_sample
+        ratio = old[t.size].step_s / t.step_s
+        lines.append(
+            f"| {t.size} | {t.batch} | {t.path} | {t.step_s:.3f} | {t.samples_per_s:.2f} | "
+            f"{t.gflop_per_sample:.2f} | {gflops:.0f} | {report.efficiency(t):.3f} | {ratio:.2f}x |"
+        )
+    firsts = ", ".join(f"{k}px {v:.0f} s" for k, v in report.first_step_s.items())
+    lines.append(f"first steps (compile included): {firsts}")
+    main = [t for t in report.timings if t.path == "new"][-1]
+    lines.append(
+        f"train_samples_per_s={main.samples_per_s:.3f} train_efficiency={report.efficiency(main):.4f}"
+    )
+    return "\n".join(lines)

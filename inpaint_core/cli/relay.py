@@ -1,0 +1,122 @@
+"""`python main.py train relay start|run|status|stop|finish`: the CPU training relay (docs/TRAINING.md).
+
+train relay start --deadline HH:MM|+MIN [--size 256] [--batch 8] [--set KEY=VALUE ...]
+train relay status            time to the deadline, samples/s, the last validation
+train relay stop              SIGTERM: the run ends with its checkpoint and carry set
+train relay finish [--count 30]   stop, judge against the committed carry set, keep if as good, log the row
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from inpaint_core.errors import InpaintError
+
+RELAY_ACTIONS = ("start", "run", "status", "stop", "finish")
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+DEFAULTS = {
+    "relay_dir": REPO / "runs" / "relay",
+    "warm": REPO / "resources" / "weights" / "candidate",
+    "card": REPO / "resources" / "weights" / "MODEL_CARD.md",
+    "data": REPO / "train.pack",
+    "masks": REPO / "masks.pack",
+    "photos": SHARED / "train",
+    "mask_folder": SHARED / "masks" / "nvidia_irregular",
+    "eval_images": SHARED / "eval",
+}
+MASK_PACK_COUNT = 6000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "relay_action", nargs="?", choices=RELAY_ACTIONS, help="relay: start, status, stop or finish"
+    )
+    parser.add_argument("--deadline", help="relay start: HH:MM (local), +MINUTES or Unix seconds")
+    parser.add_argument("--relay-dir", help=f"relay folder (default {DEFAULTS['relay_dir']})")
+    parser.add_argument("--eval-images", help="relay finish: held-out photos (default ../shared/data/eval)")
+    parser.add_argument(
+        "--eval-masks", help="relay finish: NVIDIA masks (default ../shared/data/masks/nvidia_irregular)"
+    )
+    parser.add_argument("--nice", type=int, default=19, help="relay start: niceness of the run (default 19)")
+
+
+def _ensure_packs(data: Path, masks: Path) -> None:
+    """Make the photo and mask packs from ../shared/data when they are missing (4 s and 30 s)."""
+    from inpaint_core.train.data import list_photos
+    from inpaint_core.train.masks import list_training_masks
+    from inpaint_core.train.pack import write_mask_pack, write_pack
+
+    if not data.is_file():
+        if not DEFAULTS["photos"].is_dir():
+            raise InpaintError(f"no photo pack at {data} and no {DEFAULTS['photos']} to make one from")
+        print(f"making {data} from {DEFAULTS['photos']}", flush=True)
+        write_pack(list_photos([str(DEFAULTS["photos"])]), data, size=256, quality=92)
+    if not masks.is_file() and DEFAULTS["mask_folder"].is_dir():
+        import numpy as np
+
+        files = list_training_masks(DEFAULTS["mask_folder"])  # never the benchmark quarter
+        picks = np.linspace(0, len(files) - 1, min(MASK_PACK_COUNT, len(files))).round().astype(int)
+        print(f"making {masks} from {DEFAULTS['mask_folder']}", flush=True)
+        write_mask_pack([files[i] for i in sorted(set(picks.tolist()))], masks, size=256)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inpaint_core.train import relay
+
+    out = Path(args.relay_dir) if args.relay_dir else DEFAULTS["relay_dir"]
+    action = args.relay_action
+    if action is None:
+        raise InpaintError(f"train relay needs an action: {', '.join(RELAY_ACTIONS)}")
+    if action == "start":
+        if not args.deadline:
+            raise InpaintError("train relay start needs --deadline HH:MM or +MINUTES")
+        data = Path(args.data) if args.data else DEFAULTS["data"]
+        masks = DEFAULTS["masks"]
+        _ensure_packs(data, masks)
+        options = relay.RelayOptions(
+            out=out,
+            warm=Path(args.warm) if args.warm else DEFAULTS["warm"],
+            deadline=relay.parse_deadline(args.deadline),
+            data=data,
+            masks=masks if masks.is_file() else None,
+            size=args.size or 256,
+            batch=args.batch or 8,
+            nice=args.nice,
+            overrides=tuple(args.set),
+        )
+        relay.relay_config(options, _overrides(args.set))  # a bad --set fails here, not in the background
+        pid = relay.start(options)
+        until = time.strftime("%H:%M", time.localtime(options.deadline))
+        print(f"relay started (pid {pid}, nice {options.nice}) until {until}; log: {out / relay.LOG_FILE}")
+        return 0
+    if action == "run":
+        return relay.run_worker(out, lambda line: print(line, flush=True))
+    if action == "status":
+        print(relay.status(out).line())
+        return 0
+    if action == "stop":
+        print("relay stopped" if relay.stop(out) else "no relay was running")
+        return 0
+    from inpaint_core.train.relay_finish import finish
+
+    report = finish(
+        out,
+        candidate=Path(args.warm) if args.warm else DEFAULTS["warm"],
+        card=DEFAULTS["card"],
+        images=Path(args.eval_images) if args.eval_images else DEFAULTS["eval_images"],
+        masks=Path(args.eval_masks) if args.eval_masks else DEFAULTS["mask_folder"],
+        count=args.count or 30,
+        say=lambda line: print(line, flush=True),
+    )
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _overrides(items: list[str]) -> dict[str, object]:
+    from inpaint_core.train.config import parse_overrides
+
+    return parse_overrides(items)

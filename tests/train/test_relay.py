@@ -1,0 +1,169 @@
+"""The CPU training relay: a background run that stops cleanly on SIGTERM or its deadline, hands on its carry
+set, and a finish step that keeps a new carry set only when it is at least as good (docs/TRAINING.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from inpaint_core.errors import InpaintError
+from inpaint_core.train import relay
+from inpaint_core.train.config import TrainConfig
+from inpaint_core.train.loop import build_models
+from inpaint_core.train.relay_finish import (
+    CURVE_HEADING,
+    Evaluation,
+    append_curve_row,
+    at_least_as_good,
+    carry_samples,
+    finish,
+)
+from inpaint_core.train.warm import EMA_FILE, G_FILE, save_carry_set
+from inpaint_core.weights import sha256_file
+from tests.core.test_bench import _write_dataset
+from tests.train.tiny_pack import TINY_RECIPE, make_pack
+
+TINY_SETS = tuple(f"{k}={json.dumps(v)}" for k, v in TINY_RECIPE.items() if k != "size")
+
+
+def test_deadline_forms() -> None:
+    now = time.mktime((2026, 12, 6, 16, 0, 0, 0, 0, -1))
+    assert relay.parse_deadline("+90", now) == now + 5400
+    assert relay.parse_deadline("18:30", now) == now + 2.5 * 3600
+    assert relay.parse_deadline("15:00", now) == now + 23 * 3600  # past today: tomorrow
+    assert relay.parse_deadline(str(now + 7), now) == now + 7
+    for bad in ("soon", "25:00", "+x", "12:61"):
+        with pytest.raises(InpaintError, match="--deadline"):
+            relay.parse_deadline(bad, now)
+
+
+def _carry(folder: Path, samples: int) -> Path:
+    config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
+    generator, _ = build_models(config)
+    ema, _ = build_models(config)
+    save_carry_set(folder, generator, ema, None, step=samples // 4, samples=samples, config=config)
+    return folder
+
+
+def _options(tmp_path: Path, warm: Path, minutes: float) -> relay.RelayOptions:
+    pack = tmp_path / "tiny.pack"
+    return relay.RelayOptions(
+        out=tmp_path / "relay",
+        warm=warm,
+        deadline=time.time() + minutes * 60,
+        data=pack if pack.is_file() else make_pack(tmp_path),
+        masks=None,
+        size=64,
+        batch=4,
+        overrides=(*TINY_SETS, "ckpt_every_s=2", "log_every=1"),
+    )
+
+
+def test_relay_config_keeps_the_recipe_and_takes_overrides(tmp_path: Path) -> None:
+    options = relay.RelayOptions(tmp_path, tmp_path, time.time() + 600, tmp_path / "p.pack", None, 128, 16)
+    config = relay.relay_config(options, {"lr": 3e-4})
+    assert (config.size, config.batch, config.cnum, config.lr) == (128, 16, 24, 3e-4)
+    assert config.gan_alpha == 0 and config.l1_mode == "hole" and not config.compile
+    assert config.mask_dir is None and config.mask_dir_ratio == 0.0  # no mask pack: generated masks only
+
+
+@pytest.mark.slow
+def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    warm = _carry(tmp_path / "warm", samples=400)
+    options = _options(tmp_path, warm, minutes=30)
+    pid = relay.start(options)
+    with pytest.raises(InpaintError, match="already running"):
+        relay.start(options)
+    metrics = options.out / relay.RUN_SUBDIR / "metrics.jsonl"
+    end = time.monotonic() + 120
+    while not (metrics.is_file() and len(relay.read_rows(metrics)) >= 3):
+        assert relay.running_pid(options.out) == pid, (options.out / relay.LOG_FILE).read_text()
+        assert time.monotonic() < end, "the relay logged no steps in 2 minutes"
+        time.sleep(0.5)
+    now = relay.status(options.out)
+    assert now.running and now.samples > 400 and 1700 < now.seconds_left <= 1800
+    assert "to the deadline" in now.line()
+
+    assert relay.stop(options.out, timeout_s=120)
+    assert relay.running_pid(options.out) is None
+    carry = options.out / relay.RUN_SUBDIR / "carry"
+    assert carry_samples(carry / EMA_FILE) > 400 and (carry / G_FILE).is_file()
+    log = (options.out / relay.LOG_FILE).read_text()
+    assert "nice 19" in log
+    if Path("/proc/self/autogroup").is_file():  # Linux with autogroups: the session's group is niced too
+        assert "autogroup too" in log
+    assert "ended by a stop signal" in log and "h left" in log  # the horizon, not a step count
+    assert relay.stop(options.out) is False  # nothing left to stop
+
+
+@pytest.mark.slow
+def test_relay_ends_by_itself_before_its_deadline(tmp_path: Path) -> None:
+    warm = _carry(tmp_path / "warm", samples=0)
+    options = _options(tmp_path, warm, minutes=1.2)
+    relay.start(options)
+    end = time.monotonic() + 150
+    while relay.running_pid(options.out) is not None:
+        assert time.monotonic() < end, "the relay did not stop by itself"
+        time.sleep(1)
+    assert time.time() < options.deadline + 5  # ended (carry set written) before the deadline, with slack
+    assert "ended by the deadline" in (options.out / relay.LOG_FILE).read_text()
+    assert carry_samples(options.out / relay.RUN_SUBDIR / "carry" / EMA_FILE) > 0
+
+
+def test_judgement_is_the_bench_mean() -> None:
+    old = Evaluation(Path("a"), 10, 17.0, {1: 20.0, 3: 18.0, 5: 16.0})
+    assert at_least_as_good(old, Evaluation(Path("b"), 20, 16.0, {1: 19.9, 3: 18.2, 5: 16.0}))
+    assert not at_least_as_good(old, Evaluation(Path("b"), 20, 18.0, {1: 19.9, 3: 18.0, 5: 16.0}))
+
+
+def test_curve_rows_append_under_one_heading(tmp_path: Path) -> None:
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# Card\n\ntext\n")
+    append_curve_row(card, "| row 1 |\n")
+    append_curve_row(card, "| row 2 |\n")
+    text = card.read_text()
+    assert text.count(CURVE_HEADING) == 1 and text.index("| row 1 |") < text.index("| row 2 |")
+    assert text.startswith("# Card\n\ntext\n")
+
+
+@pytest.mark.slow
+def test_finish_keeps_only_a_carry_set_at_least_as_good(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inpaint_core.train import relay_finish
+
+    committed = _carry(tmp_path / "candidate", samples=100)
+    before = (committed / EMA_FILE).read_bytes()
+    images, masks = _write_dataset(tmp_path / "eval")
+    card = tmp_path / "MODEL_CARD.md"
+
+    def finished_run(samples: int) -> relay.RelayOptions:
+        options = _options(tmp_path, committed, minutes=30)
+        (options.out / relay.RUN_SUBDIR).mkdir(parents=True, exist_ok=True)
+        relay.write_text_atomic(
+            options.out / relay.STATE_FILE,
+            json.dumps({"pid": 2**22 + 1, "options": json.loads(options.to_json())}),
+        )
+        _carry(options.out / relay.RUN_SUBDIR / "carry", samples=samples)
+        return options
+
+    # 1. the bench says worse: the committed carry set stays, the row says "no"
+    monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: False)
+    options = finished_run(samples=500)
+    report = finish(options.out, committed, card, images, masks, count=2, say=lambda _: None, bench_size=32)
+    assert not report.kept and (committed / EMA_FILE).read_bytes() == before
+    assert set(report.classical) == {"ns", "telea"} and set(report.new.bins) == {1, 3, 5}
+    assert card.read_text().rstrip().endswith("| no |")
+    assert not (options.out / relay.RUN_SUBDIR).exists()  # archived: the next start gets a fresh folder
+
+    # 2. as good: it replaces the committed files
+    monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: True)
+    options = finished_run(samples=900)
+    report = finish(options.out, committed, card, images, masks, count=2, say=lambda _: None, bench_size=32)
+    assert report.kept and carry_samples(committed / EMA_FILE) == 900
+    sums = (committed / "SHA256SUMS").read_text()  # rewritten with the files: loading checks them
+    assert f"{sha256_file(committed / EMA_FILE)}  {EMA_FILE}" in sums
+    assert card.read_text().rstrip().endswith("| yes |") and "| 900 |" in card.read_text()
