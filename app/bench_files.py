@@ -5,6 +5,8 @@
 For each operation prints its wall time and the longest stall of the GUI thread while it ran (the largest gap
 between ticks of a 10 ms timer: what a user sees as a frozen window). The reading and writing run off the GUI
 thread (app/background.py); what stalls is the work that must stay on it (the document swap, the screen copy).
+The last row saves after a DeepFill fill (the CPU candidate's weights unless --weights), so the provenance
+record's full-size maps (attention flow, source reuse...) are written too.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
+from app.document import MASK
 from app.main import create_engine
 from app.main_window import MainWindow
 from app.settings import AppSettings
 from inpaint_core import image_io
+from inpaint_core.api import RESOURCES
+
+CANDIDATE = RESOURCES / "weights" / "candidate" / "G_ema.safetensors"
 
 
 class StallMeter:
@@ -78,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=6000)
     parser.add_argument("--height", type=int, default=4000)
     parser.add_argument("--deep", action="store_true", help="a 16-bit photo (default 8-bit)")
+    parser.add_argument("--weights", type=Path, default=CANDIDATE, help="DeepFill weights of the fill row")
     args = parser.parse_args(argv)
 
     _app = QApplication.instance() or QApplication([])  # kept alive for the run
@@ -109,9 +116,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         seconds, stall = meter.measure(work)
         print(f"{label:12s} {seconds:6.2f} s   longest GUI stall {stall * 1000:6.0f} ms")
+    engine = "deepfill" if args.weights.is_file() else "telea"
+    fill_with(window, engine, args.weights)
+    seconds, stall = meter.measure(save_as("filled.png"))
+    print(f"save PNG after a {engine} fill, with its provenance record: {seconds:6.2f} s   "
+          f"longest GUI stall {stall * 1000:6.0f} ms")
     window.doc.undo_stack.setClean()
     window.close()
     return 0
+
+
+def fill_with(window: MainWindow, engine: str, weights: Path) -> None:
+    """Fill a 400x300 hole in the middle of the photo and wait until it is applied."""
+    app = QApplication.instance()
+    assert app is not None
+    window.settings.engine = engine
+    if engine == "deepfill":
+        window.settings.weights = str(weights)
+    mask = np.zeros((window.doc.height, window.doc.width), np.uint8)
+    cy, cx = window.doc.height // 2, window.doc.width // 2
+    mask[cy - 150 : cy + 150, cx - 200 : cx + 200] = 255
+    window.doc.set_layer_alpha(MASK, mask)
+    window.inpaint.applied.connect(lambda _s: app.quit())
+    window.inpaint.failed.connect(lambda text: (print(f"fill failed: {text}"), app.quit()))
+    QTimer.singleShot(0, window.start_inpaint)
+    app.exec()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, Signal
@@ -39,6 +40,15 @@ OPEN_ERROR_TITLE = "Cannot open the photo"
 _FILE_ERRORS = (InpaintError, OSError, MemoryError, ValueError)
 # Never suggested as a place to save: the program's own folders (the demo photo lives in RESOURCES).
 INSTALL_FOLDERS = (RESOURCES.resolve(), Path(app.__file__).resolve().parent)
+
+
+class SaveJob(Protocol):
+    """What the provenance hook hands a save: `write` on the file worker stages the sidecar with the photo and
+    returns the note to embed (text, xmp); `report` runs on the GUI thread afterwards, committed or not."""
+
+    def write(self) -> tuple[dict[str, str], bytes]: ...
+
+    def report(self) -> None: ...
 
 
 def is_install_folder(path: Path) -> bool:
@@ -77,13 +87,12 @@ class FileController(QObject):
         self.changes = 0
         doc.undo_stack.indexChanged.connect(self._count_change)
         doc.image_changed.connect(self._count_change)
-        # Provenance (app/provenance_controller.py): called before a photo is written; stages its sidecar in the
-        # photo's StagedOutputs (renamed into place after the photo, never without it) and returns the note to
-        # embed (text, xmp), or (None, None) when nothing was filled.
+        # Provenance (app/provenance_controller.py): called on the GUI thread before a photo is written (it may
+        # ask about an existing record); returns the job that, on the file worker, stages the sidecar in the
+        # photo's StagedOutputs (renamed into place after the photo, never without it) and makes the note to
+        # embed; None when nothing was filled.
         self.last_written: FileIdentity | None = None  # the identity of the photo the last write_file wrote
-        self.before_write: (
-            Callable[[Path, StagedOutputs], tuple[dict[str, str] | None, bytes | None]] | None
-        ) = None
+        self.before_write: Callable[[Path, np.ndarray, StagedOutputs], SaveJob | None] | None = None
 
     def _count_change(self, *_args: object) -> None:
         self.changes += 1
@@ -182,8 +191,10 @@ class FileController(QObject):
         # The photo and its sidecar are written to temporaries and renamed into place together, photo first:
         # a failed or killed save leaves neither, so no record describes fills the photo on disk lacks.
         stage = StagedOutputs()
+        job: SaveJob | None = None
 
-        def write() -> FileIdentity | None:
+        def write() -> FileIdentity | None:  # on the file worker: the record's maps, then the photo with its note
+            text, xmp = job.write() if job is not None else (None, None)
             image_io.save_image(
                 path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp, stage=stage
             )
@@ -192,13 +203,16 @@ class FileController(QObject):
 
         try:
             hook = self.before_write if with_metadata else None
-            text, xmp = hook(path, stage) if hook is not None else (None, None)
+            job = hook(path, pixels, stage) if hook is not None else None
             self.last_written = self.background.call(f"Saving {path.name}…", write)
             stage.commit()  # renames only: quick, and on the GUI thread with the callbacks it runs
         except _FILE_ERRORS as exc:
             stage.discard()
             self.error(SAVE_ERROR_TITLE, _describe(exc, path))
             return False
+        finally:
+            if job is not None:
+                job.report()  # on the GUI thread: the record written with the photo, or why it is missing
         return True
 
     def _save_document(self, path: Path) -> bool:

@@ -181,7 +181,7 @@ class InpaintController(QObject):
         label = ENGINE_LABELS.get(request.engine, request.engine)
         record = fill_record(request, result)  # provenance: kept in the command, so it follows undo/redo
         self.doc.undo_stack.push(
-            FillCommand(self.doc, patches, layers, result.attention, f"Fill ({label})", record)
+            FillCommand(self.doc, patches, layers, result.attention, f"Fill with {label}", record)
         )
 
     def consumed_layers(self, hole: np.ndarray, windows: list[Box]) -> list[LayerCrop]:

@@ -37,7 +37,8 @@ from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
 from app.canvas.inspect_overlay import InspectOverlay, copied_from, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
-from app.dialogs.shortcuts_dialog import ShortcutsDialog
+from app.dialogs import ask_box
+from app.dialogs.shortcuts_dialog import SHEET_NAME, ShortcutsDialog, sections_of
 from app.document import FORBID, GUIDE, MASK, Document
 from app.file_controller import FileController
 from app.icons import icon
@@ -58,6 +59,8 @@ from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import (
     AUTO,
     CHECKPOINT_SUFFIXES,
+    CLASSICAL_ENGINES,
+    ENGINE_LABELS,
     STAGES,
     WEIGHTS_SUFFIX,
     Engine,
@@ -66,6 +69,9 @@ from inpaint_core.api import (
 )
 from inpaint_core.boxes import Box
 
+# The docks' layout version (QMainWindow.saveState): raise it when a panel is added, moved or much resized, so
+# a layout stored by an older version is not restored over the new panels (they are sized afresh instead).
+LAYOUT_VERSION = 2
 # Tools whose strokes make the hole: with "Fill when a stroke ends" on, their gestures start a fill.
 MASK_TOOLS = ("brush", "rectangle", "lasso")
 STAGE_LABELS = {
@@ -119,6 +125,7 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
         self.restore = RestoreWiring(self)  # scratches, tone, provenance, the source-reuse map
+        self.recovery.records = self.restore.provenance.fills
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
             tool = cls(self.doc, self.tool_settings)
@@ -129,6 +136,10 @@ class MainWindow(QMainWindow):
         self._icon_names: dict[QAction, str] = {}
         self.last_inspected: list[Source] = []
         self.last_fill_seconds: float | None = None
+        self._opaque_timer = QTimer(self)  # ticks the seconds of a stage with no progress of its own
+        self._opaque_timer.setInterval(1000)
+        self._opaque_timer.timeout.connect(self._show_opaque_stage)
+        self._opaque_since = 0.0
 
         self._build_status_bar()
         self._build_docks()
@@ -140,6 +151,10 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
+        # The docks as the user left them; a state of another layout version (panels added or moved since) is
+        # refused by Qt, and the docks are then sized afresh in showEvent.
+        state = settings.window_state
+        self._docks_sized = state is not None and self.restoreState(state, LAYOUT_VERSION)
         self._on_doc_path_changed()
         self._on_doc_image_changed()
         self._on_doc_attention_changed()
@@ -176,7 +191,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        right = Qt.DockWidgetArea.RightDockWidgetArea
+        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
         self.tool_options = ToolOptionsPanel(
             self.tool_settings, self.settings.mask_color, self.settings.mask_opacity
         )
@@ -187,17 +202,18 @@ class MainWindow(QMainWindow):
         self.docks = [
             self._dock("Brush", self.tool_options, right),
             self._dock("Fill", self.engine_panel, right),
-            self._dock("Attention", self.attention_panel, right),
-            self._dock("History", self.history_view, right, scroll=False),
+            self._dock("Attention", self.attention_panel, left),
+            self._dock("History", self.history_view, left, scroll=False),
         ]
-        # Attention, History and Restore share a tabbed dock: stacked panels do not fit a laptop's height.
+        # Attention, History and Restore share a tabbed dock on the left: under Brush and Fill it would not fit
+        # a laptop's height (about 960 px for the three, against 730 in the default window), and panels cut
+        # off at "Mask opacity" or "Use as mask" are worse than a narrower canvas.
         self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
         self.tabifyDockWidget(self.attention_dock, self.history_dock)
-        self.restore.dock = self._dock("Restore", self.restore.dock_content, right)
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, left, scroll=False)  # scrolls itself
         self.tabifyDockWidget(self.attention_dock, self.restore.dock)  # beside Attention: both study the fills
         self.docks.append(self.restore.dock)
         self.history_dock.raise_()
-        self._docks_sized = False
 
     def _action(
         self,
@@ -235,17 +251,20 @@ class MainWindow(QMainWindow):
         self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self._icon_names[self.act_undo] = "mdi6.undo"
+        self.act_undo.setProperty(SHEET_NAME, "Undo")  # its text follows the stack ("Undo Brush stroke")
         self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self._icon_names[self.act_redo] = "mdi6.redo"
+        self.act_redo.setProperty(SHEET_NAME, "Redo")
         # The undo stack rewrites these actions' text ("Undo Brush stroke"); their tooltips follow with the keys.
         self.doc.undo_stack.indexChanged.connect(self._update_undo_tooltips)
         self._update_undo_tooltips()
         self._recolor_icons()
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
-        self.act_grow = a("Grow Mask", lambda: self.mask_operation("grow"), "Ctrl+Shift+=")
-        self.act_shrink = a("Shrink Mask", lambda: self.mask_operation("shrink"), "Ctrl+Shift+-")
+        # Alt with = and -: typed as such on any layout; Ctrl+Shift+= arrives as Ctrl++ (Zoom In) on a US one.
+        self.act_grow = a("Grow Mask", lambda: self.mask_operation("grow"), "Alt+=")
+        self.act_shrink = a("Shrink Mask", lambda: self.mask_operation("shrink"), "Alt+-")
         self.act_clear = a(
             "Clear Mask", lambda: self.mask_operation("clear"), "Ctrl+Shift+D", "mdi6.selection-remove"
         )
@@ -465,6 +484,8 @@ class MainWindow(QMainWindow):
 
     def _on_inpaint_running_changed(self, running: bool) -> None:
         self.progress_bar.setVisible(running)
+        self.progress_bar.setRange(0, 100)
+        self._opaque_timer.stop()
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.cancel_button.setText("Cancel")
@@ -484,12 +505,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Cancelling the fill…")
 
     def _on_inpaint_progress(self, stage: str, fraction: float) -> None:
+        # A classical fill is one OpenCV call with no progress of its own (20 s on a huge hole of a 24 MP photo):
+        # the bar turns busy and the line counts the seconds, instead of a percentage that stands still.
+        opaque = stage == "refine" and self.inpaint.last_engine_used in CLASSICAL_ENGINES
+        self.progress_bar.setRange(0, 0 if opaque else 100)
         self.progress_bar.setValue(round(fraction * 100))
+        if opaque and not self._opaque_timer.isActive():
+            self._opaque_since = time.monotonic()
+            self._opaque_timer.start()
+        elif not opaque:
+            self._opaque_timer.stop()
         if self.inpaint.cancelling:
+            return
+        if opaque:
+            self._show_opaque_stage()
             return
         # Known stages read as words; anything else the engine reports (e.g. per-window detail) shows as is.
         words = STAGE_LABELS.get(stage, stage) if stage in STAGES else stage
         self.statusBar().showMessage(f"Filling: {words}… {fraction * 100:.0f} %")
+
+    def _show_opaque_stage(self) -> None:
+        if self.inpaint.cancelling or not self.inpaint.is_running:
+            self._opaque_timer.stop()
+            return
+        name = ENGINE_LABELS.get(self.inpaint.last_engine_used, self.inpaint.last_engine_used)
+        seconds = time.monotonic() - self._opaque_since
+        self.statusBar().showMessage(
+            f"Filling with {name}: one OpenCV call with no progress to report, large holes take a while… "
+            f"{seconds:.0f} s"
+        )
 
     def _on_inpaint_applied(self, seconds: float) -> None:
         self.last_fill_seconds = seconds
@@ -504,7 +548,7 @@ class MainWindow(QMainWindow):
             "DeepFill weights are missing",
             f"DeepFill cannot run: {gui_text(text)}.\n\nFill with Auto instead (Navier-Stokes for thin holes, "
             "PatchMatch for wide ones)? The Fill panel's model list switches to Auto; choose DeepFill there "
-            "again once you have loaded weights (Load… beside the list).",
+            "again once you have loaded weights (Load… above the list).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
@@ -522,7 +566,7 @@ class MainWindow(QMainWindow):
             ""
             if usable
             else "No DeepFill weights are installed, so fills use Auto (PatchMatch and Navier-Stokes) or the "
-            "engine you choose. Load weights with Load… beside the model list."
+            "engine you choose. Load weights with Load… above the model list."
         )
 
     def load_weights_dialog(self) -> None:
@@ -675,6 +719,21 @@ class MainWindow(QMainWindow):
     def _on_doc_image_changed(self) -> None:
         self.status_fields.set_image(self.doc.width, self.doc.height, self.doc.depth)
 
+    def _on_status_message_changed(self, text: str) -> None:
+        """A message longer than the room the permanent fields leave: the secondary fields step aside (and the
+        filled-regions indicator shows its icon and count only) until the message is gone."""
+        bar = self.statusBar()
+        indicator = self.restore.indicator
+        self.status_fields.set_compact(False)
+        indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        if not text:
+            return
+        permanent = sum(w.sizeHint().width() + 6 for w in (indicator, self.status_fields) if w.isVisible())
+        permanent += sum(w.width() + 6 for w in (self.progress_bar, self.cancel_button, self.file_busy_bar) if w.isVisible())
+        if bar.fontMetrics().horizontalAdvance(text) + 24 > bar.width() - permanent:
+            self.status_fields.set_compact(True)
+            indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
     def open_at_startup(self, path: Path) -> None:
         """Open the first photo once the window has painted: its name and a busy state show at once, instead
         of a black window titled "untitled" while a large photo decodes."""
@@ -724,7 +783,8 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> ShortcutsDialog:
         """The one keyboard-shortcuts sheet: F1 again raises it rather than opening a second."""
         if self._shortcuts_dialog is None:
-            self._shortcuts_dialog = ShortcutsDialog(self.actions(), self)
+            menus = [m for m in (a.menu() for a in self.menuBar().actions()) if isinstance(m, QMenu)]
+            self._shortcuts_dialog = ShortcutsDialog(sections_of(menus, self.actions()), self)
         self._shortcuts_dialog.show()
         self._shortcuts_dialog.raise_()
         self._shortcuts_dialog.activateWindow()
@@ -762,12 +822,21 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._docks_sized and self.settings.geometry is None:
-            # First run: Brush and Fill at their full height, the tabbed dock takes what is left. (Before the
-            # window is shown the dock area has no height to share.)
-            self._docks_sized = True
-            heights = [w.sizeHint().height() for w in (self.tool_options, self.engine_panel)]
-            self.resizeDocks(self.docks[:3], [*heights, 200], Qt.Orientation.Vertical)
+        if not self._docks_sized:
+            self.size_docks()
+
+    def size_docks(self) -> None:
+        """First run (or a new layout version): Brush at its full height, Fill gets the rest of the column;
+        both columns as wide as their panels ask. (Before the window is shown the dock areas have no
+        size to share.)"""
+        self._docks_sized = True
+        brush, fill = self.docks[0], self.docks[1]
+        tall = brush.sizeHint().height() + 8  # + the frame and a little air, or the last row scrolls
+        heights = [tall, max(fill.sizeHint().height(), self.view.height() - tall)]  # the rest to Fill
+        self.resizeDocks([brush, fill], heights, Qt.Orientation.Vertical)
+        left = max(d.sizeHint().width() for d in (self.attention_dock, self.restore.dock) if d is not None)
+        right = max(brush.sizeHint().width(), fill.sizeHint().width())
+        self.resizeDocks([self.attention_dock, fill], [left, right], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.files.busy:  # a photo is being read or written: closing now would lose it
@@ -786,6 +855,8 @@ class MainWindow(QMainWindow):
         unsaved = self.doc.is_modified
         if unsaved and self.recovery.pending:
             self.recovery.save_now()
+        if unsaved:
+            self.recovery.mark_ended("signal")  # the next start says it was asked to quit, not that it crashed
         self.shutdown(keep_recovery=unsaved)
 
     def shutdown(self, keep_recovery: bool = False) -> None:
@@ -801,6 +872,7 @@ class MainWindow(QMainWindow):
         self.recovery.shutdown(keep=keep_recovery)
         self.restore.shutdown()
         self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState(LAYOUT_VERSION)
         self.settings.sync()
 
     # -- reliability: busy indicator, saved message, autosave and crash recovery ---------------------------
@@ -810,6 +882,7 @@ class MainWindow(QMainWindow):
         self.file_busy_bar.setFixedWidth(120)
         self.file_busy_bar.setVisible(False)
         self.statusBar().addPermanentWidget(self.file_busy_bar)
+        self.statusBar().messageChanged.connect(self._on_status_message_changed)
         self.files.busy_changed.connect(self._on_files_busy_changed)
         self.inpaint.applied.connect(self._on_inpaint_applied_autosave)
         self.recovery.failed.connect(self._on_recovery_failed)
@@ -888,25 +961,41 @@ class MainWindow(QMainWindow):
             return False
         name = Path(snap.path).name if snap.path else "an unsaved photo"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.saved_at))
+        # Behind the question: the photo's name and a line, not "untitled" and an empty image at 6400 %.
+        self.setWindowTitle(f"{Path(snap.path).name if snap.path else 'untitled'} — DeepFill Studio")
+        self.view.set_placeholder(f"Unsaved work on {name} can be restored")
+        self.status_fields.image.setText("")
+        self.status_fields.zoom.setText("")
+        how = (
+            "DeepFill Studio was asked to quit (a logout or a kill signal) and kept your unsaved work."
+            if newest.ended
+            else "DeepFill Studio did not close properly."
+        )
         changed = ""
         if source == "changed":  # never restore the work over another picture, nor offer to save over it
             changed = (
                 f"\n\n{name} has changed on disk since (replaced or edited elsewhere): the work is restored as "
                 "it was, as an unsaved photo, and Save will not replace that file."
-            )
-        answer = QMessageBox.question(
-            self,
-            "Restore unsaved work?",
-            f"DeepFill Studio did not close properly. Restore your unsaved work on {name} (autosaved {when})?"
-            f"{changed}\n\nDiscard deletes the recovery copy.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-            QMessageBox.StandardButton.Yes,
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            if answer == QMessageBox.StandardButton.Discard:
+        Button = QMessageBox.StandardButton
+        try:
+            answer = ask_box.ask(
+                self,
+                "Restore unsaved work?",
+                f"{how} Restore your unsaved work on {name} (autosaved {when})?{changed}\n\n"
+                "Discard deletes the recovery copy; Later keeps it for the next start.",
+                {Button.Yes: "Restore", Button.Discard: "Discard", Button.Cancel: "Later"},
+                Button.Yes,
+            )
+        finally:
+            self.view.set_placeholder("")
+            self._on_doc_path_changed()
+            self._on_doc_image_changed()
+        if answer != Button.Yes:
+            if answer == Button.Discard:
                 newest.discard()
             else:
-                newest.release()
+                newest.release()  # Later (or the box closed): offered again at the next start
             return False
         path = Path(snap.path) if snap.path and source != "changed" else None
         self.doc.set_photo(base, path, snap.exif, snap.icc, snap.fmt)
@@ -916,7 +1005,10 @@ class MainWindow(QMainWindow):
             self.doc.set_layer_alpha(layer, alpha)
         whole = Box(0, 0, self.doc.width, self.doc.height)
         restored = FillPatch(whole, base, snap.pixels)
-        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work"))
+        records = tuple(snap.fills)  # every fill in the work (earlier sessions' too): the next save records them
+        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records))
+        if path is not None:  # not beside a file that is another picture now
+            self.restore.provenance.adopt_sidecar(path, list(records))
         self.view.fit()
         newest.discard()
         self.recovery.save_now()  # this session's own copy, until the work is saved

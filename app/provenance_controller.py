@@ -28,6 +28,9 @@ from inpaint_core.restore.provenance import (
     ModelIdentity,
     embedded_note,
     not_original,
+    note_only_fills,
+    read_note,
+    read_sidecar,
     record_fill,
     sidecar_path,
     sidecar_reference,
@@ -49,6 +52,56 @@ def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
         return record_fill(request, result, model=unknown)
 
 
+class SaveNote:
+    """The provenance part of one save. `write` runs on the file worker (the full-size maps of a 24 MP photo take
+    seconds to encode): it stages the sidecar in the photo's `stage` (renamed into place after the photo, never
+    without it; without a stage it is written at once) and returns the note to embed. `report` runs back on the
+    GUI thread once the save is over, committed or not."""
+
+    def __init__(
+        self,
+        owner: ProvenanceController,
+        image: Path,
+        fills: list[FillRecord],
+        pixels: np.ndarray,
+        original: np.ndarray,
+        write_record: bool,
+        stage: StagedOutputs | None = None,
+    ) -> None:
+        self.owner, self.image, self.fills = owner, image, fills
+        self.pixels, self.original, self.write_record = pixels, original, write_record
+        self.stage = stage
+        self.written: Path | None = None
+        self.error = ""
+
+    def write(self) -> tuple[dict[str, str], bytes]:
+        """Write the sidecar (when asked to) and return the note (text, xmp); a sidecar that cannot be written
+        is reported, and the note then says that no record was saved."""
+        if self.write_record:
+            try:
+                self.written = write_sidecar(
+                    self.image,
+                    self.fills,
+                    shape=self.pixels.shape,
+                    original=self.original,
+                    result=self.pixels,
+                    overwrite=True,
+                    stage=self.stage,
+                )
+            except InpaintError as exc:
+                self.error = str(exc)
+        sidecar = sidecar_reference(self.image) if self.written is not None else None
+        note = embedded_note(self.fills, sidecar, self.pixels.shape)
+        return note.text, note.xmp
+
+    def report(self) -> None:
+        """Tell what became of the record. A save whose photo failed told that already ("Cannot save"), and
+        its staged record was removed with the photo: nothing to add."""
+        if self.stage is not None and not self.stage.committed:
+            return
+        self.owner._sidecar_written(self.written, self.error, len(self.fills))
+
+
 class ProvenanceController(QObject):
     """Signals:
     fills_changed: a fill was applied, undone or redone, or another photo was opened.
@@ -62,26 +115,64 @@ class ProvenanceController(QObject):
         super().__init__(parent_widget)
         self.doc, self.settings, self.parent_widget = doc, settings, parent_widget
         self._fills: list[FillRecord] = []
+        # Fills made before this session, read from the opened photo's sidecar (or counted from its note): every
+        # save records them too, so a re-save never drops what an earlier one said.
+        self._earlier: list[FillRecord] = []
+        self._carried: Path | None = None  # the sidecar they came from: replaced without asking (kept in full)
         self._reuse: tuple[tuple[int, ...], np.ndarray | None] = ((), None)
         self._written: set[Path] = set()  # sidecars this session wrote (replaced again without asking)
         self.last_sidecar: Path | None = None
         doc.undo_stack.indexChanged.connect(self._refresh)
-        doc.image_changed.connect(self._refresh)
+        doc.image_changed.connect(self._on_doc_image_changed)
 
     # -- the records ----------------------------------------------------------------------------------------
     def fills(self) -> list[FillRecord]:
         """The records of the fills now applied, in the order they were made."""
         return list(self._fills)
 
+    def _on_doc_image_changed(self) -> None:
+        """Another photo: nothing carried over from the last one (`carry_earlier` reads the new one's record)."""
+        self._earlier, self._carried, self.last_sidecar = [], None, None
+        self._refresh()
+
+    def carry_earlier(self, path: Path) -> None:
+        """The photo at ``path`` was opened: carry the fills its sidecar records (or its note counts) into this
+        session, so every save covers them as well as the new ones."""
+        shape = self.doc.image.shape
+        earlier: list[FillRecord] = []
+        try:
+            earlier = read_sidecar(path, shape)
+        except InpaintError as exc:
+            self.message.emit(f"{exc}; the photo's note is used instead.")
+        if earlier:
+            self._carried = sidecar_path(path).resolve()
+        else:
+            note = read_note(path)
+            if note is not None:
+                earlier = note_only_fills((shape[0], shape[1]), *note)
+        self._earlier = earlier
+        self._refresh()
+
+    def adopt_sidecar(self, path: Path, records: list[FillRecord]) -> None:
+        """Restored work on the photo at ``path`` holds ``records``: when they include every fill of the sidecar
+        beside it, that sidecar is replaced without asking (nothing it says is lost)."""
+        try:
+            on_disk = read_sidecar(path, self.doc.image.shape)
+        except InpaintError:
+            return
+        held = {(f.box, f.engine, f.when) for f in records}
+        if on_disk and all((f.box, f.engine, f.when) in held for f in on_disk):
+            self._carried = sidecar_path(path).resolve()
+
     def _refresh(self, *_args: object) -> None:
         stack = self.doc.undo_stack
         if not shiboken6.isValid(stack):  # the window is closing: the stack clears itself as it is deleted
             return
-        fills = []
+        fills = list(self._earlier)
         for i in range(stack.index()):
             command = stack.command(i)
-            if isinstance(command, FillCommand) and command.record is not None:
-                fills.append(command.record)
+            if isinstance(command, FillCommand):
+                fills.extend(command.records)
         if [id(f) for f in fills] != [id(f) for f in self._fills]:
             self._fills = fills
             self.fills_changed.emit()
@@ -100,7 +191,8 @@ class ProvenanceController(QObject):
         pixels = self.filled_pixels()
         share = pixels / max(1, self.doc.width * self.doc.height)
         regions = "filled region" if count == 1 else "filled regions"
-        return f"{count} {regions}, {pixels:,} px ({share:.2%}): not every pixel is original."
+        carried = f" ({len(self._earlier)} from earlier sessions)" if self._earlier else ""
+        return f"{count} {regions}{carried}, {pixels:,} px ({share:.2%}): not every pixel is original."
 
     def earlier_record(self) -> Path | None:
         """The sidecar beside the opened photo when this session did not write it (the photo was filled before)."""
@@ -109,6 +201,10 @@ class ProvenanceController(QObject):
         folder = sidecar_path(self.doc.path)
         written = folder.exists() and folder.resolve() in self._written
         return folder if folder.is_dir() and not written else None
+
+    def earlier_count(self) -> int:
+        """How many of the fills were made before this session (carried from the photo's record or note)."""
+        return len(self._earlier)
 
     def has_attention(self) -> bool:
         """True when a fill in the history has an attention field (a DeepFill fill): the heat map exists."""
@@ -131,24 +227,24 @@ class ProvenanceController(QObject):
         return reuse_legend(*REUSE_LEGEND_SIZE)
 
     # -- saving (FileController's hook) ---------------------------------------------------------------------
-    def prepare_save(
-        self, path: Path, stage: StagedOutputs | None = None
-    ) -> tuple[dict[str, str] | None, bytes | None]:
-        """Before the photo is written to ``path``: write its sidecar (when enabled; into ``stage`` when given,
-        committed with the photo) and return the note to embed (text, xmp); (None, None) when nothing was
-        filled."""
+    def prepare_save(self, path: Path, pixels: np.ndarray, stage: StagedOutputs | None = None) -> SaveNote | None:
+        """Before the photo ``pixels`` (a snapshot) is written to ``path``, on the GUI thread: ask about an
+        existing record and snapshot the fills. The returned job writes the sidecar (into ``stage`` when given,
+        committed with the photo) and makes the note on the file worker, and reports back here; None when
+        nothing was filled."""
         fills = self.fills()
         if not fills:
-            return None, None
-        sidecar = None
-        if self.settings.write_provenance and self._write_sidecar(path, fills, stage) is not None:
-            sidecar = sidecar_reference(path)
-        note = embedded_note(fills, sidecar, self.doc.image.shape)
-        return note.text, note.xmp
+            return None
+        folder = sidecar_path(path)
+        write = self.settings.write_provenance and self._may_replace(folder, path)
+        if self.settings.write_provenance and not write:
+            self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
+        return SaveNote(self, path, fills, pixels, self.doc.original, write, stage)
 
     def _may_replace(self, folder: Path, image: Path) -> bool:
-        """An existing sidecar is replaced when this session wrote it or the user says so."""
-        if not folder.exists() or folder.resolve() in self._written:
+        """An existing sidecar is replaced when this session wrote it, its fills are carried into the new one, or
+        the user says so."""
+        if not folder.exists() or folder.resolve() in self._written or folder.resolve() == self._carried:
             return True
         answer = QMessageBox.question(
             self.parent_widget,
@@ -162,35 +258,29 @@ class ProvenanceController(QObject):
         )
         return bool(answer == QMessageBox.StandardButton.Yes)
 
-    def _write_sidecar(
-        self, image: Path, fills: list[FillRecord], stage: StagedOutputs | None = None
-    ) -> Path | None:
+    def _write_sidecar(self, image: Path, fills: list[FillRecord]) -> Path | None:
+        """Write the sidecar now (the export, which writes no photo) and report it."""
         folder = sidecar_path(image)
         if not self._may_replace(folder, image):
             self.message.emit(f"{folder.name} was kept as it was; no new provenance record was written.")
             return None
-        try:
-            written = write_sidecar(
-                image,
-                fills,
-                shape=self.doc.image.shape,
-                original=self.doc.original,
-                result=self.doc.image,
-                overwrite=True,
-                stage=stage,
-            )
-        except InpaintError as exc:
+        job = SaveNote(self, image, fills, self.doc.image.copy(), self.doc.original, True)
+        job.write()
+        job.report()
+        return job.written
+
+    def _sidecar_written(self, written: Path | None, error: str, fills: int) -> None:
+        """Back on the GUI thread after a sidecar was written (in place: its photo's save was committed), or
+        failed (``error``)."""
+        if error:
             QMessageBox.warning(
                 self.parent_widget,
                 "Provenance record not written",
-                f"{exc}\n\nThe photo is still saved, with a note that it contains filled regions.",
+                f"{error}\n\nThe photo is still saved, with a note that it contains filled regions.",
             )
-            return None
-        if stage is None:
-            self._recorded(written, len(fills))
-        else:
-            stage.on_commit(lambda: self._recorded(written, len(fills)))
-        return written
+            return
+        if written is not None:
+            self._recorded(written, fills)
 
     def _recorded(self, folder: Path, count: int) -> None:
         """A sidecar is in place (after its photo when saved with one)."""

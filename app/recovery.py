@@ -3,17 +3,20 @@
 
 What is kept: the photo's path and the identity of the file version the work started from (size, time,
 SHA-256: the work is restored over that file only while it is still the same), its current pixels (own depth
-and layout), its EXIF/ICC, and the mask, guide and do-not-borrow layers. The copy is taken on the GUI thread (numpy copies) and written atomically
-(`atomic_write`) on a one-thread pool after each fill and every `AUTOSAVE_INTERVAL_MS` while there are unsaved
-changes; it is deleted when the document is saved, discarded or closed normally.
+and layout), its EXIF/ICC, the mask, guide and do-not-borrow layers, and the provenance records of the fills in
+the work. The copy is taken on the GUI thread (numpy copies) and written atomically (`atomic_write`) on a
+one-thread pool after each fill, `AUTOSAVE_DEBOUNCE_MS` after any other edit (once the edits pause), and every
+`AUTOSAVE_INTERVAL_MS` while there are unsaved changes; it is deleted when the document is saved, discarded or
+closed normally. The undo history is not kept: a restored copy is one step.
 
 Each editor session holds a `QLockFile` beside its copy. Qt treats a lock whose process is gone as stale, so at
 the next start a copy whose lock can be taken was left by a session that crashed or was killed: the window
 offers to restore it. A copy whose session still runs (a second window) is left alone. A copy that cannot be
 read is moved aside (`DAMAGED_SUFFIX`, no longer offered), so it is reported once, not at every start.
 
-File format (a zip, read with numpy's `allow_pickle=False`): meta.json, pixels.npy, one npy per layer, and the
-optional exif.bin / icc.bin.
+File format (a zip, read with numpy's `allow_pickle=False`): meta.json (with the fills' provenance entries, as
+provenance.json lists them), pixels.npy, one npy per layer, fill-<n>.npy per fill (its region in its box), and
+the optional exif.bin / icc.bin.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,9 +38,14 @@ from app.document import LAYERS, Document
 from inpaint_core import image_io
 from inpaint_core.api import FileIdentity, atomic_write, file_identity
 from inpaint_core.errors import InpaintError
+from inpaint_core.restore.provenance import FillRecord, fill_entry, fill_from_entry
 
 AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there are unsaved changes
+# After any edit (a stroke, an undo, a fill): a copy once the edits pause this long. Short, so a stroke made a
+# second before a kill is kept; the pause keeps a burst of strokes to one write.
+AUTOSAVE_DEBOUNCE_MS = 600
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
+ENDED_SUFFIX = ".ended"  # <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
 FORMAT = "deepfill-studio-recovery/1"
 DAMAGED_SUFFIX = ".damaged"  # <session>.recovery.damaged: a copy that could not be read, kept for inspection
 
@@ -52,10 +61,13 @@ class Snapshot:
     exif: bytes | None = None
     icc: bytes | None = None
     saved_at: float = field(default_factory=time.time)
+    # The provenance records of the fills in the work (earlier sessions' and this one's; no attention fields):
+    # a save after restoring still records every fill.
+    fills: list[FillRecord] = field(default_factory=list)
     identity: FileIdentity | None = None  # of the file at `path` when the work started from it
 
     @classmethod
-    def of(cls, doc: Document) -> Snapshot:
+    def of(cls, doc: Document, fills: list[FillRecord] | None = None) -> Snapshot:
         """Copy what the document holds now (GUI thread: the copies are what the writer thread reads)."""
         return cls(
             pixels=doc.image.copy(),
@@ -64,6 +76,7 @@ class Snapshot:
             fmt=doc.format,
             exif=doc.exif,
             icc=doc.icc,
+            fills=list(fills or []),  # records are immutable: the list is the snapshot
             identity=doc.file_identity,
         )
 
@@ -72,6 +85,7 @@ def write_snapshot(file: Path, snap: Snapshot) -> None:
     """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
     deflated (mostly empty). Raises OSError."""
     meta: dict[str, object] = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    meta["fills"] = [fill_entry(fill, n) for n, fill in enumerate(snap.fills, start=1)]
     if snap.identity is not None:
         meta["identity"] = asdict(snap.identity)
     file.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +93,7 @@ def write_snapshot(file: Path, snap: Snapshot) -> None:
         zf.writestr("meta.json", json.dumps(meta))
         arrays = {"pixels": (snap.pixels, zipfile.ZIP_STORED)}
         arrays |= {name: (alpha, zipfile.ZIP_DEFLATED) for name, alpha in snap.layers.items()}
+        arrays |= {f"fill-{n}": (f.region, zipfile.ZIP_DEFLATED) for n, f in enumerate(snap.fills, start=1)}
         for name, (array, method) in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy")
             info.compress_type = method
@@ -104,9 +119,14 @@ def read_snapshot(file: Path) -> Snapshot:
 
             pixels = array("pixels")
             layers = {name: array(name) for name in LAYERS if f"{name}.npy" in names}
+            size = (int(pixels.shape[0]), int(pixels.shape[1]))
+            fills = [
+                fill_from_entry(entry, size, array(f"fill-{n}"))
+                for n, entry in enumerate(meta.get("fills") or [], start=1)
+            ]
             exif = zf.read("exif.bin") if "exif.bin" in names else None
             icc = zf.read("icc.bin") if "icc.bin" in names else None
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, zlib.error, AttributeError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, AttributeError) as exc:
         raise ValueError(f"{file.name} is damaged ({exc})") from None
     photo_layout = pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4))
     if pixels.dtype not in (np.uint8, np.uint16) or not photo_layout or pixels.size == 0:
@@ -126,6 +146,7 @@ def read_snapshot(file: Path) -> Snapshot:
         exif=exif,
         icc=icc,
         saved_at=float(meta.get("saved_at", 0.0)),
+        fills=fills,
         identity=known,
     )
 
@@ -160,9 +181,11 @@ def recovered_with_base(file: Path) -> tuple[Snapshot, np.ndarray, str]:
 
 
 def move_aside(file: Path) -> Path:
-    """Rename a recovery copy that cannot be read so it is no longer offered; returns its new name."""
+    """Rename a recovery copy that cannot be read so it is no longer offered; returns its new name. Its
+    `ENDED_SUFFIX` marker goes (it would name no copy)."""
     aside = file.with_name(file.name + DAMAGED_SUFFIX)
     file.replace(aside)
+    file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
     return aside
 
 
@@ -173,9 +196,11 @@ class Orphan:
     file: Path
     lock: QLockFile
     saved_at: float
+    ended: str = ""  # why its session ended when it was asked to quit ("signal"); "" after a crash or a kill
 
     def discard(self) -> None:
         self.file.unlink(missing_ok=True)
+        self.file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
         self.lock.unlock()  # also removes the lock file
 
     def release(self) -> None:
@@ -190,7 +215,11 @@ def find_orphans(folder: Path) -> list[Orphan]:
         lock = _lock_for(file)
         if not lock.tryLock(0):
             continue  # its session still runs
-        found.append(Orphan(file, lock, file.stat().st_mtime))
+        try:
+            ended = file.with_suffix(ENDED_SUFFIX).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            ended = ""
+        found.append(Orphan(file, lock, file.stat().st_mtime, ended))
     return sorted(found, key=lambda o: o.saved_at, reverse=True)
 
 
@@ -236,17 +265,30 @@ class RecoveryController(QObject):
         self._signals = _Signals()  # a separate QObject: emitted from the pool thread
         self._signals.written.connect(self.written)
         self._signals.failed.connect(self.failed)
+        # The provenance records of the fills now in the work (the window sets it): kept in each copy.
+        self.records: Callable[[], list[FillRecord]] | None = None
         self._changes = 0  # edits since the session started
         self._saved_changes = 0  # ... as of the last copy
         self.timer = QTimer(self)
         self.timer.setInterval(AUTOSAVE_INTERVAL_MS)
         self.timer.timeout.connect(self.autosave_if_needed)
         self.timer.start()
+        self.debounce = QTimer(self)
+        self.debounce.setSingleShot(True)
+        self.debounce.setInterval(AUTOSAVE_DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.autosave_if_needed)
+        self._in_flight = 0  # copies handed to the pool and not yet written
+        self.written.connect(self._on_write_done)
+        self.failed.connect(self._on_write_done)
         doc.undo_stack.indexChanged.connect(self._on_doc_changed)
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def _on_doc_changed(self, *_args: object) -> None:
         self._changes += 1
+        self.debounce.start()  # restarted by each edit: one copy once they pause
+
+    def _on_write_done(self, *_args: object) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
 
     def _on_clean_changed(self, clean: bool) -> None:
         if clean:
@@ -258,6 +300,9 @@ class RecoveryController(QObject):
         return self.doc.is_modified and self._changes != self._saved_changes
 
     def autosave_if_needed(self) -> None:
+        if self._in_flight and self.pending:
+            self.debounce.start()  # a copy is still being written: the next one after it, not queued behind it
+            return
         if self.pending:
             self.save_now()
 
@@ -276,7 +321,7 @@ class RecoveryController(QObject):
                 self.failed.emit(f"No recovery copy: cannot lock {self.file.with_suffix('.lock')}")
                 return
             self._lock = lock
-        snap = Snapshot.of(self.doc)
+        snap = Snapshot.of(self.doc, self.records() if self.records is not None else None)
         self._saved_changes = self._changes
         file, signals = self.file, self._signals
 
@@ -288,7 +333,13 @@ class RecoveryController(QObject):
             else:
                 signals.written.emit(snap.saved_at)
 
+        self._in_flight += 1
         self.pool.start(_Job(write))
+
+    def mark_ended(self, reason: str) -> None:
+        """Note beside the copy that the session was asked to quit (so the next start does not call it a crash)."""
+        with contextlib.suppress(OSError):  # only the wording of the next start's question depends on it
+            self.file.with_suffix(ENDED_SUFFIX).write_text(reason, encoding="utf-8")
 
     def discard(self) -> None:
         """Delete the copy (after any write still in flight)."""
@@ -300,6 +351,7 @@ class RecoveryController(QObject):
         """Window closing: stop the timer, finish the writes, and (unless ``keep``) delete the copy. A kept copy's
         lock is released too, so the next start (even in this process) offers it back."""
         self.timer.stop()
+        self.debounce.stop()
         for signal, slot in (
             (self.doc.undo_stack.indexChanged, self._on_doc_changed),
             (self.doc.undo_stack.cleanChanged, self._on_clean_changed),
@@ -309,6 +361,7 @@ class RecoveryController(QObject):
         self.pool.waitForDone()
         if not keep:
             self.file.unlink(missing_ok=True)
+            self.file.with_suffix(ENDED_SUFFIX).unlink(missing_ok=True)
         if self._lock is not None:
             self._lock.unlock()  # removes the lock file; a kept copy then counts as left by a gone session
             self._lock = None

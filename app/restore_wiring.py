@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QPalette
-from PySide6.QtWidgets import QDockWidget, QFrame, QMessageBox, QScrollArea, QSizePolicy, QToolButton
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QSizePolicy, QToolButton
 
 from app.canvas.proposal_item import ProposalItem
 from app.icons import icon
 from app.provenance_controller import ProvenanceController
 from app.restore_controller import REPLACE, ScratchController, describe_tone
 from app.widgets.attention_panel import FLOW, REUSE
+from app.widgets.panel_scroll import PanelScroll
 from app.widgets.restore_panel import RestorePanel
 from app.widgets.reuse_legend import reuse_legend_pixmap
 from inpaint_core.restore.provenance import sidecar_path
@@ -48,11 +49,7 @@ class RestoreWiring:
         # In a scroll area: a crowded dock column scrolls the panel instead of squashing its controls.
         # Never shorter than it wants to be: the scroll area scrolls it rather than overlapping its rows.
         self.panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.dock_content = QScrollArea()
-        self.dock_content.setWidget(self.panel)
-        self.dock_content.setWidgetResizable(True)
-        self.dock_content.setFrameShape(QFrame.Shape.NoFrame)
-        self.dock_content.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.dock_content = PanelScroll(self.panel)
         self.dock: QDockWidget | None = None  # set by the window once docked
         self.proposal_item = ProposalItem()
         window.view.scene().addItem(self.proposal_item)
@@ -103,6 +100,7 @@ class RestoreWiring:
         self.provenance.fills_changed.connect(self._on_provenance_fills_changed)
         self.provenance.message.connect(lambda text: status.showMessage(text, 10000))
         window.files.saved.connect(self._on_files_saved)
+        window.files.opened.connect(lambda path: self.provenance.carry_earlier(Path(path)))
         window.doc.image_changed.connect(self._on_doc_image_changed)
         window.act_overlay.toggled.connect(self._on_overlay_toggled)
         self._on_doc_image_changed()

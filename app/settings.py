@@ -312,5 +312,15 @@ class AppSettings:
     def geometry(self, value: QByteArray) -> None:
         self._set("ui/geometry", value)
 
+    @property
+    def window_state(self) -> QByteArray | None:
+        """The docks' places and sizes (`QMainWindow.saveState`), None before the first close."""
+        value = self.store.value("ui/state")
+        return value if isinstance(value, QByteArray) else None
+
+    @window_state.setter
+    def window_state(self, value: QByteArray) -> None:
+        self._set("ui/state", value)
+
     def sync(self) -> None:
         self.store.sync()

@@ -7,13 +7,15 @@ engine checks between stages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from inpaint_core.api import Engine, InpaintRequest
+from inpaint_core.api import DEEPFILL, Engine, InpaintRequest
 from inpaint_core.errors import CancelledError, InpaintError
+from inpaint_core.restore.provenance import identify_weights
 
 log = logging.getLogger(__name__)
 
@@ -72,5 +74,14 @@ class InpaintWorker(QRunnable):
         else:
             if self.cancel_event.is_set():
                 self.signals.cancelled.emit(rid)
-            else:
-                self.signals.finished.emit(result)
+                return
+            self._identify_weights()
+            self.signals.finished.emit(result)
+
+    def _identify_weights(self) -> None:
+        """Hash the weights here, on the pool thread, so the fill's provenance record (made on the GUI thread
+        as the fill is applied) finds the identity cached: hashing a weights file takes a noticeable pause."""
+        if self.request.engine != DEEPFILL:
+            return
+        with contextlib.suppress(InpaintError):  # then the record says the weights could not be identified
+            identify_weights(self.request.weights)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from inpaint_core import manifest
@@ -26,6 +28,47 @@ _MAX_HEADER = 100 << 20  # a larger JSON header is not a weights file (and not w
 _DTYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
 # Substrings of a checkpoint's file or folder name -> the data set the published weights were trained on.
 _TRAINING_SETS = (("places2", "Places2"), ("celeba", "CelebA-HQ"))
+# The model card describes the weights beside it (resources/weights/, e.g. the CPU candidate).
+MODEL_CARD = manifest.MANIFEST.parent / "MODEL_CARD.md"
+# Fewer training samples than this (the model card's target for one GPU session) marks a model experimental.
+EXPERIMENTAL_SAMPLES = 1_000_000
+CLASSICAL_NAMES = {"telea": "Telea", "ns": "Navier-Stokes"}
+# A row of the card's `bench quality` table: | engine | mask bin | hole | n | PSNR | L1 | SSIM |
+_CARD_ROW = re.compile(r"^\|\s*(deepfill|telea|ns)\s*\|\s*(\d+-\d+%)\s*\|[^|]*\|[^|]*\|\s*([\d.]+)\s*\|")
+
+
+@dataclass(frozen=True)
+class BinScore:
+    """The model against the best classical fill on one hole-size bin of `bench quality` (hole PSNR, dB)."""
+
+    bin: str  # "10-20%"
+    model_db: float
+    classical_db: float
+    classical: str  # the best classical engine's name on this bin
+
+    @property
+    def gain(self) -> float:
+        return self.model_db - self.classical_db
+
+
+@dataclass(frozen=True)
+class Quality:
+    """What is known about how well a weights file fills, from its metadata or the model card."""
+
+    samples_seen: int | None = None
+    scores: tuple[BinScore, ...] = ()
+    source: str = ""  # where the scores come from: "the model card", "the file's metadata"
+
+    @property
+    def below_classical(self) -> tuple[BinScore, ...]:
+        """The bins where a classical fill scores higher."""
+        return tuple(s for s in self.scores if s.gain < 0)
+
+    @property
+    def experimental(self) -> bool:
+        """Trained on too few samples, or measured below the classical fills."""
+        few = self.samples_seen is not None and self.samples_seen < EXPERIMENTAL_SAMPLES
+        return few or bool(self.below_classical)
 
 
 @dataclass(frozen=True)
@@ -40,6 +83,7 @@ class ModelInfo:
     guide_channel: bool  # the weights read guide strokes (a 6th input channel)
     dtype: str  # "float16", "float32", ...
     source: str = ""  # the checkpoint it was converted from, if any
+    quality: Quality = Quality()
 
 
 def guess_training_set(name: str) -> str:
@@ -89,7 +133,9 @@ def read_weights_info(path: str | Path, name: str = "", trained_on: str = "") ->
     metadata = {str(k): str(v) for k, v in raw_meta.items()} if isinstance(raw_meta, dict) else {}
     if metadata.get("format") != FORMAT:
         raise WeightsError(
-            f"{p.name} is not a DeepFill Studio weights file (a published checkpoint must be converted first)"
+            f"{p.name} is not a DeepFill Studio weights file: it holds another model or another format. A "
+            "published DeepFill v2 checkpoint is loaded as its snap-0.index or .pth file, which is converted on "
+            "the spot (or with: python main.py convert-weights CHECKPOINT -o OUT.safetensors)"
         )
     tensors = [v for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
     parameters = sum(math.prod(int(n) for n in t.get("shape", [])) for t in tensors)
@@ -108,7 +154,65 @@ def read_weights_info(path: str | Path, name: str = "", trained_on: str = "") ->
         guide_channel=bool(isinstance(config, dict) and config.get("guide_channel")),
         dtype=metadata.get("dtype", "") or _DTYPES.get(first_dtype, first_dtype.lower()),
         source=source,
+        quality=_quality(p, metadata),
     )
+
+
+def _quality(path: Path, metadata: dict[str, str]) -> Quality:
+    """Samples seen from the file; bench scores from its metadata ("bench_quality": {bin: {engine: dB}}), else
+    from the model card when the file is one of the weights the card describes."""
+    samples = metadata.get("samples_seen", "")
+    seen = int(samples) if samples.isdigit() else None
+    scores = _scores(_metadata_table(metadata.get("bench_quality", "")))
+    if scores:
+        return Quality(seen, scores, "the file's metadata")
+    if MODEL_CARD.parent.resolve() in path.resolve().parents:
+        scores = _scores(_card_table(str(MODEL_CARD), _mtime(MODEL_CARD)))
+        if scores:
+            return Quality(seen, scores, "the model card")
+    return Quality(seen)
+
+
+def _scores(table: dict[str, dict[str, float]]) -> tuple[BinScore, ...]:
+    """Per bin, the model ("deepfill") against the best classical engine; bins without both are skipped."""
+    out = []
+    for bin_, row in table.items():
+        classical = {name: db for name, db in row.items() if name in CLASSICAL_NAMES}
+        if "deepfill" in row and classical:
+            best = max(classical, key=lambda name: classical[name])
+            out.append(BinScore(bin_, row["deepfill"], classical[best], CLASSICAL_NAMES[best]))
+    return tuple(out)
+
+
+def _metadata_table(text: str) -> dict[str, dict[str, float]]:
+    try:
+        table = json.loads(text) if text else {}
+        return {str(b): {str(e): float(v) for e, v in row.items()} for b, row in table.items()}
+    except (ValueError, TypeError, AttributeError):  # malformed figures are no figures, not a broken file
+        return {}
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@cache
+def _card_table(card: str, _mtime_ns: int) -> dict[str, dict[str, float]]:
+    """The model card's first `bench quality` table: {bin: {engine: hole PSNR}} (re-read when it changes)."""
+    table: dict[str, dict[str, float]] = {}
+    try:
+        lines = Path(card).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return table
+    for line in lines:
+        match = _CARD_ROW.match(line)
+        if match:
+            engine, bin_, db = match.group(1), match.group(2), float(match.group(3))
+            table.setdefault(bin_, {}).setdefault(engine, db)  # the first table wins (later ones are subsets)
+    return table
 
 
 def shipped_model_info() -> ModelInfo | None:

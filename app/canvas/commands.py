@@ -84,11 +84,14 @@ class FillCommand(QUndoCommand):
         attention: AttentionField | None,
         text: str,
         record: FillRecord | None = None,
+        records: tuple[FillRecord, ...] = (),
     ) -> None:
         super().__init__(text)
         self._doc, self._patches, self._layers = doc, patches, layers
         self._attention_before, self._attention_after = doc.attention, attention
         self.record = record
+        # All the fill records this step applies: its own fill's, or those of restored work (several fills).
+        self.records: tuple[FillRecord, ...] = (record,) if record is not None else records
 
     @property
     def patches(self) -> list[FillPatch]:

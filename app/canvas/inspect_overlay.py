@@ -97,6 +97,7 @@ class InspectOverlay:
         self._items: list[QGraphicsItem] = []
         self._hover: list[QGraphicsItem] = []
         self.labels: list[LabelItem] = []
+        self.leaders: list[QGraphicsPathItem] = []  # lines from a label moved off its box back to the box
 
     def _add(self, item: QGraphicsItem, bucket: list[QGraphicsItem]) -> None:
         item.setZValue(self.Z)
@@ -107,7 +108,7 @@ class InspectOverlay:
     def clear(self) -> None:
         for item in (*self._items, *self._hover):
             self.scene.removeItem(item)
-        self._items, self._hover, self.labels = [], [], []
+        self._items, self._hover, self.labels, self.leaders = [], [], [], []
 
     def clear_hover(self) -> None:
         for item in self._hover:
@@ -151,10 +152,23 @@ class InspectOverlay:
             labels.append((label, QPointF(centre.x() - size / 2, centre.y() + size / 2)))
         # Place in view pixels (the labels ignore the zoom), then back to scene units.
         z = max(zoom, 1e-3)
-        spots = place_labels([(p.x() * z, p.y() * z + 2) for _, p in labels], [lb.size() for lb, _ in labels])
-        for (label, _), (x, y) in zip(labels, spots):
+        wanted = [(p.x() * z, p.y() * z + 2) for _, p in labels]
+        spots = place_labels(wanted, [lb.size() for lb, _ in labels])
+        self.leaders = []
+        for (label, anchor), (x, y), (wx, wy) in zip(labels, spots, wanted):
             label.setPos(QPointF(x / z, y / z))
             self._add(label, self._items)
+            if abs(y - wy) > 1 or abs(x - wx) > 1:
+                # Moved off its box to clear another label: a leader line in its colour ties it to its box.
+                leader = QGraphicsPathItem()
+                path = QPainterPath(anchor)
+                path.lineTo(QPointF(x / z, (y + label.size()[1] / 2) / z))
+                leader.setPath(path)
+                lpen = QPen(label.color, 1.2)
+                lpen.setCosmetic(True)
+                leader.setPen(lpen)
+                self._add(leader, self._items)
+                self.leaders.append(leader)
         self.labels = [label for label, _ in labels]
 
     def hover(self, target: QPointF, sources: Sequence[Source]) -> None:

@@ -1,12 +1,18 @@
-"""Scene items: the photo (with the compare split), a paint layer, the brush cursor."""
+"""Scene items: the photo (with the compare split), a paint layer (the guide's kept visible when zoomed out),
+the brush cursor."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from app import qimage_convert
 from app.document import Document
+from inpaint_core.boxes import Box
 
 _EXTENDED = QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption
 
@@ -77,6 +83,71 @@ class LayerItem(QGraphicsItem):
         exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
         if not exposed.isEmpty():
             painter.drawImage(exposed, layer, exposed)
+
+
+class ThinLayerItem(LayerItem):
+    """A layer of thin strokes (the guide pen's 1-2 px lines). Zoomed out, Qt samples the layer and skips most
+    of a 1-px line; here it is drawn from a copy reduced by the maximum over f x f blocks, so every stroke stays
+    at least about `MIN_SCREEN_PX` wide on screen. The copy is updated only where the layer changes."""
+
+    MIN_SCREEN_PX = 2.0
+
+    def __init__(self, doc: Document, name: str) -> None:
+        super().__init__(doc, name)
+        self._factor = 0
+        self._reduced: np.ndarray | None = None  # (ceil(H/f), ceil(W/f)) uint8 coverage
+        self._image = QImage()
+
+    def invalidate(self, rect: QRect | None = None) -> None:
+        """The layer changed inside ``rect`` (None: all of it, or it was replaced)."""
+        if self._reduced is None:
+            return
+        if rect is None:
+            self._reduced = None
+            return
+        f = self._factor
+        h, w = self._doc.height, self._doc.width
+        bx0, by0 = max(0, rect.left()) // f, max(0, rect.top()) // f
+        bx1, by1 = -(-min(w, rect.right() + 1) // f), -(-min(h, rect.bottom() + 1) // f)
+        if bx1 <= bx0 or by1 <= by0:
+            return
+        box = Box(bx0 * f, by0 * f, min(w, bx1 * f), min(h, by1 * f))
+        self._reduced[by0:by1, bx0:bx1] = _max_reduce(self._doc.layer_alpha(self.name, box), f)
+        qimage_convert.set_alpha(self._image, self._reduced, self._doc.colors[self.name])
+
+    def _rebuild(self, f: int) -> None:
+        self._factor = f
+        self._reduced = _max_reduce(self._doc.layer_alpha(self.name), f)
+        self._image = qimage_convert.layer_from_alpha(self._reduced, self._doc.colors[self.name])
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        scale = painter.worldTransform().m11()
+        f = math.ceil(self.MIN_SCREEN_PX / scale) if scale > 0 else 1
+        if f <= 2:  # at half size and more, the sampling keeps a 1-px line: draw the layer itself
+            super().paint(painter, option, widget)
+            return
+        if f != self._factor or self._reduced is None:
+            self._rebuild(f)
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        if exposed.isEmpty():
+            return
+        scaled = QRectF(exposed.x() / f, exposed.y() / f, exposed.width() / f, exposed.height() / f)
+        source = scaled.toAlignedRect().intersected(self._image.rect())
+        painter.save()
+        painter.scale(f, f)
+        painter.drawImage(source, self._image, source)
+        painter.restore()
+
+
+def _max_reduce(alpha: np.ndarray, f: int) -> np.ndarray:
+    """The maximum over f x f blocks (the last ones padded with zeros): (H, W) -> (ceil(H/f), ceil(W/f))."""
+    h, w = alpha.shape
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    padded = np.zeros((hp, wp), np.uint8)
+    padded[:h, :w] = alpha
+    return padded.reshape(hp // f, f, wp // f, f).max(axis=(1, 3))  # (H/f, f, W/f, f) -> (H/f, W/f)
 
 
 class BrushCursorItem(QGraphicsEllipseItem):

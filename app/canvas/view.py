@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from app import qimage_convert
 from app.canvas import geometry
-from app.canvas.items import BrushCursorItem, LayerItem, PhotoItem
+from app.canvas.items import BrushCursorItem, LayerItem, PhotoItem, ThinLayerItem
 from app.canvas.tools import Tool
 from app.document import FORBID, GUIDE, MASK, Document
 from inpaint_core.image_io import IMAGE_EXTENSIONS
@@ -58,9 +58,14 @@ class CanvasView(QGraphicsView):
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # No scroll bars: the view's scene rect has a margin of one viewport around the photo (`_free_margin`),
+        # which they would show as room to scroll into. Panning moves the (hidden) bars.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.photo_item = PhotoItem()
-        self.layer_items = {name: LayerItem(doc, name) for name in (FORBID, MASK, GUIDE)}
+        self.layer_items: dict[str, LayerItem] = {name: LayerItem(doc, name) for name in (FORBID, MASK)}
+        self.layer_items[GUIDE] = ThinLayerItem(doc, GUIDE)  # 1-px strokes stay visible at Fit
         self.flow_item = QGraphicsPixmapItem()
         self.flow_item.setVisible(False)
         self.brush_cursor = BrushCursorItem()
@@ -97,6 +102,8 @@ class CanvasView(QGraphicsView):
         )
         self.photo_item.set_photo(self._displayed_qimage())
         for item in self.layer_items.values():
+            if isinstance(item, ThinLayerItem):
+                item.invalidate()
             item.prepareGeometryChange()
             item.update()
         self.scene().setSceneRect(QRectF(0, 0, self.doc.width, self.doc.height))
@@ -123,6 +130,8 @@ class CanvasView(QGraphicsView):
 
     def _on_doc_layer_changed(self, name: str, rect: QRect) -> None:
         item = self.layer_items.get(name)
+        if isinstance(item, ThinLayerItem):
+            item.invalidate(rect)
         if item is not None:
             item.update(QRectF(rect))
 
@@ -142,7 +151,16 @@ class CanvasView(QGraphicsView):
     def scale_factor(self) -> float:
         return float(self.transform().m11())
 
+    def _free_margin(self, scale: float) -> None:
+        """Let the view place the photo anywhere (up to a viewport beyond its edges): Qt centres a scene smaller
+        than the viewport and clamps one larger at its edges, so a wheel zoom from Fit drifted away from the
+        cursor until the photo outgrew the viewport."""
+        vp = self.viewport().size()
+        mx, my = vp.width() / scale, vp.height() / scale
+        self.setSceneRect(QRectF(-mx, -my, self.doc.width + 2 * mx, self.doc.height + 2 * my))
+
     def _apply(self, origin: geometry.Point, scale: float) -> None:
+        self._free_margin(scale)
         self.setTransform(QTransform.fromScale(scale, scale))
         vp = self.viewport().size()
         cx, cy = geometry.centre_for(origin, scale, (vp.width(), vp.height()))
@@ -163,6 +181,7 @@ class CanvasView(QGraphicsView):
         """Zoom so the whole photo is visible, centred."""
         vp = self.viewport().size()
         scale = geometry.fit_scale((self.doc.width, self.doc.height), (vp.width(), vp.height()))
+        self._free_margin(scale)
         self.setTransform(QTransform.fromScale(scale, scale))
         self.centerOn(QPointF(self.doc.width / 2, self.doc.height / 2))
         self._fitted = True
@@ -171,6 +190,7 @@ class CanvasView(QGraphicsView):
     def zoom_100(self) -> None:
         """Show the photo at 100 %, keeping the viewport's centre."""
         centre = self.mapToScene(self.viewport().rect().center())
+        self._free_margin(1.0)
         self.setTransform(QTransform())
         self.centerOn(centre)
         self._fitted = False
@@ -180,6 +200,8 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
+        else:
+            self._free_margin(self.scale_factor())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y()

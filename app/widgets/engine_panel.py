@@ -32,11 +32,13 @@ from inpaint_core.api import (
     DEEPFILL,
     ENGINE_LABELS,
     ENGINES,
+    EXPERIMENTAL_SAMPLES,
     INTERACTIVE_SECONDS,
     MAX_EDGE_BLEND,
     MAX_PATCH_RADIUS,
     MIN_MAX_SIDE,
     PATCHMATCH,
+    BinScore,
     ModelInfo,
     read_weights_info,
     shipped_model_info,
@@ -95,8 +97,13 @@ def _size(info: ModelInfo) -> str:
     return f"{info.parameters / 1e6:.2f} M parameters, {info.size_bytes / 1e6:.1f} MB ({info.dtype})"
 
 
+def _bins(scores: tuple[BinScore, ...]) -> str:
+    names = [s.bin.replace("%", " %") for s in scores]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def describe(choice: ModelChoice) -> str:
-    """What the info line under the picker says about a choice."""
+    """What the info line under the picker says about a choice: its facts and what is known of its quality."""
     info = choice.info
     if info is None:
         return choice.why
@@ -107,7 +114,33 @@ def describe(choice: ModelChoice) -> str:
     parts.append(
         "Reads guide strokes." if info.guide_channel else "No guide channel: guide strokes are ignored."
     )
+    quality = info.quality
+    if quality.samples_seen is not None:
+        parts.append(f"{quality.samples_seen:,} training samples seen.")
+    if quality.scores:
+        figures = ", ".join(f"{s.bin.replace('%', ' %')} {s.gain:+.2f} dB" for s in quality.scores)
+        parts.append(f"Hole PSNR against the best classical fill ({quality.source}): {figures}.")
+    else:
+        parts.append("No quality figures in the file or a model card.")
     return " ".join(parts)
+
+
+def quality_warning(choice: ModelChoice) -> str:
+    """A warning for a model that is experimental: below the classical fills, or trained on too few samples
+    ("" for any other)."""
+    quality = choice.info.quality if choice.info is not None else None
+    if quality is None or not quality.experimental:
+        return ""
+    below = quality.below_classical
+    if below:
+        return (
+            f"Experimental: its fills score below the classical ones on {_bins(below)} holes (pale or blurred "
+            "fills, colour shifts at the edge). Telea or Navier-Stokes will often look better."
+        )
+    return (
+        f"Experimental: trained on only {quality.samples_seen:,} samples (a usable model needs about "
+        f"{EXPERIMENTAL_SAMPLES:,} or more); expect fills worse than the classical ones."
+    )
 
 
 def model_choices(settings: AppSettings) -> list[ModelChoice]:
@@ -125,16 +158,22 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     choices = [
         ModelChoice(SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped)
     ]
-    paths = [settings.session_weights, settings.weights, *settings.weights_files]
-    for path in dict.fromkeys(p for p in paths if p):  # unique, in order
-        label = f"DeepFill · {Path(path).stem}"
-        if path == settings.session_weights:
-            label += " (this session)"
+    paths = list(dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p))
+    stems = [Path(p).stem for p in paths]
+    for path in paths:  # unique, in order
+        name = Path(path).stem
+        if stems.count(name) > 1:  # two files of one name: their folders tell them apart
+            name = f"{Path(path).parent.name}/{name}"
+        tags = ["this session"] if path == settings.session_weights else []
         try:
             info = read_weights_info(path)
         except InpaintError as exc:
+            label = f"DeepFill · {name}" + (f" ({', '.join(tags)})" if tags else "")
             choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, False, gui_text(exc)))
             continue
+        if info.quality.experimental:
+            tags.insert(0, "experimental")
+        label = f"DeepFill · {name}" + (f" ({', '.join(tags)})" if tags else "")
         choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, True, path, info))
     for name in ENGINES:
         if name != DEEPFILL:
@@ -159,7 +198,8 @@ class EnginePanel(QWidget):
         form = QFormLayout()
         self.model = QComboBox()
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(12)
+        # The list has a row to itself, under "Model" and Load…, so names are not cut off ("Navier-Stokes (classica").
+        self.model.setMinimumContentsLength(26)
         self.model.setToolTip("The model that fills the mask")
         self.load_button = QToolButton()
         self.load_button.setText("Load…")
@@ -168,16 +208,20 @@ class EnginePanel(QWidget):
             "Add DeepFill weights: a .safetensors file, or a published DeepFill v2 checkpoint "
             "(snap-0.index or .pth), converted on the spot"
         )
-        picker = QHBoxLayout()
-        picker.setContentsMargins(0, 0, 0, 0)
-        picker.addWidget(self.model, 1)
-        picker.addWidget(self.load_button)
         self.model_info = QLabel()
         self.model_info.setWordWrap(True)
         self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # Room for the longest description, so choosing another model never moves the docks below.
-        self.model_info.setMinimumHeight(self.model_info.fontMetrics().lineSpacing() * 4)
+        self.model_info.setMinimumHeight(self.model_info.fontMetrics().lineSpacing() * 6)
         self.model_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.model_warning = QLabel()  # an experimental model says so, in the warning colour
+        self.model_warning.setWordWrap(True)
+        self.model_warning.setObjectName("model_warning")
+        self.model_warning.setVisible(False)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Model"))
+        header.addStretch(1)
+        header.addWidget(self.load_button)
         self.device = QComboBox()
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
@@ -202,23 +246,27 @@ class EnginePanel(QWidget):
             "Fade the fill into the photo over this many pixels outside the mask (0 = none). "
             "The masked pixels are always replaced completely."
         )
-        self.fast_fills = QCheckBox(f"Fast fills (about {INTERACTIVE_SECONDS:g} s)")
+        # The budget covers the network's pass, not the whole fill: no promise of a fill time on the box.
+        self.fast_fills = QCheckBox("Fast fills (lower model resolution)")
         self.fast_fills.setToolTip(
-            "Lower the model resolution below the maximum when a full-resolution fill would take longer than "
-            f"about {INTERACTIVE_SECONDS:g} s on this device. Off: always the maximum resolution, and long "
-            "thin holes (scratches) filled in tiles at the photo's own resolution (slower, sharper)."
+            f"Lower the model resolution so that the network's pass over a hole is budgeted at about "
+            f"{INTERACTIVE_SECONDS:g} s on this device (estimated from a short speed test). The whole fill takes "
+            "longer: loading the model the first time, preparing each hole's window, matching the tone and "
+            "pasting; the CPU candidate took 3-5 s on a 1-2 MP photo on a 2-core machine. \"Last fill\" below "
+            "shows what the last one took. Off: always the maximum resolution, and long thin holes (scratches) "
+            "filled in tiles at the photo's own resolution (slower, sharper)."
         )
         # Always shown (with a placeholder) so the dock is sized for it from the start, not cut off later.
         self.last_fill = QLabel(NO_FILL_YET)
         self.last_fill.setToolTip("How long the last fill took and the resolution the model worked at")
         self.auto_fill = QCheckBox("Fill when a stroke ends")
         self.auto_fill.setToolTip("Start a fill as soon as a mask stroke or selection ends (as IOPaint does)")
-        # The wrapped description sits between two forms: inside a QFormLayout row a word-wrapped label gets
-        # one line's height and the rows below draw over it.
-        top = QFormLayout()
-        top.addRow("Model", picker)
-        layout.addLayout(top)
+        # The wrapped description sits outside the form: inside a QFormLayout row a word-wrapped label gets one
+        # line's height and the rows below draw over it.
+        layout.addLayout(header)
+        layout.addWidget(self.model)
         layout.addWidget(self.model_info)
+        layout.addWidget(self.model_warning)
         form.addRow("Device", self.device)
         form.addRow("Max resolution", self.max_side)
         form.addRow("Patch radius", self.patch_radius)
@@ -226,8 +274,6 @@ class EnginePanel(QWidget):
         form.addRow(self.fast_fills)
         form.addRow(self.auto_fill)
         layout.addLayout(form)
-        label_width = max(form.labelForField(w).sizeHint().width() for w in (self.device, self.max_side))
-        top.labelForField(picker).setMinimumWidth(label_width)  # the two forms' fields line up
         self.weights_note = QLabel()
         self.weights_note.setWordWrap(True)
         layout.addWidget(self.weights_note)
@@ -292,11 +338,17 @@ class EnginePanel(QWidget):
                 item.setEnabled(False)
         combo.setCurrentIndex(max(0, combo.findData(current_key(self.settings))))
         combo.blockSignals(False)
+        # The open list is as wide as its longest name, even where the closed box is narrower.
+        widest = max((combo.fontMetrics().horizontalAdvance(c.label) for c in self.choices), default=0)
+        combo.view().setMinimumWidth(widest + 40)
         self._show_current()
 
     def _show_current(self) -> None:
         choice = self.current_choice()
         self.model_info.setText(describe(choice) if choice is not None else "")
+        warning = quality_warning(choice) if choice is not None else ""
+        self.model_warning.setText(warning)
+        self.model_warning.setVisible(bool(warning))
         self.model.setToolTip(choice.why if choice is not None else "")
         # Enabled where the chosen engine reads it.
         self.patch_radius.setEnabled(choice is not None and choice.engine in (PATCHMATCH, AUTO))
@@ -343,6 +395,7 @@ class EnginePanel(QWidget):
         self.cancel_button.setIcon(icon("mdi6.close-circle-outline", color))
         self.load_button.setIcon(icon("mdi6.folder-open-outline", color))
         self.weights_note.setStyleSheet(f"color: {warning_color(theme)};")
+        self.model_warning.setStyleSheet(f"color: {warning_color(theme)};")
 
     # -- user changes ---------------------------------------------------------------------------------------
     def _on_model_changed(self) -> None:

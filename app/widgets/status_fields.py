@@ -25,10 +25,19 @@ class StatusFields(QWidget):
         # A fixed width keeps the fields from shifting as the numbers change.
         self.zoom.setMinimumWidth(self.zoom.fontMetrics().horizontalAdvance("6400 %"))
         self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("00000, 00000"))
+        self._separators: dict[QLabel, QFrame] = {}
         for i, label in enumerate((self.position, self.image, self.tool, self.model, self.zoom)):
             if i:
-                layout.addWidget(self._separator())
+                self._separators[label] = self._separator()
+                layout.addWidget(self._separators[label])
             layout.addWidget(label)
+
+    def set_compact(self, compact: bool) -> None:
+        """Hide the image, tool and model fields (they are in the window's panels too), so a long status message
+        (a record's path, the inspector's sources) has the room to show whole."""
+        for label in (self.image, self.tool, self.model):
+            label.setVisible(not compact)
+            self._separators[label].setVisible(not compact)
 
     @staticmethod
     def _separator() -> QFrame:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from inpaint_core.errors import InpaintError, OutputExistsError
 from inpaint_core.files import StagedOutputs, sha256_file
 from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
-from inpaint_core.image_io import save_image
+from inpaint_core.image_io import load_image, save_image
 from inpaint_core.manifest import resolve_weights
 from inpaint_core.restore.embed import xmp_packet
 from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
@@ -337,25 +338,118 @@ def provenance_record(
         "filled_fraction": round(filled_pixels / max(1, width * height), 6),
         "engines": sorted({fill.engine for fill in fills}),
         "models": list(models.values()),
-        "fills": [
-            {
-                "index": n,
-                "engine": fill.engine,
-                "engine_name": ENGINE_NAMES.get(fill.engine, fill.engine),
-                "model": fill.model.name if fill.model else None,
-                "weights_file": fill.model.file if fill.model else None,
-                "weights_sha256": fill.model.sha256 if fill.model else None,
-                "date": fill.when,
-                "box": _box_list(fill.box),
-                "pixels": fill.pixels,
-                "windows": [_box_list(b) for b in fill.windows],
-                "settings": fill.settings,
-                "note": fill.note,
-            }
-            for n, fill in enumerate(fills, start=1)
-        ],
+        "fills": [fill_entry(fill, n) for n, fill in enumerate(fills, start=1)],
         "files": {key: name for key, name in FILES.items() if name in files},
     }
+
+
+def fill_entry(fill: FillRecord, index: int) -> dict[str, object]:
+    """One fill as provenance.json lists it (also the recovery copy's form; `fill_from_entry` reads it back)."""
+    return {
+        "index": index,
+        "engine": fill.engine,
+        "engine_name": ENGINE_NAMES.get(fill.engine, fill.engine),
+        "model": fill.model.name if fill.model else None,
+        "weights_file": fill.model.file if fill.model else None,
+        "weights_sha256": fill.model.sha256 if fill.model else None,
+        "date": fill.when,
+        "box": _box_list(fill.box),
+        "pixels": fill.pixels,
+        "windows": [_box_list(b) for b in fill.windows],
+        "settings": fill.settings,
+        "note": fill.note,
+    }
+
+
+def fill_from_entry(entry: dict[str, object], image_size: tuple[int, int], region: np.ndarray) -> FillRecord:
+    """A fill record from its provenance.json entry and its region (box-sized bool); the attention field is
+    not in the record, so it is None. Raises ValueError on a malformed entry."""
+    try:
+        box = Box(*(int(v) for v in entry["box"]))  # type: ignore[attr-defined]
+        windows = tuple(Box(*(int(v) for v in w)) for w in entry.get("windows") or ())  # type: ignore[attr-defined]
+        model = None
+        if entry.get("model"):
+            model = ModelIdentity(str(entry["model"]), str(entry.get("weights_file") or ""),
+                                  str(entry.get("weights_sha256") or "unknown"))  # fmt: skip
+        settings = entry.get("settings") or {}
+        region = np.asarray(region, bool)
+        if region.shape != (box.height, box.width):
+            raise ValueError(f"a fill's region is {region.shape}, its box {box.height}x{box.width}")
+        return FillRecord(
+            image_size, box, region, str(entry["engine"]), str(entry.get("date") or ""), model, None, windows,
+            dict(settings) if isinstance(settings, dict) else {}, str(entry.get("note") or ""),
+        )  # fmt: skip
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a fill entry is malformed ({exc})") from None
+
+
+def read_sidecar(image_path: str | os.PathLike[str], shape: tuple[int, ...]) -> list[FillRecord]:
+    """The fills recorded in the sidecar beside `image_path` (a photo opened again, to carry its earlier fills
+    into the next save). Each fill's region is read from fill-index.png (a pixel filled twice counts for the later
+    fill) or, without it, filled-pixels.png inside the fill's box. [] when there is no sidecar.
+
+    Raises:
+        InpaintError: the sidecar is unreadable, of another format, or of another image size.
+    """
+    folder = sidecar_path(image_path)
+    record_file = folder / RECORD_NAME
+    if not record_file.is_file():
+        return []
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        if record.get("format") != PROVENANCE_FORMAT:
+            raise ValueError(f"format {record.get('format')!r}")
+        size = (int(shape[0]), int(shape[1]))
+        if (int(record["height"]), int(record["width"])) != size:
+            raise ValueError(f"it describes a {record['width']}x{record['height']} image")
+        index_file, pixels_file = folder / FILES["fill_index"], folder / FILES["filled_pixels"]
+        index = load_image(index_file).pixels if index_file.is_file() else None
+        filled = load_image(pixels_file).pixels > 0 if index is None and pixels_file.is_file() else None
+        fills = []
+        for n, entry in enumerate(record["fills"], start=1):
+            box = Box(*(int(v) for v in entry["box"]))
+            if index is not None:
+                region = index[box.slices] == n
+            elif filled is not None:
+                region = filled[box.slices]
+            else:
+                region = np.ones((box.height, box.width), bool)  # no map: the whole box, not less than was filled
+            fills.append(fill_from_entry(entry, size, region))
+        return fills
+    except InpaintError as exc:
+        raise InpaintError(f"{folder}: the provenance record cannot be read ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InpaintError(f"{folder}: the provenance record cannot be read ({exc})") from None
+
+
+def read_note(image_path: str | os.PathLike[str]) -> tuple[int, int | None] | None:
+    """What a saved photo's embedded note says: (filled regions, filled pixels or None); None without a note."""
+    from PIL import Image
+
+    try:
+        with Image.open(image_path) as image:
+            info = dict(image.info)
+            text = dict(getattr(image, "text", {}) or {})
+    except (OSError, ValueError, SyntaxError):  # Pillow raises SyntaxError on some broken headers
+        return None
+    xmp = info.get("xmp") or text.get("XML:com.adobe.xmp") or b""
+    xmp_text = xmp.decode("utf-8", "replace") if isinstance(xmp, bytes) else str(xmp)
+    regions = re.search(r'dfs:FilledRegions="(\d+)"', xmp_text)
+    pixels = re.search(r'dfs:FilledPixels="(\d+)"', xmp_text)
+    if regions:
+        return int(regions.group(1)), int(pixels.group(1)) if pixels else None
+    described = re.search(r"contains (\d+) filled \(inpainted\) regions?(?: \((\d+) pixels\))?", text.get("Description", ""))
+    if described:
+        return int(described.group(1)), int(described.group(2)) if described.group(2) else None
+    return None
+
+
+def note_only_fills(image_size: tuple[int, int], regions: int, pixels: int | None) -> list[FillRecord]:
+    """Stand-ins for earlier fills a photo's note names but whose sidecar is gone: counted, with no region."""
+    amount = f"{pixels} px in all" if pixels is not None else "pixel count not recorded"
+    note = f"an earlier fill named only by the photo's note ({amount}); where it lies is not recorded"
+    empty = np.zeros(image_size, bool)
+    return [FillRecord.from_mask(empty, "unknown", "", note=note) for _ in range(regions)]
 
 
 def _readme(

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from app.dialogs import ask_box
 from app.main_window import MainWindow
 from app.settings import AppSettings
 from tests.app.qt_helpers import photo
@@ -42,6 +43,7 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> DialogRecorder:
     rec = DialogRecorder()
     for kind in ("warning", "question", "critical", "information"):
         monkeypatch.setattr(QMessageBox, kind, staticmethod(rec.make(kind)))
+    monkeypatch.setattr(ask_box, "ask", rec.make("question"))  # the questions with labelled buttons
     return rec
 
 

@@ -43,6 +43,9 @@ def _answers(
 
     for kind in ("question", "warning"):
         monkeypatch.setattr(QMessageBox, kind, staticmethod(answer))
+    from app.dialogs import ask_box
+
+    monkeypatch.setattr(ask_box, "ask", answer)
 
 
 def _save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
@@ -407,7 +410,7 @@ def test_a_killed_session_is_offered_back(
     log: list[tuple[str, str]] = []
     _answers(monkeypatch, {"Restore unsaved work?": Button.Yes}, log)
     assert window.offer_recovery()
-    assert "photo.png" in log[-1][1]
+    assert "photo.png" in log[-1][1] and "did not close properly" in log[-1][1]
     doc = window.doc
     assert doc.path == photo_path and doc.is_modified
     assert doc.image.dtype == np.uint16 and np.array_equal(doc.image, expected["pixels"])
@@ -472,6 +475,7 @@ def test_a_terminated_session_keeps_its_unsaved_work_and_exits_with_the_signals_
         assert list(window.settings.recovery_folder.glob("*")) == []
         return
     assert window.offer_recovery()
+    assert "was asked to quit" in log[-1][1] and "did not close properly" not in log[-1][1]
     expected = np.zeros((48, 64), np.uint8)
     expected[3:9, 5:40] = 255
     assert window.doc.path == photo_path
@@ -502,3 +506,56 @@ def test_a_damaged_recovery_copy_is_refused_not_loaded(tmp_path: Path) -> None:
     file.write_bytes(file.read_bytes()[:100])
     with pytest.raises(ValueError, match="damaged"):
         read_snapshot(file)
+
+
+def test_the_restore_question_can_wait_and_names_the_photo_behind_it(
+    make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.dialogs import ask_box
+
+    photo_path = tmp_path / "scan.png"
+    image_io.save_image(photo_path, synthetic_photo(48, 64))
+    window = make_window()
+    folder = window.settings.recovery_folder
+    copy = folder / f"left{'.recovery'}"
+    write_snapshot(copy, Snapshot(synthetic_photo(48, 64), {MASK: np.zeros((48, 64), np.uint8)}, str(photo_path)))
+    behind: list[tuple[str, str, dict[Any, str]]] = []
+
+    def later(_parent: Any, title: str, text: str, labels: dict[Any, str], default: Any) -> Button:
+        behind.append((window.windowTitle(), window.view._placeholder, labels))
+        return Button.Cancel
+
+    monkeypatch.setattr(ask_box, "ask", later)
+    assert not window.offer_recovery()
+    title, placeholder, labels = behind[-1]
+    assert title.startswith("scan.png") and "scan.png" in placeholder  # not "untitled" and a 1x1 image
+    assert set(labels.values()) == {"Restore", "Discard", "Later"}
+    assert window.view._placeholder == ""  # gone once answered
+    assert copy.exists() and len(find_orphans(folder)) == 1  # Later: kept, offered at the next start
+    for orphan in find_orphans(folder):
+        orphan.release()
+    assert not window.offer_recovery() and copy.exists()
+
+
+def test_any_edit_is_copied_for_recovery_soon_after_it(make_window: Any, qtbot: Any) -> None:
+    """A stroke, not only a fill, reaches the recovery copy once the edits pause (off the GUI thread)."""
+    from app.canvas.commands import LayerReplaceCommand
+    from app.recovery import AUTOSAVE_DEBOUNCE_MS
+
+    window = make_window()
+    doc = window.doc
+    alpha = doc.layer_alpha(MASK)
+    alpha[3:9, 5:40] = 255
+    with qtbot.waitSignal(window.recovery.written, timeout=AUTOSAVE_DEBOUNCE_MS + 5000):
+        doc.undo_stack.push(LayerReplaceCommand(doc, MASK, doc.layer_alpha(MASK), alpha, "Paint"))
+    assert np.array_equal(read_snapshot(window.recovery.file).layers[MASK], alpha)
+    # A burst of edits makes one copy, after the last.
+    written: list[float] = []
+    window.recovery.written.connect(written.append)
+    for row in range(10, 20):
+        alpha[row, 0:5] = 255
+        doc.undo_stack.push(LayerReplaceCommand(doc, MASK, doc.layer_alpha(MASK), alpha.copy(), "Paint"))
+    qtbot.waitUntil(lambda: len(written) == 1, timeout=AUTOSAVE_DEBOUNCE_MS + 5000)
+    qtbot.wait(AUTOSAVE_DEBOUNCE_MS + 200)
+    assert len(written) == 1
+    assert np.array_equal(read_snapshot(window.recovery.file).layers[MASK], alpha)

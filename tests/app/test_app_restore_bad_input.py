@@ -4,6 +4,7 @@ fills the photo on disk does not have, and a recovery copy knows which photo it 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.canvas.commands import LayerReplaceCommand
+from app.dialogs import ask_box
 from app.document import MASK
 from app.file_controller import SAVE_ERROR_TITLE
 from inpaint_core import image_io
@@ -30,7 +32,8 @@ Button = QMessageBox.StandardButton
 def _answers(
     monkeypatch: pytest.MonkeyPatch, by_title: dict[str, Button], log: list[tuple[str, str]]
 ) -> None:
-    """QMessageBox.question/warning answer by title (Cancel for titles not listed) and log (title, text)."""
+    """QMessageBox.question/warning and the labelled questions (`ask_box.ask`: the restore prompt) answer by
+    title (Cancel for titles not listed) and log (title, text)."""
 
     def answer(_parent: Any, title: str, text: str, *args: Any, **kwargs: Any) -> Button:
         log.append((title, text))
@@ -38,6 +41,7 @@ def _answers(
 
     for kind in ("question", "warning"):
         monkeypatch.setattr(QMessageBox, kind, staticmethod(answer))
+    monkeypatch.setattr(ask_box, "ask", answer)
 
 
 def _filled_photo(make_window: Any, qtbot: Any, path: Path) -> Any:
@@ -86,6 +90,47 @@ def test_disk_full_while_saving_leaves_the_photo_and_no_record(
     assert sidecar_path(photo).is_dir() and window.restore.provenance.last_sidecar == sidecar_path(photo)
 
 
+def test_a_failed_save_keeps_the_earlier_record_it_carries(
+    make_window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo reopened with its record (its fills carried into the session) and filled again: a save that fails
+    leaves that record exactly as it was (the new one was staged on the file worker and is dropped), and the
+    retry replaces it with one that holds both fills."""
+    photo = tmp_path / "photo.png"
+    log: list[tuple[str, str]] = []
+    _answers(monkeypatch, {"Overwrite the original?": Button.Yes}, log)
+    assert _filled_photo(make_window, qtbot, photo).files.save()
+    record = sidecar_path(photo) / "provenance.json"
+    earlier = record.read_bytes()
+    window = make_window()
+    assert window.files.open_path(photo, ask=False)
+    assert window.restore.provenance.earlier_count() == 1
+    alpha = np.zeros((48, 64), np.uint8)
+    alpha[2:10, 2:12] = 255
+    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
+        assert window.inpaint.start("telea")
+    before = photo.read_bytes()
+
+    def full_disk(path: Path, mode: str = "wb", **kwargs: object) -> object:
+        if Path(path).name == photo.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return atomic_write(path, mode, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(image_io, "atomic_write", full_disk)
+    log.clear()
+    assert not window.files.save()
+    assert [t for t, _ in log] == ["Overwrite the original?", SAVE_ERROR_TITLE]  # no word of a record
+    assert photo.read_bytes() == before and record.read_bytes() == earlier
+    assert _hidden(tmp_path) == []
+    assert window.restore.provenance.last_sidecar is None
+
+    monkeypatch.setattr(image_io, "atomic_write", atomic_write)
+    assert window.files.save()
+    assert len(json.loads(record.read_text())["fills"]) == 2
+    assert window.restore.provenance.last_sidecar == sidecar_path(photo)
+
+
 # An editor that fills a photo, then stalls inside the photo's write on Save (its sidecar already staged).
 _KILLED_WHILE_SAVING = """
 import sys, time
@@ -94,6 +139,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication, QMessageBox
 app = QApplication([])
 from app.canvas.commands import LayerReplaceCommand
+from app.dialogs import ask_box
 from app.main_window import MainWindow
 from app.settings import AppSettings
 from inpaint_core import image_io
@@ -221,6 +267,7 @@ def test_a_damaged_recovery_copy_is_reported_once(
     folder = make_window().settings.recovery_folder
     (copy,) = folder.glob("*.recovery")
     copy.write_bytes(copy.read_bytes()[:100])
+    copy.with_suffix(".ended").write_text("signal")  # its session was asked to quit: the marker goes with it
 
     log: list[tuple[str, str]] = []
     _answers(monkeypatch, {"Cannot restore": answer}, log)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -139,11 +140,12 @@ def test_bracket_keys_resize_the_brush(make_window: Any, qtbot: Any) -> None:
     assert window.view.brush_cursor.size == window.tool_settings.size
 
 
-def test_wheel_zoom_keeps_the_point_under_the_cursor(make_window: Any) -> None:
-    # larger than the viewport at 100 %: a photo smaller than the view is centred instead (Qt's alignment)
+@pytest.mark.parametrize("start", ["100 %", "Fit"])
+def test_wheel_zoom_keeps_the_point_under_the_cursor(make_window: Any, start: str) -> None:
+    # From Fit the photo is smaller than the view in one direction: Qt centred it, and the anchor drifted.
     window = make_window(image=np.zeros((2000, 3000, 3), np.uint8))
     view = window.view
-    view.zoom_100()
+    view.zoom_100() if start == "100 %" else view.fit()
     QApplication.processEvents()
     cursor = QPoint(200, 150)
     before = view.mapToScene(cursor)
@@ -157,8 +159,9 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(make_window: Any) -> None:
         Qt.ScrollPhase.NoScrollPhase,
         False,
     )
+    scale = view.scale_factor()
     QApplication.sendEvent(view.viewport(), event)
-    assert view.scale_factor() > 1.3
+    assert view.scale_factor() > 1.3 * scale
     after = view.mapToScene(cursor)
     assert abs(after.x() - before.x()) <= 1.0 and abs(after.y() - before.y()) <= 1.0
 
@@ -183,3 +186,36 @@ def test_forbid_layer_is_separate_from_mask_and_colours(make_window: Any) -> Non
     assert np.array_equal(window.doc.mask_array(), before)  # recolouring keeps the coverage
     assert not window.doc.forbid_array().any()
     assert FORBID in window.view.layer_items
+
+
+def _lit(shot: Any, x: int, y: int) -> bool:
+    """Something is drawn within 3 px above or below (x, y) on the black photo."""
+    return any(max(shot.pixelColor(x, yy).getRgb()[:3]) > 60 for yy in range(y - 3, y + 4))
+
+
+def test_a_one_pixel_guide_stroke_stays_visible_at_fit(make_window: Any) -> None:
+    """At Fit on a 1.9 MP photo (about 1/3 scale) a 1-px guide line stays visible along its whole length, not
+    sampled away, and a later stroke shows too (the reduced copy follows the layer where it changes)."""
+    from app.canvas.items import ThinLayerItem
+    from app.document import GUIDE
+    from inpaint_core.boxes import Box
+
+    window = make_window(image=np.zeros((1200, 1600, 3), np.uint8))
+    view = window.view
+    view.fit()
+    QApplication.processEvents()
+    assert view.scale_factor() < 0.5 and isinstance(view.layer_items[GUIDE], ThinLayerItem)
+    guide = np.zeros((1200, 1600), np.uint8)
+    guide[601, 100:1500] = 255  # a horizontal 1-px stroke
+    window.doc.set_layer_alpha(GUIDE, guide)
+    QApplication.processEvents()
+    shot = view.viewport().grab().toImage()
+    left, right = view.mapFromScene(QPointF(110, 601)), view.mapFromScene(QPointF(1490, 601))
+    drawn = sum(_lit(shot, x, left.y()) for x in range(left.x(), right.x()))
+    assert drawn >= 0.95 * (right.x() - left.x())
+    stroke = Box(100, 200, 1500, 201)
+    window.doc.set_layer_alpha(GUIDE, np.full((1, 1400), 255, np.uint8), stroke)
+    QApplication.processEvents()
+    shot = view.viewport().grab().toImage()
+    a, b = view.mapFromScene(QPointF(110, 200)), view.mapFromScene(QPointF(1490, 200))
+    assert sum(_lit(shot, x, a.y()) for x in range(a.x(), b.x())) >= 0.95 * (b.x() - a.x())

@@ -102,6 +102,7 @@ def test_a_file_that_is_not_our_weights_is_refused_in_gui_words(
     _kind, title, text = dialogs.calls[-1]
     assert title == "Cannot load these weights" and "not a DeepFill Studio weights file" in text
     assert "--" not in text
+    assert "snap-0.index or .pth" in text and "convert-weights" in text  # says how to get a usable file
     assert window.settings.weights_files == []
 
 
@@ -283,3 +284,57 @@ def test_fast_fills_sets_a_time_budget_and_the_panel_shows_the_model_size(
     assert request is not None and request.max_seconds is None
     window.settings.sync()
     assert not AppSettings.from_ini(tmp_path / "settings.ini").fast_fills
+
+
+def test_an_experimental_model_is_marked_and_warned_about(
+    make_window: Any, random_weights: Path, no_shipped_weights: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from tests.core.test_model_info import _with_metadata
+
+    bench = {"10-20%": {"deepfill": 19.58, "telea": 20.30, "ns": 20.34}, "50-60%": {"deepfill": 16.59, "ns": 16.15}}
+    weak = _with_metadata(
+        random_weights, tmp_path / "weak.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
+    )
+    window = make_window()
+    assert window.weights_loader.load(weak)
+    panel = window.engine_panel
+    assert panel.model.currentText() == "DeepFill · weak (experimental)"
+    info = panel.model_info.text()
+    assert "69,560 training samples seen" in info
+    assert "10-20 % -0.76 dB" in info and "50-60 % +0.44 dB" in info and "the file's metadata" in info
+    warning = panel.model_warning.text()
+    assert panel.model_warning.isVisibleTo(window) and "Experimental" in warning and "10-20 %" in warning
+    assert "50-60" not in warning  # above classical there
+    # A classical engine carries no warning.
+    panel.model.setCurrentIndex(panel.model.findData("telea"))
+    assert not panel.model_warning.isVisibleTo(window)
+
+
+def test_model_names_are_not_cut_off_and_same_stems_differ(
+    make_window: Any, random_weights: Path, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "a" / "model.safetensors", tmp_path / "b" / "model.safetensors"
+    for path in (one, two):
+        path.parent.mkdir()
+        path.write_bytes(random_weights.read_bytes())
+    window = make_window()
+    window.weights_loader.load(one)
+    window.weights_loader.load(two)
+    combo = window.engine_panel.model
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert "DeepFill · a/model" in labels and "DeepFill · b/model" in labels
+    metrics = combo.fontMetrics()
+    widest = max(metrics.horizontalAdvance(text) for text in labels)
+    assert combo.view().minimumWidth() >= widest  # the open list shows every name whole
+    ns = "Navier-Stokes (classical)"
+    assert combo.width() >= metrics.horizontalAdvance(ns)  # the closed box too, for the engines' names
+
+
+def test_fast_fills_promise_no_fill_time(make_window: Any) -> None:
+    """The budget covers the model pass only: the box does not promise a fill time, its tooltip says what it
+    covers and where the real time shows."""
+    box = make_window().engine_panel.fast_fills
+    assert " s)" not in box.text()
+    assert "network's pass" in box.toolTip() and "Last fill" in box.toolTip()

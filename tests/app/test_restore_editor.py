@@ -4,6 +4,10 @@ fill records that follow undo/redo, the sidecar and note written on save, and th
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from inpaint_core.restore.reuse import reuse_density, reuse_rgba
 from inpaint_core.restore.scratches import detect_scratches
 from inpaint_core.restore.synthetic import Damage, add_scratches, add_specks, texture
 from tests.app.qt_helpers import drag, photo
+from tests.conftest import REPO
 
 SIZE = 160
 
@@ -323,3 +328,184 @@ def test_opening_a_photo_with_a_record_beside_it_says_so(make_window: Any, tmp_p
     text = window.restore.panel.provenance_label.text()
     assert "record of earlier fills" in text and "restored.provenance/" in text
     assert not window.restore.panel.export_button.isEnabled()  # nothing of this session to record
+
+
+def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, random_weights: Path
+) -> None:
+    """A save with a fill writes the record's full-size maps on the file worker, with the busy bar up; the
+    weights are hashed on the fill's worker, not as the fill is applied."""
+    import app.provenance_controller as provenance_controller
+    import inpaint_core.restore.provenance as provenance
+
+    window = make_window()
+    weights = tmp_path / "fresh.safetensors"  # a file no earlier test hashed (the identity is cached)
+    weights.write_bytes(random_weights.read_bytes())
+    window.settings.weights = str(weights)
+    hashed: list[threading.Thread] = []
+    real_hash = provenance.sha256_file
+    monkeypatch.setattr(provenance, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1])
+    _fill(window, qtbot, Box(20, 14, 40, 32), "deepfill")
+    assert hashed and threading.main_thread() not in hashed
+    assert window.restore.provenance.fills()[0].model is not None
+
+    seen: list[tuple[threading.Thread, str]] = []
+    real_write = provenance_controller.write_sidecar
+
+    def write_sidecar(*args: Any, **kwargs: Any) -> Path:
+        seen.append((threading.current_thread(), window.files.background.label))
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(provenance_controller, "write_sidecar", write_sidecar)
+    busy: list[str] = []
+    window.files.busy_changed.connect(busy.append)
+    out = tmp_path / "filled.png"
+    _save_as(window, monkeypatch, out)
+    (thread, label), = seen
+    assert thread is not threading.main_thread() and label == "Saving filled.png…"
+    assert busy == ["Saving filled.png…", ""]  # the busy bar shows while the record and the photo are written
+    assert (sidecar_path(out) / "attention-flow.png").is_file()
+    assert Image.open(out).text["Provenance"] == "filled.provenance/provenance.json"  # type: ignore[attr-defined]
+    assert "provenance record in filled.provenance/" in window.statusBar().currentMessage()
+
+
+def test_a_record_that_cannot_be_written_is_said_and_the_photo_still_saved(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Any
+) -> None:
+    import app.provenance_controller as provenance_controller
+    from inpaint_core.errors import InpaintError
+
+    window = make_window()
+    _fill(window, qtbot, Box(8, 6, 22, 18), "telea")
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Path:
+        raise InpaintError("disk full")
+
+    monkeypatch.setattr(provenance_controller, "write_sidecar", refuse)
+    out = tmp_path / "photo.png"
+    _save_as(window, monkeypatch, out)
+    assert dialogs.calls[-1][:2] == ("warning", "Provenance record not written") and "disk full" in dialogs.calls[-1][2]
+    text = Image.open(out).text  # type: ignore[attr-defined]
+    assert "No provenance record was saved" in text["Description"]
+
+
+# -- provenance across sessions: re-save, crash recovery, Save As ------------------------------------------------
+_EARLIER_SESSION = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+app = QApplication([])
+from app.dialogs import ask_box
+from app.document import MASK
+from app.main_window import MainWindow
+from app.settings import AppSettings
+from inpaint_core.engine import InpaintEngine
+folder, scan, out, mode = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+QFileDialog.getSaveFileName = staticmethod(lambda *a, **k: (str(out), "PNG (*.png)"))
+window = MainWindow(AppSettings.from_ini(folder / "settings.ini"), InpaintEngine())
+window.show()
+assert window.files.open_path(scan, ask=False)
+
+def fill(x0, y0, x1, y1):
+    alpha = np.zeros((window.doc.height, window.doc.width), np.uint8)
+    alpha[y0:y1, x0:x1] = 255
+    window.doc.set_layer_alpha(MASK, alpha)
+    done = []
+    window.inpaint.applied.connect(lambda _s: done.append(1))
+    window.recovery.written.connect(lambda _t: done.append(2))
+    window.inpaint.start("telea")
+    deadline = time.monotonic() + 60
+    while 2 not in done:  # applied, and the recovery copy that follows a fill written
+        assert time.monotonic() < deadline, "no fill"
+        app.processEvents()
+
+fill(8, 6, 22, 18)
+assert window.files.save_as()
+if mode == "crash":
+    fill(36, 24, 56, 40)  # unsaved: only the recovery copy holds it
+print("ready", flush=True)
+if mode == "crash":
+    app.exec()  # killed here
+window.shutdown()
+"""
+
+
+def _earlier_session(tmp_path: Path, mode: str) -> tuple[Path, Path, subprocess.Popen[str]]:
+    """A first editor process: opens scan.png, fills, saves out.png (and in "crash" mode fills again and
+    waits to be killed). Returns the scan, the saved photo and the process."""
+    scan, out = tmp_path / "scan.png", tmp_path / "out.png"
+    save_image(scan, photo())
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _EARLIER_SESSION, str(tmp_path), str(scan), str(out), mode],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready", child.communicate(timeout=60)
+    return scan, out, child
+
+
+def _check_saved(path: Path, scan: Path, fills: int) -> dict[str, Any]:
+    """The photo carries the 4 note chunks and its record covers every pixel that differs from the scan."""
+    with Image.open(path) as image:
+        text = dict(image.text)  # type: ignore[attr-defined]
+    assert {"Description", "Software", "Provenance", "XML:com.adobe.xmp"} <= set(text), sorted(text)
+    assert f"{fills} filled (inpainted) region" in text["Description"]
+    record = json.loads((sidecar_path(path) / "provenance.json").read_text())
+    assert len(record["fills"]) == fills
+    differs = (load_image(path).pixels != load_image(scan).pixels).any(axis=2)
+    filled = load_image(sidecar_path(path) / "filled-pixels.png").pixels > 0
+    assert not (differs & ~filled).any()  # every pixel that is not original is in the record
+    assert record["filled_pixels"] == int(filled.sum()) >= int(differs.sum()) > 0
+    return record
+
+
+def test_a_re_save_in_a_later_session_keeps_the_note_and_the_earlier_fills(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Any
+) -> None:
+    scan, out, child = _earlier_session(tmp_path, "save")
+    child.communicate(timeout=60)
+    first = _check_saved(out, scan, 1)
+    window = make_window()
+    assert window.files.open_path(out, ask=False)
+    provenance = window.restore.provenance
+    assert len(provenance.fills()) == 1 and provenance.earlier_count() == 1
+    assert "1 from earlier sessions" in provenance.summary()
+    # A stroke and Ctrl+S: the note and the record stay.
+    window.tool_settings.set_size(6)
+    drag(window, [(40.0, 10.0), (50.0, 12.0)])
+    dialogs.answer = QMessageBox.StandardButton.Yes  # "Overwrite the original?"
+    assert window.files.save()
+    assert _check_saved(out, scan, 1)["fills"][0]["box"] == first["fills"][0]["box"]
+    assert not any(c[1] == "Replace the provenance record?" for c in dialogs.calls)  # its fills are kept
+    # A second fill in this session: the record holds both, in order.
+    _fill(window, qtbot, Box(36, 24, 56, 40), "ns")
+    assert window.files.save()
+    record = _check_saved(out, scan, 2)
+    assert [f["engine"] for f in record["fills"]] == ["telea", "ns"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_after_a_crash_the_restored_work_is_saved_with_every_fill(
+    make_window: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dialogs: Any
+) -> None:
+    scan, out, child = _earlier_session(tmp_path, "crash")
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=60)
+    window = make_window()  # the same settings folder: the killed session's copy is offered
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert window.offer_recovery()
+    provenance = window.restore.provenance
+    assert [f.engine for f in provenance.fills()] == ["telea", "telea"]  # both fills, the unsaved one too
+    assert window.restore.panel.sidecar_label.text() == ""  # no stale record shown
+    assert window.files.save()  # over out.png, after "Overwrite the original?"
+    assert not any(c[1] == "Replace the provenance record?" for c in dialogs.calls)
+    record = _check_saved(out, scan, 2)
+    assert [f["box"] for f in record["fills"]] == [[8, 6, 22, 18], [36, 24, 56, 40]]
+    # Save As to a new name writes its own record, and the panel points at it.
+    renamed = tmp_path / "renamed.png"
+    _save_as(window, monkeypatch, renamed)
+    _check_saved(renamed, scan, 2)
+    assert str(sidecar_path(renamed)) in window.restore.panel.sidecar_label.text()

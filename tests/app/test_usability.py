@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from app.canvas.geometry import place_labels
 from app.canvas.inspect_overlay import percent
@@ -308,6 +308,18 @@ def test_inspect_labels_have_plates_percentages_and_no_overlap(make_window: Any)
             )
             assert apart
     assert "50 %" in window.statusBar().currentMessage()
+    # Labels moved off their boxes (to clear one another) are tied back to them by leader lines.
+    moved = [label for label in labels if abs(label.scenePos().y() - _box_bottom(label, labels)) > 2.5]
+    assert moved and len(window.inspector.leaders) == len(moved)
+    for leader in window.inspector.leaders:
+        start, end = leader.path().elementAt(0), leader.path().elementAt(1)
+        assert (start.x, start.y) != (end.x, end.y)
+
+
+def _box_bottom(label: Any, labels: list[Any]) -> float:
+    """The y where a label would sit if nothing were in its way (its source box's bottom edge)."""
+    src = CloseSources().query(30.0, 20.0)[labels.index(label)]
+    return float(src.y) + float(src.size) / 2
 
 
 # -- fill on release, cancel feedback ----------------------------------------------------------------------
@@ -378,3 +390,126 @@ def test_no_leftover_buttons_in_panels_take_focus_on_click(make_window: Any) -> 
     for dock in window.docks:
         for button in dock.findChildren(QPushButton):
             assert button.focusPolicy() == Qt.FocusPolicy.TabFocus
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_E, Qt.Key.Key_BracketRight, Qt.Key.Key_Escape])
+def test_a_number_field_lets_go_of_canvas_keys_and_escape(make_window: Any, qtbot: Any, key: Qt.Key) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    spin = window.engine_panel.max_side  # as after a click in it or on its arrows
+    value = spin.value()
+    spin.setFocus()
+    size = window.tool_settings.size
+    qtbot.keyClick(spin, key)
+    assert QApplication.focusWidget() is window.view
+    assert spin.value() == value
+    if key == Qt.Key.Key_E:
+        assert window.view.tool.name == "eraser"  # the shortcut worked at once, not after Enter
+    elif key == Qt.Key.Key_BracketRight:
+        assert window.tool_settings.size > size
+    # Digits still go into the field.
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_5)
+    assert QApplication.focusWidget() is spin
+
+
+def test_the_wheel_over_a_panel_scrolls_it_and_leaves_its_fields_alone(make_window: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    window = make_window()
+    window.resize(900, 400)  # short: the Restore panel scrolls
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.restore.raise_panel()
+    area = window.restore.dock_content
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5000)
+    field = window.restore.panel.max_width
+    value = field.value()
+
+    def wheel(widget: Any) -> None:
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(
+            centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(widget, event)
+
+    wheel(field)
+    assert field.value() == value  # the field did not change under the scrolling wheel...
+    assert area.verticalScrollBar().value() > 0  # ...the panel scrolled
+    field.setFocus()  # clicked into: the wheel is the field's
+    assert field.hasFocus()
+    wheel(field)
+    assert field.value() != value
+
+
+def test_grow_and_shrink_mask_keys_can_be_typed(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    window.view.setFocus()
+    mask = np.zeros((window.doc.height, window.doc.width), np.uint8)
+    mask[20:28, 30:38] = 255
+    window.doc.set_layer_alpha("mask", mask)
+    qtbot.keyClick(window.view, Qt.Key.Key_Equal, Qt.KeyboardModifier.AltModifier)
+    grown = int((window.doc.layer_alpha("mask") > 0).sum())
+    assert grown > 64
+    qtbot.keyClick(window.view, Qt.Key.Key_Minus, Qt.KeyboardModifier.AltModifier)
+    assert int((window.doc.layer_alpha("mask") > 0).sum()) < grown
+    # No shortcut asks for Shift with a symbol that Shift itself makes (it arrives as another key), and none is
+    # shared by two actions (an ambiguous shortcut triggers neither).
+    seen: dict[str, str] = {}
+    for action in window.actions():
+        for sequence in action.shortcuts():
+            keys = sequence.toString()
+            assert not re.search(r"Shift\+[+_{}|:\"<>?~!@#$%^&*()]$", keys), keys
+            assert keys not in seen, f"{keys}: {seen.get(keys)} and {action.text()}"
+            seen[keys] = action.text()
+
+
+def test_a_long_status_message_is_not_cut_off_by_the_fields(make_window: Any, qtbot: Any) -> None:
+    window = make_window()
+    window.resize(1280, 820)
+    window.restore.indicator.setText("12 filled regions")
+    window.restore.indicator.setVisible(True)
+    QApplication.processEvents()
+    bar = window.statusBar()
+    text = "Provenance record written to /home/someone/Pictures/archive/1952-wedding-restored.provenance (3 fill(s))."
+    bar.showMessage(text)
+    QApplication.processEvents()
+    fields = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
+    room = bar.width() - sum(w.width() for w in fields if w.x() > 0)
+    assert bar.fontMetrics().horizontalAdvance(text) <= room
+    assert not window.status_fields.model.isVisible()
+    bar.clearMessage()
+    assert window.status_fields.model.isVisible()  # back once the message is gone
+
+
+class SlowClassicalEngine(ReportingEngine):
+    """A classical fill's one long OpenCV call: "refine" at 10 %, then nothing until the gate opens."""
+
+    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
+        progress("refine", 0.1)
+        self.reported.set()
+        assert self.gate.wait(10)
+        progress("paste", 0.9)
+        height, width = request.image.shape[:2]
+        return InpaintResult(request.image.copy(), None, None, [Box(0, 0, width, height)], request.request_id)
+
+
+def test_a_classical_fill_shows_it_is_busy_not_a_frozen_percentage(make_window: Any, qtbot: Any) -> None:
+    engine = SlowClassicalEngine()
+    window = make_window(engine=engine)
+    window.settings.engine = "telea"
+    window.tool_settings.set_size(10)
+    drag(window, [(20.0, 20.0), (40.0, 24.0)])
+    window.start_inpaint()
+    assert engine.reported.wait(5)
+    qtbot.waitUntil(lambda: window.progress_bar.maximum() == 0, timeout=5000)  # busy, no percentage
+    assert "no progress to report" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith(" 1 s"), timeout=5000)  # it counts
+    with qtbot.waitSignal(window.inpaint.running_changed, timeout=5000):
+        engine.gate.set()
+    assert window.progress_bar.maximum() == 100 and not window._opaque_timer.isActive()

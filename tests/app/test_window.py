@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.settings import AppSettings
 from tests.app.qt_helpers import drag
@@ -121,8 +121,16 @@ def test_overlay_export(make_window: Any, tmp_path: Path) -> None:
 
 def test_shortcuts_sheet_and_themes(make_window: Any) -> None:
     window = make_window()
+    window.tool_settings.set_size(8)
+    drag(window, [(10.0, 10.0), (20.0, 10.0)])  # the undo action's text is now "Undo Brush stroke"...
     dialog = window.show_shortcuts()
     assert dialog.row_count > 15
+    names = [name for name, _keys in dialog.rows]
+    assert "Undo" in names and not any(n.startswith("Undo ") for n in names)  # ...the sheet says "Undo"
+    # Grouped by menu in the menus' order: File's rows first, the canvas gestures last.
+    assert names.index("Open") < names.index("Undo") < names.index("Grow Mask") < names.index("Inpaint")
+    assert names[-1] == "Cancel the current gesture"
+    assert len(names) == len(set(names))  # each action once
     dialog.close()
     window.set_theme("light")
     assert window.settings.theme == "light"
@@ -149,3 +157,55 @@ def test_self_test_subprocess(tmp_path: Path) -> None:
     with Image.open(shot) as im:
         pixels = np.asarray(im.convert("RGB"))
     assert pixels.shape[0] > 300 and pixels.std() > 10  # not a blank window
+
+
+def _dock_layout(window: Any) -> dict[str, tuple[tuple[int, int, int, int], int]]:
+    """Each dock's rectangle and how far its panel scrolls (0: nothing cut off), every tab raised in turn."""
+    from PySide6.QtWidgets import QDockWidget, QScrollArea
+
+    out = {}
+    for dock in window.findChildren(QDockWidget):
+        dock.raise_()
+        QApplication.processEvents()
+        content = dock.widget()
+        scroll = content.verticalScrollBar().maximum() if isinstance(content, QScrollArea) else 0
+        out[dock.objectName()] = (dock.geometry().getRect(), scroll)
+    return out
+
+
+def test_the_dock_layout_is_restored_and_no_panel_is_cut_off(
+    qtbot: Any, app_settings: AppSettings, tmp_path: Path
+) -> None:
+    from app.main_window import LAYOUT_VERSION, MainWindow
+    from inpaint_core.engine import InpaintEngine
+
+    def launch() -> MainWindow:
+        window = MainWindow(AppSettings.from_ini(tmp_path / "settings.ini"), InpaintEngine())
+        qtbot.addWidget(window)
+        window.resize(1280, 820)  # the first run's size (a later run's comes from the stored geometry)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    first = launch()
+    layout = _dock_layout(first)
+    cut = {name: scroll for name, (_rect, scroll) in layout.items() if scroll}
+    assert not cut, f"panels cut off on the first launch: {cut}"
+    first.close()
+    assert AppSettings.from_ini(tmp_path / "settings.ini").window_state is not None
+    later = launch()
+    assert _dock_layout(later) == layout  # same places, sizes, nothing scrolls
+    # A user's own change (a narrower Fill dock) is kept too.
+    fill = later.docks[1]
+    later.resizeDocks([fill], [fill.width() + 40], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    width = fill.width()
+    later.close()
+    assert launch().docks[1].width() == width
+    # A state stored by an older layout version is not restored over new panels: they are sized afresh.
+    store = AppSettings.from_ini(tmp_path / "settings.ini")
+    store.window_state = later.saveState(LAYOUT_VERSION - 1)
+    store.sync()
+    fresh = launch()
+    assert fresh.docks[1].width() != width
+    assert not any(scroll for _rect, scroll in _dock_layout(fresh).values())

@@ -125,3 +125,84 @@ def test_convert_weights_cancel_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(CancelledError):
         InpaintEngine().convert_weights(src, out, progress=progress, cancel=cancel)
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
+
+
+def _with_metadata(src: Path, dst: Path, **extra: str) -> Path:
+    """A copy of a safetensors file with metadata added (the header is rewritten; the tensors' bytes follow
+    it unchanged, their offsets being relative to the header's end)."""
+    data = src.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    header["__metadata__"] |= extra
+    blob = json.dumps(header).encode()
+    dst.write_bytes(len(blob).to_bytes(8, "little") + blob + data[8 + size :])
+    return dst
+
+
+def test_quality_from_the_file_s_metadata(random_weights: Path, tmp_path: Path) -> None:
+    from inpaint_core.model_info import EXPERIMENTAL_SAMPLES
+
+    bench = {"10-20%": {"deepfill": 19.5, "telea": 20.3, "ns": 20.4}, "50-60%": {"deepfill": 17.0, "ns": 16.1}}
+    path = _with_metadata(
+        random_weights, tmp_path / "w.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
+    )
+    quality = read_weights_info(path).quality
+    assert quality.samples_seen == 69560 and quality.source == "the file's metadata"
+    small, large = quality.scores
+    assert (small.bin, small.classical, round(small.gain, 2)) == ("10-20%", "Navier-Stokes", -0.9)
+    assert (large.bin, large.classical, round(large.gain, 2)) == ("50-60%", "Navier-Stokes", 0.9)
+    assert quality.below_classical == (small,) and quality.experimental
+    # Enough samples and above the classical fills everywhere: not experimental.
+    good = {"10-20%": {"deepfill": 22.0, "telea": 20.3}}
+    path = _with_metadata(
+        random_weights,
+        tmp_path / "good.safetensors",
+        samples_seen=str(EXPERIMENTAL_SAMPLES * 2),
+        bench_quality=json.dumps(good),
+    )
+    assert not read_weights_info(path).quality.experimental
+    # Too few samples marks a model experimental even without figures; no figures and no count say nothing.
+    few = _with_metadata(random_weights, tmp_path / "few.safetensors", samples_seen="5000")
+    assert read_weights_info(few).quality.experimental and not read_weights_info(few).quality.scores
+    assert not read_weights_info(random_weights).quality.experimental
+    # Malformed figures are no figures, not a broken file.
+    odd = _with_metadata(random_weights, tmp_path / "odd.safetensors", bench_quality="[1, 2")
+    assert read_weights_info(odd).quality.scores == ()
+
+
+def test_quality_from_the_model_card_for_the_weights_beside_it(
+    random_weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inpaint_core.model_info as model_info
+
+    card = tmp_path / "weights" / "MODEL_CARD.md"
+    card.parent.mkdir()
+    card.write_text(
+        "| engine | mask bin | hole (measured) | n | PSNR (dB) | L1 | SSIM |\n|---|---|---|---:|---:|---:|---:|\n"
+        "| deepfill | 10-20% | 14.4% | 107 | 19.58 | 0.0772 | 0.5354 |\n"
+        "| deepfill+edges | 10-20% | 14.4% | 107 | 19.90 | 0.0756 | 0.5417 |\n"
+        "| telea | 10-20% | 14.4% | 107 | 20.30 | 0.0654 | 0.5769 |\n"
+        "| ns | 10-20% | 14.4% | 107 | 20.34 | 0.0644 | 0.5815 |\n"
+        "\n| deepfill | 10-20% | 14.4% | 30 | 25.00 | 0 | 0 |\n",  # a later table: the first one counts
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(model_info, "MODEL_CARD", card)
+    beside = card.parent / "candidate" / "G_ema.safetensors"
+    beside.parent.mkdir()
+    beside.write_bytes(random_weights.read_bytes())
+    quality = read_weights_info(beside).quality
+    assert quality.source == "the model card"
+    (score,) = quality.scores
+    assert (score.model_db, score.classical_db, score.classical) == (19.58, 20.34, "Navier-Stokes")
+    assert quality.experimental
+    assert read_weights_info(random_weights).quality.scores == ()  # the card says nothing of other files
+
+
+def test_the_shipped_candidate_is_marked_experimental() -> None:
+    """The CPU candidate beside the model card: fewer samples than a usable model, below classical on small
+    holes (the card's table)."""
+    candidate = manifest.MANIFEST.parent / "candidate" / "G_ema.safetensors"
+    if not candidate.is_file():
+        pytest.skip("no candidate weights in this checkout")
+    quality = read_weights_info(candidate).quality
+    assert quality.experimental and quality.samples_seen is not None

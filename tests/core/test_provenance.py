@@ -167,3 +167,59 @@ def test_note_without_sidecar_and_for_classical_fills(two_fills) -> None:
     note = embedded_note(fills[:1], None)
     assert "No provenance record" in note.text["Description"] and "Provenance" not in note.text
     assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"OpenCV Telea" in note.xmp
+
+
+def test_a_sidecar_reads_back_as_the_fills_it_records(two_fills, tmp_path: Path) -> None:
+    """Opening a filled photo again carries its fills: boxes, regions, engines, models, dates."""
+    from inpaint_core.restore.provenance import fill_entry, fill_from_entry, read_sidecar
+
+    photo, result, fills = two_fills
+    out = tmp_path / "restored.png"
+    write_sidecar(out, fills, shape=photo.shape, original=photo, result=result)
+    back = read_sidecar(out, photo.shape)
+    assert [(f.box, f.engine, f.when, f.model, f.pixels) for f in back] == [
+        (f.box, f.engine, f.when, f.model, f.pixels) for f in fills
+    ]
+    assert all(np.array_equal(a.region, b.region) for a, b in zip(back, fills))
+    assert all(f.attention is None for f in back)  # the flow is not in the record
+    assert read_sidecar(tmp_path / "other.png", photo.shape) == []  # no sidecar: nothing carried
+    with pytest.raises(InpaintError, match="cannot be read"):
+        read_sidecar(out, (H + 1, W, 3))  # a record of another size is refused, not misapplied
+    entry = fill_entry(fills[1], 2)  # the recovery copy's form
+    again = fill_from_entry(json.loads(json.dumps(entry)), (H, W), fills[1].region)
+    assert (again.box, again.model, again.windows, again.settings) == (
+        fills[1].box, fills[1].model, fills[1].windows, fills[1].settings
+    )
+
+
+def test_the_note_of_a_saved_photo_reads_back(two_fills, tmp_path: Path) -> None:
+    from inpaint_core.restore.provenance import not_original, note_only_fills, read_note
+
+    photo, _, fills = two_fills
+    for suffix in (".png", ".jpg", ".webp"):
+        out = tmp_path / f"noted{suffix}"
+        note = embedded_note(fills, None, photo.shape)
+        save_image(out, photo, text=note.text, xmp=note.xmp)
+        regions, pixels = read_note(out) or (0, None)
+        assert regions == 2 and pixels == int(not_original(photo.shape, fills).sum()), suffix
+    plain = tmp_path / "plain.png"
+    save_image(plain, photo)
+    assert read_note(plain) is None
+    stand_ins = note_only_fills((H, W), 2, 99)
+    assert len(stand_ins) == 2 and all(f.pixels == 0 and "99 px" in f.note for f in stand_ins)
+
+
+def test_the_sidecar_folder_follows_the_umask(two_fills, tmp_path: Path) -> None:
+    import os
+
+    photo, result, fills = two_fills
+    old = os.umask(0o022)
+    try:
+        folder = write_sidecar(tmp_path / "a.png", fills, shape=photo.shape, original=photo, result=result)
+        assert folder.stat().st_mode & 0o777 == 0o755  # not mkdtemp's 700
+        assert (folder / "provenance.json").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        private = write_sidecar(tmp_path / "b.png", fills, shape=photo.shape, original=photo, result=result)
+        assert private.stat().st_mode & 0o777 == 0o700
+    finally:
+        os.umask(old)
