@@ -38,6 +38,11 @@ class StatusFields(QWidget):
         for label in (self.image, self.tool, self.model):
             label.setVisible(not compact)
             self._separators[label].setVisible(not compact)
+        # compact: no wider than the fields left, or those two stretch over the room the hidden ones had
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self.setMaximumWidth(self.sizeHint().width() if compact else 16777215)  # QWIDGETSIZE_MAX
 
     @staticmethod
     def _separator() -> QFrame:
