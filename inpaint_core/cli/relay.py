@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-masks", help="relay finish: NVIDIA masks (default ../shared/data/masks/nvidia_irregular)"
     )
     parser.add_argument("--nice", type=int, default=19, help="relay start: niceness of the run (default 19)")
+    parser.add_argument(
+        "--carry",
+        help="relay finish: judge this carry set (e.g. a GPU call's files) instead of the relay's run",
+    )
 
 
 def _ensure_packs(data: Path, masks: Path) -> None:
@@ -110,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         masks=Path(args.eval_masks) if args.eval_masks else DEFAULTS["mask_folder"],
         count=args.count or 30,
         say=lambda line: print(line, flush=True),
+        carry=Path(args.carry) if args.carry else None,
+        data=Path(args.data) if args.data else DEFAULTS["data"],
     )
     for line in report.lines():
         print(line)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from inpaint_core.errors import InpaintError
 from inpaint_core.train.metrics_log import METRICS_JSONL
-from inpaint_core.train.relay import RUN_SUBDIR, read_rows, read_state, relay_config, stop
+from inpaint_core.train.relay import RUN_SUBDIR, RelayOptions, read_rows, read_state, relay_config, stop
 from inpaint_core.train.warm import EMA_FILE, G_FILE
 
 BINS = (1, 3, 5)  # NVIDIA mask blocks: 10-20 %, 30-40 %, 50-60 %
@@ -144,7 +144,14 @@ def at_least_as_good(old: Evaluation, new: Evaluation) -> bool:
     return new.mean >= old.mean
 
 
-def curve_row(report_new: Evaluation, classical: dict[str, dict[int, float]], rate: float, kept: bool) -> str:
+def curve_row(
+    report_new: Evaluation,
+    classical: dict[str, dict[int, float]],
+    rate: float,
+    kept: bool,
+    machine: str | None = None,
+) -> str:
+    """One row of the relay curve; `machine` names where it trained when that was not this CPU."""
     cells = []
     for b in BINS:
         best = max((per_bin[b] for per_bin in classical.values() if b in per_bin), default=float("nan"))
@@ -152,7 +159,7 @@ def curve_row(report_new: Evaluation, classical: dict[str, dict[int, float]], ra
         cells.append(f"{value:.2f} ({value - best:+.2f})")
     sharp = report_new.sharpness.get(BINS[0])
     return (
-        f"| {time.strftime('%Y-%m-%d %H:%M')} | {cpu_label()} | {report_new.samples:,} | {rate:.2f} | "
+        f"| {time.strftime('%Y-%m-%d %H:%M')} | {machine or cpu_label()} | {report_new.samples:,} | {rate:.2f} | "
         f"{report_new.val_psnr:.2f} | "
         + " | ".join(cells)
         + f" | {'-' if sharp is None else f'{sharp:.2f}'} | "
@@ -197,6 +204,16 @@ def replace_carry_set(source: Path, target: Path) -> None:
     write_candidate_sums(target)
 
 
+def _archive(run_dir: Path) -> Path:
+    """Rename a finished run folder to `run-<time>` (`-2`, `-3`... if two finish within a second)."""
+    stem = f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    target, n = run_dir.with_name(stem), 1
+    while target.exists():
+        n += 1
+        target = run_dir.with_name(f"{stem}-{n}")
+    return run_dir.rename(target)
+
+
 def finish(
     out: Path,
     candidate: Path,
@@ -206,35 +223,47 @@ def finish(
     count: int = 30,
     say: Say = print,
     bench_size: int = 256,
+    carry: Path | None = None,
+    data: Path | None = None,
 ) -> FinishReport:
-    """Stop the relay in `out` if it runs, judge its carry set, keep it if it is at least as good, log the row.
+    """Judge a carry set against `candidate`, keep it if it is at least as good, log the row in `card`.
 
-    The run folder is then renamed `run-<time>` so the next `start` begins a fresh one.
+    Without `carry`: stop the relay in `out` if it runs and judge its run's carry set; the run folder is then
+    renamed `run-<time>` so the next `start` begins a fresh one. With `carry`: judge that folder instead (a GPU
+    call's `$OUT`, say: the same step makes a GPU run and a CPU run links of one chain); validation then uses the
+    last relay's options, or the relay recipe on `data` (the photo pack) if no relay ran in `out`.
     """
     from inpaint_core.train.loop import load_photos
 
     state = read_state(out)
-    if state is None:
-        raise InpaintError(f"no relay was started in {out}")
-    options, _ = state
-    if stop(out):
-        say("relay stopped; its final checkpoint and carry set are written")
+    if carry is None:
+        if state is None:
+            raise InpaintError(f"no relay was started in {out}")
+        if stop(out):
+            say("relay stopped; its final checkpoint and carry set are written")
     run_dir = out / RUN_SUBDIR
-    new = run_dir / "carry"
+    new = carry if carry is not None else run_dir / "carry"
     if not (new / EMA_FILE).is_file():
-        raise InpaintError(f"no carry set in {new}: the relay wrote none (see {out / 'relay.log'})")
+        raise InpaintError(f"no carry set in {new}: no {EMA_FILE} there")
+    if state is not None:
+        options = state[0]
+    elif data is not None:
+        options = RelayOptions(out, candidate, 0.0, data, None)
+    else:
+        raise InpaintError("judging a carry set needs the photo pack its validation photos come from")
     config = relay_config(options)
     _, val_photos = load_photos(config)
     old_ev, new_ev, classical = evaluate(
         candidate, new, val_photos, config, images, masks, count, say, bench_size
     )
-    rows = read_rows(run_dir / METRICS_JSONL)
+    rows = read_rows((new if carry is not None else run_dir) / METRICS_JSONL)
     rates = sorted(r["samples_per_s"] for r in rows if "samples_per_s" in r)
     rate = rates[len(rates) // 2] if rates else 0.0
     kept = new_ev.samples > old_ev.samples and at_least_as_good(old_ev, new_ev)
     if kept:
         replace_carry_set(new, candidate)
-    row = curve_row(new_ev, classical, rate, kept)
+    row = curve_row(new_ev, classical, rate, kept, machine=None if carry is None else "carried in")
     append_curve_row(card, row)
-    run_dir.rename(out / f"{RUN_SUBDIR}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if carry is None:
+        _archive(run_dir)
     return FinishReport(old_ev, new_ev, classical, kept, rate, row)

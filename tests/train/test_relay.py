@@ -178,3 +178,34 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
     sums = (committed / "SHA256SUMS").read_text()  # rewritten with the files: loading checks them
     assert f"{sha256_file(committed / EMA_FILE)}  {EMA_FILE}" in sums
     assert card.read_text().rstrip().endswith("| yes |") and "| 900 |" in card.read_text()
+
+
+@pytest.mark.slow
+def test_finish_judges_a_carried_in_set_without_a_relay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GPU call's carry set goes through the same judgement; no relay ran in the folder."""
+    from inpaint_core.train import relay_finish
+
+    committed = _carry(tmp_path / "candidate", samples=100)
+    gpu_out = _carry(tmp_path / "gpu_out", samples=5000)
+    images, masks = _write_dataset(tmp_path / "eval")
+    card = tmp_path / "MODEL_CARD.md"
+    monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: True)
+    with pytest.raises(InpaintError, match="photo pack"):
+        finish(tmp_path / "none", committed, card, images, masks, count=2, say=lambda _: None, carry=gpu_out)
+    report = finish(
+        tmp_path / "none",
+        committed,
+        card,
+        images,
+        masks,
+        count=2,
+        say=lambda _: None,
+        bench_size=32,
+        carry=gpu_out,
+        data=make_pack(tmp_path),
+    )
+    assert report.kept and carry_samples(committed / EMA_FILE) == 5000
+    assert "| carried in | 5,000 |" in card.read_text()
+    assert (gpu_out / EMA_FILE).is_file()  # judged in place, not moved
