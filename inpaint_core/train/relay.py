@@ -40,7 +40,6 @@ RELAY_RECIPE: dict[str, Any] = {
     "compile": False,  # a cold inductor compile of the CPU step took 28 min and ran slower than eager
     "fused_gating": True,  # the gates compiled alone (seconds) instead: docs/BENCHMARKS.md, "Training step"
     "channels_last_cpu": True,
-    "amp_on_cpu": True,
     "lr_schedule": "constant",
     "lr": 1.5e-4,
     "warmup_samples": 0,
@@ -88,9 +87,13 @@ class RelayOptions:
 
 
 def relay_config(options: RelayOptions, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Phase 1 + RELAY_RECIPE + the options' data, size and batch (+ explicit overrides, last)."""
+    """Phase 1 + RELAY_RECIPE + the options' data, size and batch (+ explicit overrides, last). bf16 autocast
+    only where the CPU has native bf16: elsewhere it is emulated, far slower than fp32."""
+    from inpaint_core.devices import cpu_has_native_bf16
+
     values: dict[str, Any] = {
         **RELAY_RECIPE,
+        "amp_on_cpu": cpu_has_native_bf16(),
         "data": (str(options.data),),
         "size": options.size,
         "batch": options.batch,
