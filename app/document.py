@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
+from app.settings import MASK_COLOR
 from inpaint_core.api import AttentionField, FileIdentity
 from inpaint_core.boxes import Box
 
@@ -21,7 +22,7 @@ LAYERS = (MASK, GUIDE, FORBID)
 # A soft brush leaves partial alpha; pixels at least half covered count as hole / forbidden.
 HOLE_THRESHOLD = 128
 
-DEFAULT_COLORS = {MASK: QColor(255, 40, 60), GUIDE: QColor(0, 255, 255), FORBID: QColor(60, 130, 255)}
+DEFAULT_COLORS = {MASK: QColor(MASK_COLOR), GUIDE: QColor(0, 255, 255), FORBID: QColor(60, 130, 255)}
 
 
 def pixel_depth(pixels: np.ndarray) -> str:

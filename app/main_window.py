@@ -60,6 +60,7 @@ from inpaint_core.api import (
     AUTO,
     CHECKPOINT_SUFFIXES,
     CLASSICAL_ENGINES,
+    DEEPFILL,
     ENGINE_LABELS,
     STAGES,
     WEIGHTS_SUFFIX,
@@ -561,7 +562,7 @@ class MainWindow(QMainWindow):
     # -- models ---------------------------------------------------------------------------------------------
     def _on_engine_model_changed(self) -> None:
         self.status_fields.set_model(self.engine_panel.active_model_name())
-        usable = [c for c in self.engine_panel.choices if c.enabled and c.engine == "deepfill"]
+        usable = [c for c in self.engine_panel.choices if c.enabled and c.engine == DEEPFILL]
         self.engine_panel.set_weights_note(
             ""
             if usable

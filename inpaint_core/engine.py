@@ -213,7 +213,8 @@ class InpaintEngine:
         self, weights: str | Path | None, device: torch.device, precision: str = "fp32"
     ) -> DeepFillV2Generator:
         """The generator for these weights on `device`, loaded once and cached (a changed file is reloaded)."""
-        from inpaint_core.devices import for_inference, translate_oom
+        from inpaint_core.devices import translate_oom
+        from inpaint_core.model.inference import for_inference
         from inpaint_core.weights import load_generator
 
         path, sha = self.resolve_weights(weights)

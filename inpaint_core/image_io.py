@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
 from inpaint_core.files import StagedOutputs, atomic_write, check_folder_writable
+from inpaint_core.registry import JPEG_QUALITY
 
 __all__ = [
     "FORMATS",
@@ -419,7 +420,7 @@ def save_image(
     *,
     exif: bytes | None = None,
     icc: bytes | None = None,
-    quality: int = 95,
+    quality: int = JPEG_QUALITY.default,
     overwrite: bool = False,
     png_compression: int = PNG_COMPRESSION,
     text: dict[str, str] | None = None,

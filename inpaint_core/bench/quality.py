@@ -6,7 +6,7 @@ Protocol (the one the model card's table comes from):
 - Masks: the masks folder's PNGs sorted by name and split into `BIN_COUNT` equal blocks, one per hole-ratio bin
   (the NVIDIA irregular mask test set: 6 blocks of 2,000, 1-10% ... 50-60%). Only the held-out masks are drawn:
   index % 4 == 0 (inpaint_core/mask_split.py; training reads the others), 500 per NVIDIA block. Each mask is
-  centre-cropped to a square and resized to `size` with nearest neighbour; > 127 is hole.
+  centre-cropped to a square and resized to `size` with nearest neighbour; a hole by the engine's rule.
 - Pairing: per bin, a generator seeded with (seed, bin) shuffles the images and draws masks from the bin's block,
   so a run is reproducible and each bin gets an independent draw.
 - Fill: what a user gets: `InpaintEngine.run` with the default request (windows, model resolution, paste and
@@ -30,12 +30,11 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from PIL import Image
 
-from inpaint_core.api import DEEPFILL, ENGINES, InpaintRequest
+from inpaint_core.api import DEEPFILL, ENGINES, MODEL_MULTIPLE, InpaintRequest
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
-from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
+from inpaint_core.image_io import IMAGE_EXTENSIONS, load_mask, load_rgb8
 from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
 from inpaint_core.mask_split import HOLDOUT_EVERY, benchmark_masks
 from inpaint_core.metrics import hole_metrics
@@ -150,17 +149,13 @@ def load_eval_image(path: Path, size: int) -> np.ndarray:
 
 
 def load_eval_mask(path: Path, size: int) -> np.ndarray:
-    """A bool hole mask (white = hole), centre-cropped square, nearest-resized to size x size.
+    """A bool hole mask by the engine's rule (`image_io.load_mask`: not black, not transparent), centre-cropped
+    square, nearest-resized to size x size.
 
     Shape: -> (size, size) bool
     """
-    try:
-        with Image.open(path) as im:
-            grey = np.asarray(im.convert("L"))
-    except (OSError, ValueError) as exc:
-        raise MaskError(f"cannot read mask {path}: {exc}") from None
-    square = np.ascontiguousarray(_centre_square(grey))
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 127
+    square = np.ascontiguousarray(_centre_square(load_mask(path).astype(np.uint8)))
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -217,8 +212,8 @@ def run_quality(
     `edge_blend`, `precision` and `max_side` override the request's defaults (None: the default, what users get).
     """
     say: Log = log or (lambda _msg: None)
-    if size <= 0 or size % 8:
-        raise InpaintError(f"--size must be a positive multiple of 8, got {size}")
+    if size <= 0 or size % MODEL_MULTIPLE:
+        raise InpaintError(f"size must be a positive multiple of {MODEL_MULTIPLE}, got {size}")
     for engine in engines:
         if engine not in ENGINES:
             raise InpaintError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")

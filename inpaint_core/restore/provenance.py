@@ -40,6 +40,7 @@ from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.manifest import resolve_weights
+from inpaint_core.registry import AUTO, DEEPFILL, PATCHMATCH, engine_label
 from inpaint_core.restore.embed import xmp_packet
 from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
 
@@ -66,13 +67,6 @@ FILES: dict[str, str] = {
 DIGITAL_SOURCE_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 DIGITAL_SOURCE_CLASSICAL = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
 XMP_NAMESPACE = "urn:deepfill-studio:provenance:1"
-ENGINE_NAMES = {
-    "deepfill": "DeepFill v2",
-    "auto": "auto (OpenCV Navier-Stokes for thin holes, PatchMatch for wide ones)",
-    "patchmatch": "PatchMatch (pypatchmatch)",
-    "telea": "OpenCV Telea",
-    "ns": "OpenCV Navier-Stokes",
-}
 # Fill colours of fill-regions.png (tab10), cycled.
 _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
             (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -182,7 +176,7 @@ def record_fill(
 
     For DeepFill the weights are identified (name, SHA-256) unless `model` is given.
     """
-    if request.engine == "deepfill" and model is None:
+    if request.engine == DEEPFILL and model is None:
         model = identify_weights(request.weights)
     settings: dict[str, object] = {
         "max_side": request.max_side,
@@ -191,15 +185,15 @@ def record_fill(
         "forbid_mask": request.forbid is not None and bool(np.any(request.forbid)),
         "guide_strokes": request.guide is not None and bool(np.any(request.guide)),
     }
-    if request.engine == "deepfill":
+    if request.engine == DEEPFILL:
         settings |= {"device": request.device, "precision": request.precision}
-    if request.engine in ("patchmatch", "auto"):
+    if request.engine in (PATCHMATCH, AUTO):
         settings["patch_radius"] = request.patch_radius
     return FillRecord.from_mask(
         request.mask,
         request.engine,
         when,
-        model=model if request.engine == "deepfill" else None,
+        model=model if request.engine == DEEPFILL else None,
         attention=result.attention,
         windows=tuple(result.windows),
         settings=settings,
@@ -348,7 +342,7 @@ def fill_entry(fill: FillRecord, index: int) -> dict[str, object]:
     return {
         "index": index,
         "engine": fill.engine,
-        "engine_name": ENGINE_NAMES.get(fill.engine, fill.engine),
+        "engine_name": engine_label(fill.engine),
         "model": fill.model.name if fill.model else None,
         "weights_file": fill.model.file if fill.model else None,
         "weights_sha256": fill.model.sha256 if fill.model else None,
@@ -464,7 +458,7 @@ def _readme(
     ]
     for n, fill in enumerate(fills, start=1):
         box = fill.box
-        what = ENGINE_NAMES.get(fill.engine, fill.engine)
+        what = engine_label(fill.engine)
         if fill.model is not None:
             what = f"{fill.model.name}, weights {fill.model.file} SHA-256 {fill.model.sha256}"
         lines.append(
@@ -584,7 +578,7 @@ def embedded_note(
     or None when none is written. Embed it with `save_image(..., text=note.text, xmp=note.xmp)`.
     """
     count = len(fills)
-    engines = ", ".join(dict.fromkeys(ENGINE_NAMES.get(f.engine, f.engine) for f in fills)) or "none"
+    engines = ", ".join(dict.fromkeys(engine_label(f.engine) for f in fills)) or "none"
     pixels = int(not_original(shape, fills).sum()) if shape is not None and fills else None
     amount = f" ({pixels} pixels)" if pixels is not None else ""
     description = (

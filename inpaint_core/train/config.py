@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from inpaint_core.errors import InpaintError
 from inpaint_core.files import atomic_write
+from inpaint_core.registry import MODEL_MULTIPLE
 
 GanLoss = Literal["hinge", "wgan-gp"]
 L1Mode = Literal["plain", "discounted", "hole"]
@@ -102,8 +103,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_numbers(self)
-        if self.size <= 0 or self.size % 8:
-            raise ConfigError(f"size must be a positive multiple of 8, got {self.size}")
+        if self.size <= 0 or self.size % MODEL_MULTIPLE:
+            raise ConfigError(f"size must be a positive multiple of {MODEL_MULTIPLE}, got {self.size}")
         if self.batch <= 0 or self.steps < 0:
             raise ConfigError("batch must be positive and steps non-negative")
         if self.cnum <= 0 or self.cnum % 2 or self.d_cnum <= 0:

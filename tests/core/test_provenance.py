@@ -166,7 +166,7 @@ def test_note_without_sidecar_and_for_classical_fills(two_fills) -> None:
     _, _, fills = two_fills
     note = embedded_note(fills[:1], None)
     assert "No provenance record" in note.text["Description"] and "Provenance" not in note.text
-    assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"OpenCV Telea" in note.xmp
+    assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"Telea (OpenCV, classical)" in note.xmp
 
 
 def test_a_sidecar_reads_back_as_the_fills_it_records(two_fills, tmp_path: Path) -> None:
