@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self._convert_dialog: QProgressDialog | None = None
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
-        self.restore = RestoreWiring(self)  # scratches, tone, provenance, the source-reuse map
+        self.restore = RestoreWiring(self, self)  # scratches, tone, provenance, the source-reuse map
         self.recovery.records = self.restore.provenance.fills
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:

@@ -40,8 +40,8 @@ from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.manifest import resolve_weights
+from inpaint_core.metadata import xmp_packet
 from inpaint_core.registry import AUTO, DEEPFILL, PATCHMATCH, engine_label
-from inpaint_core.restore.embed import xmp_packet
 from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
 
 if TYPE_CHECKING:
