@@ -119,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = DEEPFILL if args.weights.is_file() else TELEA
     fill_with(window, engine, args.weights)
     seconds, stall = meter.measure(save_as("filled.png"))
-    print(f"save PNG after a {engine} fill, with its provenance record: {seconds:6.2f} s   "
-          f"longest GUI stall {stall * 1000:6.0f} ms")
+    print(
+        f"save PNG after a {engine} fill, with its provenance record: {seconds:6.2f} s   "
+        f"longest GUI stall {stall * 1000:6.0f} ms"
+    )
     window.doc.undo_stack.setClean()
     window.close()
     return 0

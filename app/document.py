@@ -56,7 +56,8 @@ class Document(QObject):
         self.exif: bytes | None = None
         self.icc: bytes | None = None
         self.format: str = "PNG"
-        self.converted_from: str | None = None  # the file's colour model when opened as RGB ("CMYK"), else None
+        # the file's colour model when opened as RGB ("CMYK"), else None
+        self.converted_from: str | None = None
         self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
         # Which version of `path` the document started from (opened or last saved): a recovery copy keeps it,
         # so it is never restored over another picture that took the photo's name.

@@ -187,9 +187,8 @@ class InpaintResult:
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     note: str = ""
-    model_sizes: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # (height, width) the model saw per window
+    # (height, width) the model saw per window
+    model_sizes: list[tuple[int, int]] = field(default_factory=list)
 
     def model_size_text(self) -> str:
         """What resolution the model worked at, for a status line: "model at 344x344 px", "model at up to

@@ -353,7 +353,9 @@ class InpaintEngine:
         if isinstance(filler, AutoFiller) and len(filler.used) > 1:
             notes.append("auto: thin holes filled with Navier-Stokes, wide ones with PatchMatch")
         elif isinstance(filler, AutoFiller) and filler.used:
-            notes.append(f"auto: filled with {'PatchMatch' if 'patchmatch' in filler.used else 'Navier-Stokes'}")
+            notes.append(
+                f"auto: filled with {'PatchMatch' if 'patchmatch' in filler.used else 'Navier-Stokes'}"
+            )
         if request.tone == "auto":
             # PatchMatch's pixels are copies of the photo's own, already in its tone; re-toning them would
             # make their source map false.

@@ -102,9 +102,7 @@ class PatchMatchFiller:
         forbid = None if self.forbid is None else self.forbid[box.slices] > 0
         if avoid is not None:
             forbid = avoid if forbid is None else forbid | avoid
-        copy = patchmatch_fill(
-            work[box.slices], hole, forbid, self.radius, wait=lambda: step("refine", 0.0)
-        )
+        copy = patchmatch_fill(work[box.slices], hole, forbid, self.radius, wait=lambda: step("refine", 0.0))
         return WindowFill(copy.pixels, attention=source_attention(box, hole > 0, copy))
 
 
@@ -274,7 +272,8 @@ class DeepFillFiller:
         if self.model.config.guide_channel:
             guide = request.guide[box.slices] if request.guide is not None else np.zeros_like(hole)
             guide_t = inference_tensor(
-                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), MODEL_MULTIPLE, "constant")), device
+                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), MODEL_MULTIPLE, "constant")),
+                device,
             )
         forbid_p = np.zeros(hole_p.shape, bool)
         forbid_p[mh:, :] = True  # the reflected padding is not real content: never borrow from it

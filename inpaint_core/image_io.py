@@ -547,7 +547,9 @@ def _encode_png(pixels: np.ndarray, level: int) -> np.ndarray | None:
     return buf if ok else None
 
 
-def _write_png(fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | None, notes: bytes = b"") -> None:
+def _write_png(
+    fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | None, notes: bytes = b""
+) -> None:
     """Write PNG bytes with iCCP and eXIf chunks inserted after IHDR (both must precede the image data), and
     `notes` (ready-made text chunks) after them."""
     head = 8 + 8 + 13 + 4  # signature, then the IHDR chunk (13 data bytes), always first

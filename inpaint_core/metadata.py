@@ -79,7 +79,9 @@ def pil_save_params(fmt: str, text: Mapping[str, str] | None, xmp: bytes | None)
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     """One PNG chunk: length, type, data, CRC of type and data (PNG spec, section 5.3)."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def _itxt(keyword: str, value: str) -> bytes:

@@ -146,7 +146,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     choices = [
         ModelChoice(SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped)
     ]
-    paths = list(dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p))
+    paths = list(
+        dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p)
+    )
     stems = [Path(p).stem for p in paths]
     for path in paths:  # unique, in order
         name = Path(path).stem
@@ -165,7 +167,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
         choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, True, path, info))
     for name in ENGINES:
         if name != DEEPFILL:
-            choices.append(ModelChoice(name, name, None, ENGINE_INFO[name].label, True, ENGINE_INFO[name].note))
+            choices.append(
+                ModelChoice(name, name, None, ENGINE_INFO[name].label, True, ENGINE_INFO[name].note)
+            )
     return choices
 
 
@@ -240,7 +244,7 @@ class EnginePanel(QWidget):
             f"Lower the model resolution so that the network's pass over a hole is budgeted at about "
             f"{INTERACTIVE_SECONDS:g} s on this device (estimated from a short speed test). The whole fill takes "
             "longer: loading the model the first time, preparing each hole's window, matching the tone and "
-            "pasting; the CPU candidate took 3-5 s on a 1-2 MP photo on a 2-core machine. \"Last fill\" below "
+            'pasting; the CPU candidate took 3-5 s on a 1-2 MP photo on a 2-core machine. "Last fill" below '
             "shows what the last one took. Off: always the maximum resolution, and long thin holes (scratches) "
             "filled in tiles at the photo's own resolution (slower, sharper)."
         )

@@ -94,7 +94,8 @@ def _rows(
         from inpaint_core.train.masks import free_form_mask
 
         return [
-            (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0) for i in range(count)
+            (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0)
+            for i in range(count)
         ]
     pairs = make_pairs(images, mask_bins(masks), [mask_bin], count, seed)
     return [(pair.image, load_eval_mask(pair.mask, size)) for pair in pairs]

@@ -67,7 +67,8 @@ class BinScore:
     l1: float = 0.0
     ssim: float = 0.0
     hole_ratio: float = 0.0  # mean measured hole fraction at the benchmark size
-    sharpness: float = 0.0  # mean gradient-energy ratio in the hole, fill against truth (metrics.hole_sharpness)
+    # mean gradient-energy ratio in the hole, fill against truth (metrics.hole_sharpness)
+    sharpness: float = 0.0
     sharp_count: int = 0  # pairs whose truth had detail in the hole (the others have no ratio)
 
 

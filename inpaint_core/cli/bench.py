@@ -189,7 +189,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--shapes", default="128x16,256x8", help="SIZExBATCH list (default the relay's: 128x16,256x8)"
     )
     tr.add_argument("--rounds", type=int_range(1), default=5, help="timed rounds per path (median reported)")
-    tr.add_argument("--precision", default="auto", choices=[p for p in PRECISIONS if p != "fp16"], help="default: auto")
+    tr.add_argument(
+        "--precision", default="auto", choices=[p for p in PRECISIONS if p != "fp16"], help="default: auto"
+    )
     tr.set_defaults(run=run_train_cmd)
     parser.set_defaults(run=run)
     return parser

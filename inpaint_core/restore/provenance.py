@@ -407,7 +407,8 @@ def read_sidecar(image_path: str | os.PathLike[str], shape: tuple[int, ...]) -> 
             elif filled is not None:
                 region = filled[box.slices]
             else:
-                region = np.ones((box.height, box.width), bool)  # no map: the whole box, not less than was filled
+                # no map: the whole box, not less than was filled
+                region = np.ones((box.height, box.width), bool)
             fills.append(fill_from_entry(entry, size, region))
         return fills
     except InpaintError as exc:
@@ -432,7 +433,9 @@ def read_note(image_path: str | os.PathLike[str]) -> tuple[int, int | None] | No
     pixels = re.search(r'dfs:FilledPixels="(\d+)"', xmp_text)
     if regions:
         return int(regions.group(1)), int(pixels.group(1)) if pixels else None
-    described = re.search(r"contains (\d+) filled \(inpainted\) regions?(?: \((\d+) pixels\))?", text.get("Description", ""))
+    described = re.search(
+        r"contains (\d+) filled \(inpainted\) regions?(?: \((\d+) pixels\))?", text.get("Description", "")
+    )
     if described:
         return int(described.group(1)), int(described.group(2)) if described.group(2) else None
     return None
@@ -530,7 +533,9 @@ def write_sidecar(
         if tmp is not None:
             staging.drop(tmp)
         if isinstance(exc, OSError):
-            raise InpaintError(f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})") from None
+            raise InpaintError(
+                f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})"
+            ) from None
         raise
     return folder
 

@@ -86,9 +86,11 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA
     amp_on_cpu: bool = False  # bf16 autocast on the CPU too (needs amp; tests, CPUs with native bf16)
     channels_last: bool = True  # on CUDA
-    channels_last_cpu: bool = False  # on the CPU too: oneDNN's weight gradients ran 2-9x faster (with fused_gating)
+    # on the CPU too: oneDNN's weight gradients ran 2-9x faster (with fused_gating)
+    channels_last_cpu: bool = False
     compile: bool = False
-    fused_gating: bool = False  # the gates as one compiled pass each way (model/gating.py; not with `compile`)
+    # the gates as one compiled pass each way (model/gating.py; not with `compile`)
+    fused_gating: bool = False
     compile_backend: str = "inductor"  # tests use "aot_eager": same graph capture, no code generation
     # bookkeeping
     seed: int = 0

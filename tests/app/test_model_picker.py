@@ -293,7 +293,10 @@ def test_an_experimental_model_is_marked_and_warned_about(
 
     from tests.core.test_model_info import _with_metadata
 
-    bench = {"10-20%": {"deepfill": 19.58, "telea": 20.30, "ns": 20.34}, "50-60%": {"deepfill": 16.59, "ns": 16.15}}
+    bench = {
+        "10-20%": {"deepfill": 19.58, "telea": 20.30, "ns": 20.34},
+        "50-60%": {"deepfill": 16.59, "ns": 16.15},
+    }
     weak = _with_metadata(
         random_weights, tmp_path / "weak.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
     )

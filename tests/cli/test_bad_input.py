@@ -247,8 +247,6 @@ def test_training_config_that_is_binary_or_not_finite(
 # --------------------------------------------------------------------------------------------- output paths
 
 
-
-
 def test_unwritable_output_folder_fails_before_the_fill(
     pair: tuple[Path, Path],
     unwritable_folder: Path,

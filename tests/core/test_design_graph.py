@@ -96,7 +96,9 @@ def _documented() -> str:
 
 
 def test_design_md_module_graph_is_the_import_graph() -> None:
-    assert _documented() == graph_text(), "docs/DESIGN.md's module graph drifted: python tests/core/test_design_graph.py"
+    assert _documented() == graph_text(), (
+        "docs/DESIGN.md's module graph drifted: python tests/core/test_design_graph.py"
+    )
 
 
 def test_no_import_circle_but_the_known_one() -> None:

@@ -188,7 +188,10 @@ def test_a_sidecar_reads_back_as_the_fills_it_records(two_fills, tmp_path: Path)
     entry = fill_entry(fills[1], 2)  # the recovery copy's form
     again = fill_from_entry(json.loads(json.dumps(entry)), (H, W), fills[1].region)
     assert (again.box, again.model, again.windows, again.settings) == (
-        fills[1].box, fills[1].model, fills[1].windows, fills[1].settings
+        fills[1].box,
+        fills[1].model,
+        fills[1].windows,
+        fills[1].settings,
     )
 
 
