@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.canvas import mask_ops
 from app.canvas.commands import FillCommand, FillPatch, LayerCrop
 from app.document import FORBID, GUIDE, MASK, Document
+from app.messages import gui_text
 from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
@@ -232,7 +233,7 @@ class InpaintController(QObject):
         if isinstance(error, WeightsMissingError) and pending.worker.request.engine == DEEPFILL:
             self.weights_missing.emit(str(error))
             return
-        self.failed.emit(str(error) or type(error).__name__)
+        self.failed.emit(gui_text(error) if isinstance(error, BaseException) else str(error))
 
     def _on_worker_cancelled(self, rid: int) -> None:
         self._finish(rid)

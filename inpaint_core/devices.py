@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import torch
 
-from inpaint_core.errors import DeviceError
+from inpaint_core.errors import DeviceError, Remedy
 from inpaint_core.registry import DEVICES, PRECISIONS, DeviceName, Precision
 
 __all__ = ["DEVICES", "PRECISIONS", "DeviceName", "Precision"]  # re-exported: their home is registry
@@ -43,12 +43,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise DeviceError(
-                "CUDA was requested but no CUDA GPU is available to this PyTorch; use --device cpu"
+                "CUDA was requested but no CUDA GPU is available to this PyTorch", remedy=Remedy.USE_CPU
             )
         return torch.device(name)
     if name == "mps":
         if not _mps_available():
-            raise DeviceError("MPS (Apple GPU) was requested but is not available; use --device cpu")
+            raise DeviceError("MPS (Apple GPU) was requested but is not available", remedy=Remedy.USE_CPU)
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
 
@@ -67,7 +67,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return None
     if precision == "bf16":
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise DeviceError("this GPU does not support bf16; use --precision fp16 or fp32")
+            raise DeviceError("this GPU does not support bf16", remedy=Remedy.OTHER_PRECISION)
         if device.type == "cpu" and not cpu_has_native_bf16():
             log.warning("this CPU has no native bf16: bf16 runs much slower than fp32 here (measured ~70x)")
         return torch.bfloat16
@@ -92,7 +92,7 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
         return torch.autocast(device_type=device.type, dtype=dtype)
     except RuntimeError as exc:  # e.g. a dtype the backend's autocast does not support
         raise DeviceError(
-            f"{precision} is not supported on {device.type} ({exc}); use --precision fp32"
+            f"{precision} is not supported on {device.type} ({exc})", remedy=Remedy.FULL_PRECISION
         ) from None
 
 

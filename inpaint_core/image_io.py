@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
+from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError, Remedy
 from inpaint_core.files import StagedOutputs, atomic_write, check_folder_writable
 from inpaint_core.metadata import pil_save_params, png_chunk, png_text_chunks
 from inpaint_core.registry import JPEG_QUALITY
@@ -400,7 +400,7 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> 
         known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
         raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --force to replace it")
+        raise OutputExistsError(f"{path} exists", remedy=Remedy.OVERWRITE)
     if not path.parent.is_dir():
         raise InpaintError(f"{path.parent}: output folder does not exist")
     check_writable(path.parent)

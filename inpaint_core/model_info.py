@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from inpaint_core import manifest
-from inpaint_core.errors import WeightsError, WeightsMissingError
+from inpaint_core.errors import Remedy, WeightsError, WeightsMissingError
 from inpaint_core.registry import CLASSICAL_ENGINES, DEEPFILL, ENGINE_INFO
 
 # Our metadata's "format" value: `weights.save_generator` writes it, `weights.load_generator` requires it.
@@ -133,9 +133,8 @@ def read_weights_info(path: str | Path, name: str = "", trained_on: str = "") ->
     metadata = {str(k): str(v) for k, v in raw_meta.items()} if isinstance(raw_meta, dict) else {}
     if metadata.get("format") != FORMAT:
         raise WeightsError(
-            f"{p.name} is not a DeepFill Studio weights file: it holds another model or another format. A "
-            "published DeepFill v2 checkpoint is loaded as its snap-0.index or .pth file, which is converted on "
-            "the spot (or with: python main.py convert-weights CHECKPOINT -o OUT.safetensors)"
+            f"{p.name} is not a DeepFill Studio weights file: it holds another model or another format",
+            remedy=Remedy.CONVERT_WEIGHTS,
         )
     tensors = [v for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
     parameters = sum(math.prod(int(n) for n in t.get("shape", [])) for t in tensors)

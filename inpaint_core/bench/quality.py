@@ -222,7 +222,7 @@ def run_quality(
     mask_blocks = mask_bins(masks_dir)
     n = count if count is not None else len(image_files)
     if n <= 0:
-        raise InpaintError(f"--count must be positive, got {n}")
+        raise InpaintError(f"the image count must be positive, got {n}")
     pairs = make_pairs(len(image_files), mask_blocks, bins, n, seed)
     report = QualityReport(size=size, seed=seed, images=len(image_files))
 
@@ -250,7 +250,7 @@ def run_quality(
             else:
                 fills[EDGES_ENGINE] = partial(through, DEEPFILL, guide_from_truth=True)
     if guide_edges and "deepfill" not in engines:
-        report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine in --engines")
+        report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine among the engines")
 
     cache: dict[int, np.ndarray] = {}
     sums: dict[tuple[str, int], BinScore] = {}
@@ -343,7 +343,7 @@ def _engine_model(
     from inpaint_core.manifest import default_weights
 
     if weights is None and default_weights() is None:
-        report.notes.append("deepfill skipped: no weights are shipped yet; pass --weights FILE")
+        report.notes.append("deepfill skipped: no weights are shipped yet and none were given")
         return None
     return runner.get_model(weights, resolve_device(device))
 
@@ -358,7 +358,7 @@ def load_deepfill(
     if weights is None:
         shipped = default_weights()
         if shipped is None:
-            report.notes.append("deepfill skipped: no weights are shipped yet; pass --weights FILE")
+            report.notes.append("deepfill skipped: no weights are shipped yet and none were given")
             return None
         return load_generator(shipped[0], resolve_device(device), expected_sha256=shipped[1])
     return load_generator(weights, resolve_device(device))

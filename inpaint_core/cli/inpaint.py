@@ -26,6 +26,7 @@ from inpaint_core.api import (
     SOURCE_MAP_ENGINES,
     default_engine,
 )
+from inpaint_core.cli.advice import with_advice
 from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
@@ -286,7 +287,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             except (WeightsError, DeviceError):
                 raise  # the same for every image: stop rather than report it once per image
             except InpaintError as exc:
-                report(image_path.name, str(exc))
+                report(image_path.name, with_advice(str(exc), exc))
                 failed += 1
                 continue
             if result.note.startswith("empty mask"):

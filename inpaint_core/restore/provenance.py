@@ -34,7 +34,7 @@ import numpy as np
 
 from inpaint_core import __version__
 from inpaint_core.boxes import Box
-from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.errors import InpaintError, OutputExistsError, Remedy
 from inpaint_core.files import StagedOutputs, sha256_file
 from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
@@ -544,7 +544,7 @@ def check_sidecar_path(image_path: str | os.PathLike[str], overwrite: bool = Fal
     """Raise unless the sidecar of `image_path` can be written (free or `overwrite`, folder exists)."""
     folder = sidecar_path(image_path)
     if folder.exists() and not overwrite:
-        raise OutputExistsError(f"{folder} exists; pass --force to replace it")
+        raise OutputExistsError(f"{folder} exists", remedy=Remedy.OVERWRITE)
     if folder.exists() and not folder.is_dir():
         raise InpaintError(f"{folder} exists and is not a folder")
     if not folder.parent.is_dir():

@@ -102,7 +102,7 @@ def test_a_file_that_is_not_our_weights_is_refused_in_gui_words(
     _kind, title, text = dialogs.calls[-1]
     assert title == "Cannot load these weights" and "not a DeepFill Studio weights file" in text
     assert "--" not in text
-    assert "snap-0.index or .pth" in text and "convert-weights" in text  # says how to get a usable file
+    assert "snap-0.index or .pth" in text and "converted on the spot" in text  # how to get a usable file
     assert window.settings.weights_files == []
 
 
