@@ -189,6 +189,14 @@ class InpaintResult:
     note: str = ""
     # (height, width) the model saw per window
     model_sizes: list[tuple[int, int]] = field(default_factory=list)
+    # What the engine actually used, resolved from the request's "auto"s and defaults (provenance records these):
+    engine: str = ""  # the request's engine
+    device: str | None = None  # DeepFill: the concrete torch device ("cpu", "cuda:0"); None for the others
+    precision: str | None = None  # DeepFill: the concrete precision ("fp32", "bf16"); None for the others
+    weights: Path | None = (
+        None  # DeepFill: the weights file loaded (the shipped one when the request had None)
+    )
+    weights_sha256: str | None = None  # its SHA-256 (checked against the manifest for the shipped weights)
 
     def model_size_text(self) -> str:
         """What resolution the model worked at, for a status line: "model at 344x344 px", "model at up to

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -140,6 +140,11 @@ def _now() -> str:
 
 @cache
 def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
+    return replace(_name_weights(Path(path)), sha256=sha256_file(path))
+
+
+def _name_weights(path: Path) -> ModelIdentity:
+    """The weights' name from their header ("DeepFill v2 (cnum=48)"), without a hash (sha256 "")."""
     from safetensors import safe_open
 
     name = "DeepFill v2"
@@ -152,7 +157,7 @@ def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
         name += f" (cnum={cnum}{', guide channel' if guide else ''})"
     except Exception:  # an unreadable header only loses the detail in the name; the hash still identifies it
         pass
-    return ModelIdentity(name=name, file=Path(path).name, sha256=sha256_file(path))
+    return ModelIdentity(name=name, file=path.name, sha256="")
 
 
 def identify_weights(weights: str | Path | None) -> ModelIdentity:
@@ -174,10 +179,15 @@ def record_fill(
 ) -> FillRecord:
     """The record of one engine run (call it right after `InpaintEngine.run`).
 
-    For DeepFill the weights are identified (name, SHA-256) unless `model` is given.
+    For DeepFill the weights are those the result says were used (its path and SHA-256, hashed by the engine on
+    its own thread); unless `model` is given. A result from an engine that does not report them (a stand-in) has
+    the request's weights identified here instead.
     """
     if request.engine == DEEPFILL and model is None:
-        model = identify_weights(request.weights)
+        if result.weights is not None and result.weights_sha256:
+            model = replace(_name_weights(result.weights), sha256=result.weights_sha256)
+        else:
+            model = identify_weights(request.weights)
     settings: dict[str, object] = {
         "max_side": request.max_side,
         "edge_blend": request.edge_blend,
@@ -185,8 +195,11 @@ def record_fill(
         "forbid_mask": request.forbid is not None and bool(np.any(request.forbid)),
         "guide_strokes": request.guide is not None and bool(np.any(request.guide)),
     }
-    if request.engine == DEEPFILL:
-        settings |= {"device": request.device, "precision": request.precision}
+    if request.engine == DEEPFILL:  # what ran: the result's concrete values, else the request's
+        settings |= {
+            "device": result.device or request.device,
+            "precision": result.precision or request.precision,
+        }
     if request.engine in (PATCHMATCH, AUTO):
         settings["patch_radius"] = request.patch_radius
     return FillRecord.from_mask(
