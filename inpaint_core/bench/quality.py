@@ -29,13 +29,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
 from inpaint_core.api import DEEPFILL, ENGINES, MODEL_MULTIPLE, InpaintRequest
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_mask, load_rgb8
-from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
 from inpaint_core.mask_split import HOLDOUT_EVERY, benchmark_masks
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model.generator import DeepFillV2Generator
@@ -159,35 +157,6 @@ def load_eval_mask(path: Path, size: int) -> np.ndarray:
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    out = truth.copy()
-    out[hole] = np.clip(np.rint(fill[hole] * 255.0), 0, 255).astype(np.uint8)
-    return out
-
-
-def deepfill_fill(
-    model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None
-) -> np.ndarray:
-    """One forward on the whole image; the fine output as RGB float [0, 1].
-
-    Shape: truth (S, S, 3) uint8, hole (S, S) bool, guide (S, S) {0, 1} or None -> (S, S, 3) float32
-    """
-    device = next(model.parameters()).device
-    image = to_model_tensor(truth.astype(np.float32) / 255.0).to(device)
-    mask = mask_to_tensor(hole).to(device)
-    guide_t = mask_to_tensor(guide).to(device) if guide is not None else None
-    with torch.inference_mode():
-        out = model(image, mask, guide_t)
-    return from_model_tensor(out.fine)
-
-
-def deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    # the guide channel fed the ground truth's edges, as in training (an upper bound for a user's sketch)
-    from inpaint_core.train.guide import edges_for_guide
-
-    return deepfill_fill(model, truth, hole, edges_for_guide(truth, hole))
-
-
 def run_quality(
     images_dir: str | Path,
     masks_dir: str | Path,
@@ -240,7 +209,7 @@ def run_quality(
         if engine != DEEPFILL:  # classical, PatchMatch, auto: no weights to load
             fills[engine] = partial(through, engine)
             continue
-        model = _engine_model(runner, weights, device, report)
+        model = engine_model(runner, weights, device, report)
         if model is None:
             continue
         fills["deepfill"] = partial(through, DEEPFILL)
@@ -335,7 +304,7 @@ def engine_result(
     return runner.run(request).image
 
 
-def _engine_model(
+def engine_model(
     runner: InpaintEngine, weights: str | Path | None, device: str, report: QualityReport
 ) -> DeepFillV2Generator | None:
     """The engine's DeepFill model (loaded once, cached by the engine); None with a note when none ships."""
@@ -346,22 +315,6 @@ def _engine_model(
         report.notes.append("deepfill skipped: no weights are shipped yet and none were given")
         return None
     return runner.get_model(weights, resolve_device(device))
-
-
-def load_deepfill(
-    weights: str | Path | None, device: str, report: QualityReport
-) -> DeepFillV2Generator | None:
-    from inpaint_core.devices import resolve_device
-    from inpaint_core.manifest import default_weights
-    from inpaint_core.weights import load_generator
-
-    if weights is None:
-        shipped = default_weights()
-        if shipped is None:
-            report.notes.append("deepfill skipped: no weights are shipped yet and none were given")
-            return None
-        return load_generator(shipped[0], resolve_device(device), expected_sha256=shipped[1])
-    return load_generator(weights, resolve_device(device))
 
 
 def format_table(report: QualityReport) -> str:
