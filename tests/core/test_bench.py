@@ -47,6 +47,7 @@ def test_count_is_batch_linear() -> None:
     assert count_forward_flops(model, 64, batch=2) == 2 * count_forward_flops(model, 64, batch=1)
 
 
+@pytest.mark.slow
 def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture[str]) -> None:
     rc = cli_main(
         [
