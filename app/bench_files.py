@@ -27,7 +27,7 @@ from app.main import create_engine
 from app.main_window import MainWindow
 from app.settings import AppSettings
 from inpaint_core import image_io
-from inpaint_core.api import RESOURCES
+from inpaint_core.api import DEEPFILL, RESOURCES, TELEA
 
 CANDIDATE = RESOURCES / "weights" / "candidate" / "G_ema.safetensors"
 
@@ -116,11 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         seconds, stall = meter.measure(work)
         print(f"{label:12s} {seconds:6.2f} s   longest GUI stall {stall * 1000:6.0f} ms")
-    engine = "deepfill" if args.weights.is_file() else "telea"
+    engine = DEEPFILL if args.weights.is_file() else TELEA
     fill_with(window, engine, args.weights)
     seconds, stall = meter.measure(save_as("filled.png"))
-    print(f"save PNG after a {engine} fill, with its provenance record: {seconds:6.2f} s   "
-          f"longest GUI stall {stall * 1000:6.0f} ms")
+    print(
+        f"save PNG after a {engine} fill, with its provenance record: {seconds:6.2f} s   "
+        f"longest GUI stall {stall * 1000:6.0f} ms"
+    )
     window.doc.undo_stack.setClean()
     window.close()
     return 0
@@ -131,7 +133,7 @@ def fill_with(window: MainWindow, engine: str, weights: Path) -> None:
     app = QApplication.instance()
     assert app is not None
     window.settings.engine = engine
-    if engine == "deepfill":
+    if engine == DEEPFILL:
         window.settings.weights = str(weights)
     mask = np.zeros((window.doc.height, window.doc.width), np.uint8)
     cy, cx = window.doc.height // 2, window.doc.width // 2

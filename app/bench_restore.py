@@ -28,7 +28,7 @@ from app.main_window import MainWindow
 from app.provenance_controller import fill_record
 from app.restore_controller import describe_tone
 from app.settings import AppSettings
-from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.api import TELEA, InpaintRequest, InpaintResult
 from inpaint_core.boxes import Box
 
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"tone check on open: {_ms(statistics.median(tone))} ({description or 'colour'})")
 
     mask = window.doc.mask_array()
-    request = InpaintRequest(image=window.doc.image, mask=mask, engine="telea")
+    request = InpaintRequest(image=window.doc.image, mask=mask, engine=TELEA)
     result = InpaintResult(window.doc.image, None, None, [Box(0, 0, args.width, args.height)])
     record = []
     for _ in range(args.repeats):
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         record.append(time.perf_counter() - t0)
     print(f"record one fill ({int(mask.sum())} px): {_ms(statistics.median(record))}")
 
-    window.settings.engine = "telea"
+    window.settings.engine = TELEA
     window.start_inpaint()
     _until(app, lambda: not window.inpaint.is_running)
     saves: dict[bool, list[float]] = {True: [], False: []}

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QUndoStack
 
 from app import qimage_convert
+from app.settings import MASK_COLOR
 from inpaint_core.api import AttentionField, FileIdentity
 from inpaint_core.boxes import Box
 
@@ -21,7 +22,7 @@ LAYERS = (MASK, GUIDE, FORBID)
 # A soft brush leaves partial alpha; pixels at least half covered count as hole / forbidden.
 HOLE_THRESHOLD = 128
 
-DEFAULT_COLORS = {MASK: QColor(255, 40, 60), GUIDE: QColor(0, 255, 255), FORBID: QColor(60, 130, 255)}
+DEFAULT_COLORS = {MASK: QColor(MASK_COLOR), GUIDE: QColor(0, 255, 255), FORBID: QColor(60, 130, 255)}
 
 
 def pixel_depth(pixels: np.ndarray) -> str:
@@ -55,7 +56,8 @@ class Document(QObject):
         self.exif: bytes | None = None
         self.icc: bytes | None = None
         self.format: str = "PNG"
-        self.converted_from: str | None = None  # the file's colour model when opened as RGB ("CMYK"), else None
+        # the file's colour model when opened as RGB ("CMYK"), else None
+        self.converted_from: str | None = None
         self.depth: str = "8-bit RGB"  # the file's bit depth and channels (pixel_depth)
         # Which version of `path` the document started from (opened or last saved): a recovery copy keeps it,
         # so it is never restored over another picture that took the photo's name.

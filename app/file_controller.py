@@ -193,10 +193,20 @@ class FileController(QObject):
         stage = StagedOutputs()
         job: SaveJob | None = None
 
-        def write() -> FileIdentity | None:  # on the file worker: the record's maps, then the photo with its note
+        def write() -> (
+            FileIdentity | None
+        ):  # on the file worker: the record's maps, then the photo with its note
             text, xmp = job.write() if job is not None else (None, None)
             image_io.save_image(
-                path, pixels, exif=exif, icc=icc, quality=quality, overwrite=True, text=text, xmp=xmp, stage=stage
+                path,
+                pixels,
+                exif=exif,
+                icc=icc,
+                quality=quality,
+                overwrite=True,
+                text=text,
+                xmp=xmp,
+                stage=stage,
             )
             staged = stage.temporary_for(path)  # the file as it will be once renamed (same bytes, same time)
             return file_identity(staged) if with_metadata and staged is not None else None
@@ -246,8 +256,7 @@ class FileController(QObject):
         answer = QMessageBox.question(
             self.parent_widget,
             "Overwrite the original?",
-            f"Replace {path.name} with the edited photo? This cannot be undone outside the editor."
-            + warning,
+            f"Replace {path.name} with the edited photo? This cannot be undone outside the editor." + warning,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )

@@ -12,10 +12,18 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from app.canvas import mask_ops
 from app.canvas.commands import FillCommand, FillPatch, LayerCrop
 from app.document import FORBID, GUIDE, MASK, Document
+from app.messages import gui_text
 from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
-from inpaint_core.api import ENGINE_LABELS, INTERACTIVE_SECONDS, Engine, InpaintRequest, InpaintResult
+from inpaint_core.api import (
+    DEEPFILL,
+    ENGINE_LABELS,
+    INTERACTIVE_SECONDS,
+    Engine,
+    InpaintRequest,
+    InpaintResult,
+)
 from inpaint_core.boxes import Box, grow_box, merge_boxes
 from inpaint_core.errors import WeightsMissingError
 
@@ -222,10 +230,10 @@ class InpaintController(QObject):
         pending = self._finish(rid)
         if pending is None or rid != self.latest_id:
             return
-        if isinstance(error, WeightsMissingError) and pending.worker.request.engine == "deepfill":
+        if isinstance(error, WeightsMissingError) and pending.worker.request.engine == DEEPFILL:
             self.weights_missing.emit(str(error))
             return
-        self.failed.emit(str(error) or type(error).__name__)
+        self.failed.emit(gui_text(error) if isinstance(error, BaseException) else str(error))
 
     def _on_worker_cancelled(self, rid: int) -> None:
         self._finish(rid)

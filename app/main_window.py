@@ -60,6 +60,7 @@ from inpaint_core.api import (
     AUTO,
     CHECKPOINT_SUFFIXES,
     CLASSICAL_ENGINES,
+    DEEPFILL,
     ENGINE_LABELS,
     STAGES,
     WEIGHTS_SUFFIX,
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         self._convert_dialog: QProgressDialog | None = None
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
-        self.restore = RestoreWiring(self)  # scratches, tone, provenance, the source-reuse map
+        self.restore = RestoreWiring(self, self)  # scratches, tone, provenance, the source-reuse map
         self.recovery.records = self.restore.provenance.fills
         self.tools: dict[str, Tool] = {}
         for cls in TOOL_CLASSES:
@@ -210,8 +211,10 @@ class MainWindow(QMainWindow):
         # off at "Mask opacity" or "Use as mask" are worse than a narrower canvas.
         self.attention_dock, self.history_dock = self.docks[2], self.docks[3]
         self.tabifyDockWidget(self.attention_dock, self.history_dock)
-        self.restore.dock = self._dock("Restore", self.restore.dock_content, left, scroll=False)  # scrolls itself
-        self.tabifyDockWidget(self.attention_dock, self.restore.dock)  # beside Attention: both study the fills
+        # scrolls itself
+        self.restore.dock = self._dock("Restore", self.restore.dock_content, left, scroll=False)
+        # beside Attention: both study the fills
+        self.tabifyDockWidget(self.attention_dock, self.restore.dock)
         self.docks.append(self.restore.dock)
         self.history_dock.raise_()
 
@@ -561,7 +564,7 @@ class MainWindow(QMainWindow):
     # -- models ---------------------------------------------------------------------------------------------
     def _on_engine_model_changed(self) -> None:
         self.status_fields.set_model(self.engine_panel.active_model_name())
-        usable = [c for c in self.engine_panel.choices if c.enabled and c.engine == "deepfill"]
+        usable = [c for c in self.engine_panel.choices if c.enabled and c.engine == DEEPFILL]
         self.engine_panel.set_weights_note(
             ""
             if usable
@@ -729,7 +732,11 @@ class MainWindow(QMainWindow):
         if not text:
             return
         permanent = sum(w.sizeHint().width() + 6 for w in (indicator, self.status_fields) if w.isVisible())
-        permanent += sum(w.width() + 6 for w in (self.progress_bar, self.cancel_button, self.file_busy_bar) if w.isVisible())
+        permanent += sum(
+            w.width() + 6
+            for w in (self.progress_bar, self.cancel_button, self.file_busy_bar)
+            if w.isVisible()
+        )
         if bar.fontMetrics().horizontalAdvance(text) + 24 > bar.width() - permanent:
             self.status_fields.set_compact(True)
             indicator.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
@@ -856,7 +863,8 @@ class MainWindow(QMainWindow):
         if unsaved and self.recovery.pending:
             self.recovery.save_now()
         if unsaved:
-            self.recovery.mark_ended("signal")  # the next start says it was asked to quit, not that it crashed
+            # the next start says it was asked to quit, not that it crashed
+            self.recovery.mark_ended("signal")
         self.shutdown(keep_recovery=unsaved)
 
     def shutdown(self, keep_recovery: bool = False) -> None:
@@ -976,7 +984,7 @@ class MainWindow(QMainWindow):
             changed = (
                 f"\n\n{name} has changed on disk since (replaced or edited elsewhere): the work is restored as "
                 "it was, as an unsaved photo, and Save will not replace that file."
-        )
+            )
         Button = QMessageBox.StandardButton
         try:
             answer = ask_box.ask(
@@ -1005,15 +1013,20 @@ class MainWindow(QMainWindow):
             self.doc.set_layer_alpha(layer, alpha)
         whole = Box(0, 0, self.doc.width, self.doc.height)
         restored = FillPatch(whole, base, snap.pixels)
-        records = tuple(snap.fills)  # every fill in the work (earlier sessions' too): the next save records them
-        self.doc.undo_stack.push(FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records))
+        # every fill in the work (earlier sessions' too): the next save records them
+        records = tuple(snap.fills)
+        self.doc.undo_stack.push(
+            FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records)
+        )
         if path is not None:  # not beside a file that is another picture now
             self.restore.provenance.adopt_sidecar(path, list(records))
         self.view.fit()
         newest.discard()
         self.recovery.save_now()  # this session's own copy, until the work is saved
         if source == "changed":
-            self.statusBar().showMessage(f"Restored your unsaved work as an unsaved photo ({name} has changed).", 8000)
+            self.statusBar().showMessage(
+                f"Restored your unsaved work as an unsaved photo ({name} has changed).", 8000
+            )
             return True
         self.statusBar().showMessage(f"Restored your unsaved work on {name}.", 8000)
         return True

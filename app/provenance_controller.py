@@ -118,7 +118,8 @@ class ProvenanceController(QObject):
         # Fills made before this session, read from the opened photo's sidecar (or counted from its note): every
         # save records them too, so a re-save never drops what an earlier one said.
         self._earlier: list[FillRecord] = []
-        self._carried: Path | None = None  # the sidecar they came from: replaced without asking (kept in full)
+        # the sidecar they came from: replaced without asking (kept in full)
+        self._carried: Path | None = None
         self._reuse: tuple[tuple[int, ...], np.ndarray | None] = ((), None)
         self._written: set[Path] = set()  # sidecars this session wrote (replaced again without asking)
         self.last_sidecar: Path | None = None
@@ -227,7 +228,9 @@ class ProvenanceController(QObject):
         return reuse_legend(*REUSE_LEGEND_SIZE)
 
     # -- saving (FileController's hook) ---------------------------------------------------------------------
-    def prepare_save(self, path: Path, pixels: np.ndarray, stage: StagedOutputs | None = None) -> SaveNote | None:
+    def prepare_save(
+        self, path: Path, pixels: np.ndarray, stage: StagedOutputs | None = None
+    ) -> SaveNote | None:
         """Before the photo ``pixels`` (a snapshot) is written to ``path``, on the GUI thread: ask about an
         existing record and snapshot the fills. The returned job writes the sidecar (into ``stage`` when given,
         committed with the photo) and makes the note on the file worker, and reports back here; None when

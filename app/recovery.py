@@ -45,7 +45,8 @@ AUTOSAVE_INTERVAL_MS = 2 * 60 * 1000  # "every couple of minutes" while there ar
 # second before a kill is kept; the pause keeps a burst of strokes to one write.
 AUTOSAVE_DEBOUNCE_MS = 600
 SUFFIX = ".recovery"  # <session>.recovery holds the copy, <session>.lock the live session's lock
-ENDED_SUFFIX = ".ended"  # <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
+# <session>.ended: the session was asked to quit (SIGTERM/SIGINT); absent after a crash
+ENDED_SUFFIX = ".ended"
 FORMAT = "deepfill-studio-recovery/1"
 DAMAGED_SUFFIX = ".damaged"  # <session>.recovery.damaged: a copy that could not be read, kept for inspection
 
@@ -84,7 +85,12 @@ class Snapshot:
 def write_snapshot(file: Path, snap: Snapshot) -> None:
     """Write ``snap`` atomically. The photo is stored uncompressed (fast; it barely compresses), the layers
     deflated (mostly empty). Raises OSError."""
-    meta: dict[str, object] = {"format": FORMAT, "path": snap.path, "fmt": snap.fmt, "saved_at": snap.saved_at}
+    meta: dict[str, object] = {
+        "format": FORMAT,
+        "path": snap.path,
+        "fmt": snap.fmt,
+        "saved_at": snap.saved_at,
+    }
     meta["fills"] = [fill_entry(fill, n) for n, fill in enumerate(snap.fills, start=1)]
     if snap.identity is not None:
         meta["identity"] = asdict(snap.identity)

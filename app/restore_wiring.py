@@ -8,37 +8,60 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QPalette
-from PySide6.QtWidgets import QDockWidget, QMessageBox, QSizePolicy, QToolButton
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSizePolicy, QToolButton
 
 from app.canvas.proposal_item import ProposalItem
+from app.canvas.view import CanvasView
+from app.document import Document
+from app.file_controller import FileController
 from app.icons import icon
 from app.provenance_controller import ProvenanceController
 from app.restore_controller import REPLACE, ScratchController, describe_tone
-from app.widgets.attention_panel import FLOW, REUSE
+from app.settings import AppSettings
+from app.widgets.attention_panel import FLOW, REUSE, AttentionPanel
 from app.widgets.panel_scroll import PanelScroll
 from app.widgets.restore_panel import RestorePanel
 from app.widgets.reuse_legend import reuse_legend_pixmap
 from inpaint_core.restore.provenance import sidecar_path
 from inpaint_core.restore.reuse import REUSE_RANGE
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
+
+class RestoreHost(Protocol):
+    """What the wiring needs of the window besides being a QMainWindow: its document, settings, files, canvas,
+    attention panel and overlay switch. A protocol, so this module does not import main_window (which imports
+    it): the two are no longer an import circle."""
+
+    @property
+    def doc(self) -> Document: ...
+    @property
+    def settings(self) -> AppSettings: ...
+    @property
+    def files(self) -> FileController: ...
+    @property
+    def view(self) -> CanvasView: ...
+    @property
+    def attention_panel(self) -> AttentionPanel: ...
+    @property
+    def act_overlay(self) -> QAction: ...
+    def refresh_overlay(self) -> None: ...
+    def set_overlay_visible(self, visible: bool) -> None: ...
 
 
 class RestoreWiring:
     """Owns the scratch and provenance controllers and their widgets for one window."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        doc, settings = window.doc, window.settings
+    def __init__(self, window: QMainWindow, host: RestoreHost) -> None:
+        self.window = window  # the parent of its dialogs and actions, and its status bar
+        self.host = host
+        doc, settings = host.doc, host.settings
         self.scratches = ScratchController(doc, settings, window)
         self.provenance = ProvenanceController(doc, settings, window)
-        window.files.before_write = self.provenance.prepare_save
+        host.files.before_write = self.provenance.prepare_save
         self.panel = RestorePanel()
         self.panel.load(
             settings.scratch_sensitivity,
@@ -52,7 +75,7 @@ class RestoreWiring:
         self.dock_content = PanelScroll(self.panel)
         self.dock: QDockWidget | None = None  # set by the window once docked
         self.proposal_item = ProposalItem()
-        window.view.scene().addItem(self.proposal_item)
+        host.view.scene().addItem(self.proposal_item)
 
         self.indicator = QToolButton()
         self.indicator.setObjectName("filled_regions_indicator")
@@ -83,7 +106,7 @@ class RestoreWiring:
 
     def connect(self) -> None:
         """Connect signals (called by the window once its docks and status bar exist)."""
-        window, panel, status = self.window, self.panel, self.window.statusBar()
+        panel, status = self.panel, self.window.statusBar()
         panel.preview_toggled.connect(self._on_panel_preview_toggled)
         panel.sensitivity_changed.connect(self.scratches.set_sensitivity)
         panel.max_width_changed.connect(self.scratches.set_max_width)
@@ -99,10 +122,10 @@ class RestoreWiring:
         self.scratches.failed.connect(self._on_scratches_failed)
         self.provenance.fills_changed.connect(self._on_provenance_fills_changed)
         self.provenance.message.connect(lambda text: status.showMessage(text, 10000))
-        window.files.saved.connect(self._on_files_saved)
-        window.files.opened.connect(lambda path: self.provenance.carry_earlier(Path(path)))
-        window.doc.image_changed.connect(self._on_doc_image_changed)
-        window.act_overlay.toggled.connect(self._on_overlay_toggled)
+        self.host.files.saved.connect(self._on_files_saved)
+        self.host.files.opened.connect(lambda path: self.provenance.carry_earlier(Path(path)))
+        self.host.doc.image_changed.connect(self._on_doc_image_changed)
+        self.host.act_overlay.toggled.connect(self._on_overlay_toggled)
         self._on_doc_image_changed()
         self._on_provenance_fills_changed()
 
@@ -125,7 +148,7 @@ class RestoreWiring:
 
     def _on_scratches_proposal_changed(self) -> None:
         proposal = self.scratches.proposal
-        self.proposal_item.set_mask(proposal, self.window.doc.width)
+        self.proposal_item.set_mask(proposal, self.host.doc.width)
         if proposal is not None:
             self.panel.set_proposal_share(float(proposal.mean()))
         self._update_scratch_state()
@@ -147,15 +170,15 @@ class RestoreWiring:
 
     # -- tone -----------------------------------------------------------------------------------------------
     def _on_panel_tone_toggled(self, keep: bool) -> None:
-        self.window.settings.tone = "auto" if keep else "off"
+        self.host.settings.tone = "auto" if keep else "off"
 
     def _on_doc_image_changed(self) -> None:
-        self.panel.set_tone(describe_tone(self.window.doc.image))
+        self.panel.set_tone(describe_tone(self.host.doc.image))
         self._on_provenance_fills_changed()  # another photo: perhaps with a record of earlier fills beside it
 
     # -- provenance -----------------------------------------------------------------------------------------
     def _on_panel_record_toggled(self, on: bool) -> None:
-        self.window.settings.write_provenance = on
+        self.host.settings.write_provenance = on
 
     def _on_provenance_fills_changed(self) -> None:
         fills = self.provenance.fills()
@@ -171,11 +194,11 @@ class RestoreWiring:
         has_map = self.provenance.has_attention()
         # Drawn now, in the current theme's text colour (the theme can change between fills).
         legend = reuse_legend_pixmap(240, self.window.palette().color(QPalette.ColorRole.WindowText))
-        self.window.attention_panel.set_reuse_available(
+        self.host.attention_panel.set_reuse_available(
             has_map, legend if has_map else None, self.reuse_caption()
         )
         self.act_show_reuse.setEnabled(has_map)
-        self.window.refresh_overlay()
+        self.host.refresh_overlay()
 
     def _on_files_saved(self, path: str) -> None:
         fills = self.provenance.fills()
@@ -209,8 +232,8 @@ class RestoreWiring:
                 6000,
             )
             return
-        self.window.attention_panel.set_mode(REUSE)
-        self.window.set_overlay_visible(True)
+        self.host.attention_panel.set_mode(REUSE)
+        self.host.set_overlay_visible(True)
         self.raise_overlay_panel()
 
     def reuse_caption(self) -> str:
@@ -234,7 +257,7 @@ class RestoreWiring:
 
     def overlay(self, mode: str) -> np.ndarray | None:
         """The RGBA overlay of ``mode``: the last fill's flow colours, or the heat map of all DeepFill fills."""
-        doc = self.window.doc
+        doc = self.host.doc
         if mode == FLOW:
             field = doc.attention
             return None if field is None else np.asarray(field.flow_rgba(doc.height, doc.width), np.uint8)
@@ -242,9 +265,9 @@ class RestoreWiring:
 
     def export_overlay(self) -> bool:
         """The overlay panel's Export button: the map that is selected."""
-        if self.window.attention_panel.mode() == REUSE:
+        if self.host.attention_panel.mode() == REUSE:
             return self.provenance.export_reuse_dialog()
-        return self.window.files.export_overlay()
+        return self.host.files.export_overlay()
 
     def hover_text(self, x: int, y: int) -> str:
         """What the heat map says at (x, y), for the status bar while it is shown."""

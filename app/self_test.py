@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from inpaint_core.api import Engine, default_engine
+from inpaint_core.api import DEEPFILL, Engine, default_engine
 
 # The spoon on the demo photo as strokes (points in image pixels of the 600x400 photo, brush diameter).
 SPOON_STROKES = (
@@ -100,7 +100,7 @@ def run_self_test(
         settings = AppSettings.from_ini(Path(tmp.name) / "settings.ini")
         settings.weights = weights
         if weights:
-            settings.engine = "deepfill"
+            settings.engine = DEEPFILL
         apply_theme(app, "dark")
         window = MainWindow(settings, engine)
         window.resize(1280, 820)
@@ -127,11 +127,11 @@ def run_self_test(
         ok(f"{int(mask.sum())} masked pixels")
 
         step = "inpaint"
-        engine_name = "deepfill" if weights else default_engine()
+        engine_name = DEEPFILL if weights else default_engine()
         detail = (
             f" (weights: {weights})"
             if weights
-            else ("" if engine_name == "deepfill" else " (no DeepFill weights ship yet)")
+            else ("" if engine_name == DEEPFILL else " (no DeepFill weights ship yet)")
         )
         print(f"self-test: engine: {engine_name}{detail}", flush=True)
         original = window.doc.image.copy()

@@ -10,20 +10,26 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
 from inpaint_core.api import (
+    DEEPFILL,
+    DEVICES,
+    EDGE_BLEND,
     ENGINES,
-    MAX_EDGE_BLEND,
-    MAX_PATCH_RADIUS,
-    MIN_MAX_SIDE,
-    PATCH_RADIUS,
+    JPEG_QUALITY,
+    MAX_SIDE,
+    PATCH_RADIUS_SETTING,
     TONE_MODES,
+    IntSetting,
     default_engine,
 )
 from inpaint_core.restore.scratches import DEFAULT_MAX_WIDTH, DEFAULT_SENSITIVITY, MAX_WIDTH_LIMIT
 
-DEVICES = ("auto", "cpu", "cuda")
 THEMES = ("dark", "light")
 MAX_RECENT = 8
 MAX_WEIGHTS_FILES = 8
+# The editor's own defaults and bounds (the core's come from inpaint_core.registry): the brush size in image
+# pixels and the mask overlay's colour, which the tool panel and the document read from here.
+BRUSH_SIZE = IntSetting(default=40, lo=1, hi=1000)
+MASK_COLOR = "#ff283c"
 
 
 class AppSettings:
@@ -69,7 +75,7 @@ class AppSettings:
     def use_weights_for_session(self, path: str) -> None:
         """Use DeepFill with ``path`` (the command line's ``--weights``) until the user chooses another model;
         nothing is stored, so a later plain launch is back to the user's own choice."""
-        self._session["engine/name"] = "deepfill"
+        self._session["engine/name"] = DEEPFILL
         self._session["engine/weights"] = path
         self._session_file = path
 
@@ -88,6 +94,9 @@ class AppSettings:
             return min(hi, max(lo, int(self._get(key, default))))  # type: ignore[call-overload]
         except (TypeError, ValueError):
             return default
+
+    def _setting(self, key: str, setting: IntSetting) -> int:
+        return self._int(key, setting.default, setting.lo, setting.hi)
 
     def _float(self, key: str, default: float, lo: float, hi: float) -> float:
         try:
@@ -114,7 +123,7 @@ class AppSettings:
 
     @property
     def max_side(self) -> int:
-        return self._int("engine/max_side", 512, MIN_MAX_SIDE, 4096)
+        return self._setting("engine/max_side", MAX_SIDE)
 
     @max_side.setter
     def max_side(self, value: int) -> None:
@@ -177,7 +186,7 @@ class AppSettings:
     def edge_blend(self) -> int:
         """Px outside the mask the fill fades across (InpaintRequest.edge_blend). A new key: the old
         "engine/feather" blended inside the hole, so its stored value must not carry over."""
-        return self._int("engine/edge_blend", 0, 0, MAX_EDGE_BLEND)
+        return self._setting("engine/edge_blend", EDGE_BLEND)
 
     @edge_blend.setter
     def edge_blend(self, value: int) -> None:
@@ -186,7 +195,7 @@ class AppSettings:
     @property
     def patch_radius(self) -> int:
         """PatchMatch's patch radius (InpaintRequest.patch_radius; PatchMatch and Auto)."""
-        return self._int("engine/patch_radius", PATCH_RADIUS, 1, MAX_PATCH_RADIUS)
+        return self._setting("engine/patch_radius", PATCH_RADIUS_SETTING)
 
     @patch_radius.setter
     def patch_radius(self, value: int) -> None:
@@ -238,8 +247,8 @@ class AppSettings:
 
     @property
     def mask_color(self) -> QColor:
-        color = QColor(str(self._get("ui/mask_color", "#ff283c")))
-        return color if color.isValid() else QColor("#ff283c")
+        color = QColor(str(self._get("ui/mask_color", MASK_COLOR)))
+        return color if color.isValid() else QColor(MASK_COLOR)
 
     @mask_color.setter
     def mask_color(self, value: QColor) -> None:
@@ -255,7 +264,7 @@ class AppSettings:
 
     @property
     def brush_size(self) -> int:
-        return self._int("brush/size", 40, 1, 1000)
+        return self._setting("brush/size", BRUSH_SIZE)
 
     @brush_size.setter
     def brush_size(self, value: int) -> None:
@@ -271,7 +280,7 @@ class AppSettings:
 
     @property
     def jpeg_quality(self) -> int:
-        return self._int("export/jpeg_quality", 92, 1, 100)
+        return self._setting("export/jpeg_quality", JPEG_QUALITY)
 
     @jpeg_quality.setter
     def jpeg_quality(self, value: int) -> None:

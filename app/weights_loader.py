@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.messages import gui_text
 from app.settings import AppSettings
-from inpaint_core.api import WEIGHTS_SUFFIX, Engine, ModelTools, is_checkpoint, read_weights_info
+from inpaint_core.api import DEEPFILL, WEIGHTS_SUFFIX, Engine, ModelTools, is_checkpoint, read_weights_info
 from inpaint_core.errors import CancelledError, InpaintError
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class WeightsLoader(QObject):
 
     def _add(self, path: str) -> None:
         self.settings.add_weights_file(path)
-        self.settings.engine = "deepfill"
+        self.settings.engine = DEEPFILL
         self.settings.weights = path
         self.loaded.emit(path)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,6 +39,37 @@ from inpaint_core.model_info import (
     read_weights_info,
     shipped_model_info,
 )
+from inpaint_core.registry import (
+    AUTO,
+    AUTO_THIN_PX,
+    CLASSICAL_ENGINES,
+    DEEPFILL,
+    DEVICE_LABELS,
+    DEVICES,
+    EDGE_BLEND,
+    ENGINE_INFO,
+    ENGINE_LABELS,
+    ENGINES,
+    JPEG_QUALITY,
+    MAX_EDGE_BLEND,
+    MAX_PATCH_RADIUS,
+    MAX_SIDE,
+    MIN_MAX_SIDE,
+    MODEL_MULTIPLE,
+    NS,
+    PATCH_RADIUS,
+    PATCH_RADIUS_SETTING,
+    PATCHMATCH,
+    PRECISIONS,
+    SOURCE_MAP_ENGINES,
+    STAGES,
+    TELEA,
+    TONE_MODES,
+    ClassicalMethod,
+    EngineInfo,
+    IntSetting,
+    engine_label,
+)
 
 __all__ = [
     "AUTO",
@@ -46,18 +77,30 @@ __all__ = [
     "CHECKPOINT_SUFFIXES",
     "CLASSICAL_ENGINES",
     "DEEPFILL",
+    "DEVICES",
+    "DEVICE_LABELS",
+    "EDGE_BLEND",
     "ENGINES",
+    "ENGINE_INFO",
     "ENGINE_LABELS",
     "EXPERIMENTAL_SAMPLES",
     "FLOW_MAX_RADIUS",
+    "INTERACTIVE_SECONDS",
+    "JPEG_QUALITY",
     "MAX_EDGE_BLEND",
     "MAX_PATCH_RADIUS",
+    "MAX_SIDE",
     "MIN_MAX_SIDE",
+    "MODEL_MULTIPLE",
+    "NS",
     "PATCHMATCH",
     "PATCH_RADIUS",
+    "PATCH_RADIUS_SETTING",
+    "PRECISIONS",
     "RESOURCES",
     "SOURCE_MAP_ENGINES",
     "STAGES",
+    "TELEA",
     "TONE_MODES",
     "WEIGHTS_SUFFIX",
     "AttentionField",
@@ -65,9 +108,11 @@ __all__ = [
     "CancelFlag",
     "ClassicalMethod",
     "Engine",
+    "EngineInfo",
     "FileIdentity",
     "InpaintRequest",
     "InpaintResult",
+    "IntSetting",
     "ModelInfo",
     "ModelTools",
     "ProgressCallback",
@@ -76,47 +121,13 @@ __all__ = [
     "StagedOutputs",
     "atomic_write",
     "default_engine",
+    "engine_label",
     "file_identity",
     "is_checkpoint",
     "read_weights_info",
     "shipped_model_info",
 ]
 
-# The engine names: the one list (the CLI's choices, the editor's menu, the benchmark's rows come from it).
-DEEPFILL = "deepfill"
-AUTO = "auto"  # per hole: thin ones to Navier-Stokes, wide ones to PatchMatch (fillers.AutoFiller)
-PATCHMATCH = "patchmatch"  # texture copied from the photo (patchmatch.py, the pypatchmatch library)
-ClassicalMethod = Literal["telea", "ns"]  # OpenCV's cv2.inpaint methods (classical.py)
-CLASSICAL_ENGINES: tuple[str, ...] = get_args(ClassicalMethod)
-ENGINES: tuple[str, ...] = (DEEPFILL, AUTO, PATCHMATCH, *CLASSICAL_ENGINES)
-ENGINE_LABELS: dict[str, str] = {
-    "deepfill": "DeepFill v2",
-    "auto": "Auto (Navier-Stokes or PatchMatch per hole)",
-    "patchmatch": "PatchMatch (texture copy)",
-    "telea": "Telea (classical)",
-    "ns": "Navier-Stokes (classical)",
-}
-# The engines whose result says where each filled pixel came from (`InpaintResult.attention`): DeepFill's
-# attention, PatchMatch's exact source map (auto: the holes PatchMatch filled).
-SOURCE_MAP_ENGINES: tuple[str, ...] = (DEEPFILL, AUTO, PATCHMATCH)
-# PatchMatch compares patches of (2 * radius + 1)^2 pixels: 3 is the library's examples' choice and the
-# issue's measurements; larger follows larger structures but costs about the square.
-PATCH_RADIUS = 3
-MAX_PATCH_RADIUS = 10
-# Auto: a hole whose every pixel lies within this many pixels of a known one (a scratch, a wire, dust: strokes up
-# to about 8 px wide) goes to Navier-Stokes, a wider one to PatchMatch. On the bench NS wins hole PSNR on 3-6 px
-# strokes (by 0.7 dB), PatchMatch from 9 px on (docs/BENCHMARKS.md, "PatchMatch and auto").
-AUTO_THIN_PX = 4.5
-
-# InpaintRequest.tone: "auto" detects a grey or toned photo and keeps its tone in the fill; "off" does not.
-TONE_MODES: tuple[str, ...] = ("auto", "off")
-
-# The progress stages, in order; per window "coarse", "refine" (classical engines: "refine" only) and "paste".
-STAGES: tuple[str, ...] = ("load", "prepare", "coarse", "refine", "paste")
-# The smallest `max_side` the engine accepts: below it the model's 8x downsampling leaves too little context.
-MIN_MAX_SIDE = 64
-# The widest edge blend accepted, in pixels (the editor's spin box and the CLI share it).
-MAX_EDGE_BLEND = 64
 INTERACTIVE_SECONDS = 0.5  # issue 14: the time a fill a user waits for at the click may take
 
 ProgressCallback = Callable[[str, float], None]
@@ -138,11 +149,11 @@ class InpaintRequest:
     guide: np.ndarray | None = None  # HxW, nonzero = sketch stroke (used by weights with a guide channel)
     forbid: np.ndarray | None = None  # HxW, nonzero = do not borrow from here
     engine: str = DEEPFILL  # one of ENGINES
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "mps"
+    device: str = "auto"  # one of DEVICES, or "cuda:N"
     # "auto" (precision.resolve_precision: bf16 only on a CPU/GPU with fast bf16 and weights whose manifest records
     # a bf16 hole-PSNR loss <= 0.1 dB; fp32 until then) | "fp32" | "bf16" | "fp16"
     precision: str = "auto"
-    max_side: int = 512  # the longest side the model sees, in pixels
+    max_side: int = MAX_SIDE.default  # the longest side the model sees, in pixels
     max_gflop: float | None = None  # work budget per window (budget.py): lowers max_side until it fits
     # Time budget per window in seconds (the interactive path): the engine turns it into `max_gflop` for the
     # device from a short convolution measurement (budget.interactive_gflop_budget). Ignored with max_gflop.
@@ -150,12 +161,11 @@ class InpaintRequest:
     # Edge blend, in image pixels: the fill always replaces the whole hole (the original pixels under the mask
     # never come back); with N > 0 it also covers a band N px wide outside the mask and fades into the original
     # across it, so the changed area grows by N px. 0 = none (default: docs/BENCHMARKS.md, "Paste").
-    edge_blend: int = 0
+    edge_blend: int = EDGE_BLEND.default
     weights: str | Path | None = None  # None = the shipped default weights
     return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
-    tone: str = (
-        "auto"  # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off"
-    )
+    # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off" does not
+    tone: str = "auto"
     patch_radius: int = PATCH_RADIUS  # PatchMatch (and auto's wide holes): patches of (2r+1)^2 pixels
     request_id: int = 0
 
@@ -177,9 +187,16 @@ class InpaintResult:
     request_id: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     note: str = ""
-    model_sizes: list[tuple[int, int]] = field(
-        default_factory=list
-    )  # (height, width) the model saw per window
+    # (height, width) the model saw per window
+    model_sizes: list[tuple[int, int]] = field(default_factory=list)
+    # What the engine actually used, resolved from the request's "auto"s and defaults (provenance records these):
+    engine: str = ""  # the request's engine
+    device: str | None = None  # DeepFill: the concrete torch device ("cpu", "cuda:0"); None for the others
+    precision: str | None = None  # DeepFill: the concrete precision ("fp32", "bf16"); None for the others
+    weights: Path | None = (
+        None  # DeepFill: the weights file loaded (the shipped one when the request had None)
+    )
+    weights_sha256: str | None = None  # its SHA-256 (checked against the manifest for the shipped weights)
 
     def model_size_text(self) -> str:
         """What resolution the model worked at, for a status line: "model at 344x344 px", "model at up to

@@ -18,10 +18,12 @@ import torch
 from inpaint_core.api import INTERACTIVE_SECONDS
 from inpaint_core.boxes import Box, model_size
 from inpaint_core.model.config import GeneratorConfig
+from inpaint_core.model.flops import conv_gflops, count_generator_flops
+from inpaint_core.registry import MIN_MAX_SIDE, MODEL_MULTIPLE
 
 INTERACTIVE_BUDGET_S = INTERACTIVE_SECONDS
-MIN_MODEL_SIDE = 64  # the engine's MIN_MAX_SIDE: below this the model has nothing to work with
-# Fraction of the 3x3-convolution peak (`bench.flops.conv_gflops`) a whole forward reaches around 400x400, per
+MIN_MODEL_SIDE = MIN_MAX_SIDE  # below this the model has nothing to work with
+# Fraction of the 3x3-convolution peak (`model.flops.conv_gflops`) a whole forward reaches around 400x400, per
 # compute dtype: 0.75 (fp32) and 0.60 (bf16) measured by `bench speed --sizes 400` on the AVX-512 BF16 machine
 # (docs/BENCHMARKS.md), less a margin: a fill that comes in under budget is better than one that overruns.
 MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.65, torch.bfloat16: 0.5, torch.float16: 0.5}
@@ -29,16 +31,14 @@ MODEL_FRACTION_OF_CONV_PEAK = {torch.float32: 0.65, torch.bfloat16: 0.5, torch.f
 FIXED_OVERHEAD_S = 0.1
 
 
-def padded(side: int, multiple: int = 8) -> int:
-    """The side the model sees after the engine pads to a multiple of 8."""
+def padded(side: int, multiple: int = MODEL_MULTIPLE) -> int:
+    """The side the model sees after the engine pads to a multiple of `MODEL_MULTIPLE`."""
     return -(-side // multiple) * multiple
 
 
 @functools.lru_cache(maxsize=16)
 def flop_coefficients(config: GeneratorConfig) -> tuple[float, float]:
     """(a, b) with forward FLOPs = a*A + b*A^2 for a model input of area A = H*W (padded), batch 1."""
-    from inpaint_core.bench.flops import count_generator_flops
-
     a1, a2 = 128 * 128, 256 * 256
     f1, f2 = count_generator_flops(config, 128, 128), count_generator_flops(config, 256, 256)
     b = (f2 / a2 - f1 / a1) / (a2 - a1)
@@ -76,8 +76,6 @@ _calibrations: dict[tuple[str, torch.dtype], tuple[float, float]] = {}  # (devic
 
 def conv_rate_now(device: torch.device, dtype: torch.dtype) -> float:
     """This device's 3x3-convolution GFLOP/s in `dtype`, measured at most once a minute (a cache, not state)."""
-    from inpaint_core.bench.flops import conv_gflops
-
     key = (str(device), dtype)
     cached = _calibrations.get(key)
     if cached is not None and time.monotonic() - cached[0] < CALIBRATION_TTL_S:

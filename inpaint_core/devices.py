@@ -5,44 +5,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Literal, TypeVar
 
 import torch
 
-from inpaint_core.errors import DeviceError
+from inpaint_core.errors import DeviceError, Remedy
+from inpaint_core.registry import DEVICES, PRECISIONS, DeviceName, Precision
 
-DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-Precision = Literal["auto", "fp32", "bf16", "fp16"]
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+__all__ = ["DEVICES", "PRECISIONS", "DeviceName", "Precision"]  # re-exported: their home is registry
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 log = logging.getLogger(__name__)
 
-# channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolution kernels: 10% faster per forward
-# at 512x512 on the CPU here (docs/BENCHMARKS.md). Every inference path uses it, the speed benchmark included.
-INFERENCE_FORMAT = torch.channels_last
-
 _OOM_MESSAGE = "out of GPU memory on {device}; lower the max model resolution or use the CPU"
-
-
-def for_inference(model: ModuleT, precision: str = "fp32") -> ModuleT:
-    """Eval mode, weights in the inference memory format, and the gated convolutions' weights converted once to
-    the compute dtype of `precision` (a concrete one: see `precision.resolve_precision` for "auto"). In place;
-    returns the model. Training is unaffected: with autograd on, the layers use their fp32 parameters.
-    """
-    from inpaint_core.model.layers import prepare_inference
-
-    model.eval().to(memory_format=INFERENCE_FORMAT)  # type: ignore[call-overload]  # accepted, missing from stubs
-    device = next(model.parameters()).device
-    prepare_inference(model, compute_dtype(precision, device))
-    return model
-
-
-def inference_tensor(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A (B, C, H, W) model input on `device` in the inference memory format."""
-    return tensor.to(device).contiguous(memory_format=INFERENCE_FORMAT)
 
 
 def _mps_available() -> bool:
@@ -69,12 +43,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise DeviceError(
-                "CUDA was requested but no CUDA GPU is available to this PyTorch; use --device cpu"
+                "CUDA was requested but no CUDA GPU is available to this PyTorch", remedy=Remedy.USE_CPU
             )
         return torch.device(name)
     if name == "mps":
         if not _mps_available():
-            raise DeviceError("MPS (Apple GPU) was requested but is not available; use --device cpu")
+            raise DeviceError("MPS (Apple GPU) was requested but is not available", remedy=Remedy.USE_CPU)
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
 
@@ -93,7 +67,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
         return None
     if precision == "bf16":
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise DeviceError("this GPU does not support bf16; use --precision fp16 or fp32")
+            raise DeviceError("this GPU does not support bf16", remedy=Remedy.OTHER_PRECISION)
         if device.type == "cpu" and not cpu_has_native_bf16():
             log.warning("this CPU has no native bf16: bf16 runs much slower than fp32 here (measured ~70x)")
         return torch.bfloat16
@@ -118,7 +92,7 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
         return torch.autocast(device_type=device.type, dtype=dtype)
     except RuntimeError as exc:  # e.g. a dtype the backend's autocast does not support
         raise DeviceError(
-            f"{precision} is not supported on {device.type} ({exc}); use --precision fp32"
+            f"{precision} is not supported on {device.type} ({exc})", remedy=Remedy.FULL_PRECISION
         ) from None
 
 

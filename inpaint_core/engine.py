@@ -57,6 +57,7 @@ from inpaint_core.errors import (
     OutOfMemoryError,
     WeightsMissingError,
 )
+from inpaint_core.files import sha256_file
 from inpaint_core.fillers import AutoFiller, ClassicalFiller, DeepFillFiller, Filler, PatchMatchFiller
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_io import check_same_size
@@ -189,6 +190,25 @@ def _owned(remaining: np.ndarray, job: WindowJob) -> np.ndarray:
     return owned
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A cached generator and the file it came from."""
+
+    model: DeepFillV2Generator
+    path: Path  # resolved
+    sha256: str
+
+
+@dataclass
+class _Used:
+    """What a run resolved: copied into its InpaintResult."""
+
+    device: str | None = None
+    precision: str | None = None
+    weights: Path | None = None
+    weights_sha256: str | None = None
+
+
 class InpaintEngine:
     """Runs requests; keeps loaded models cached per (weights file, device, precision). Thread-safe."""
 
@@ -199,7 +219,7 @@ class InpaintEngine:
         self.min_margin = min_margin
         self.min_side = min_side
         self.radius = radius  # classical engines' neighbourhood
-        self._models: dict[tuple[str, int, int, str, str], DeepFillV2Generator] = {}
+        self._models: dict[tuple[str, int, int, str, str], LoadedModel] = {}
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------------------------------------- models
@@ -213,7 +233,16 @@ class InpaintEngine:
         self, weights: str | Path | None, device: torch.device, precision: str = "fp32"
     ) -> DeepFillV2Generator:
         """The generator for these weights on `device`, loaded once and cached (a changed file is reloaded)."""
-        from inpaint_core.devices import for_inference, translate_oom
+
+        return self.load_model(weights, device, precision).model
+
+    def load_model(
+        self, weights: str | Path | None, device: torch.device, precision: str = "fp32"
+    ) -> LoadedModel:
+        """`get_model`, with the file it loaded and that file's SHA-256 (hashed once per cached model, on the
+        caller's thread: the engine's worker, never the editor's GUI thread)."""
+        from inpaint_core.devices import translate_oom
+        from inpaint_core.model.inference import for_inference
         from inpaint_core.weights import load_generator
 
         path, sha = self.resolve_weights(weights)
@@ -223,15 +252,17 @@ class InpaintEngine:
             raise WeightsMissingError(f"weights file not found: {path}") from None
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, str(device), precision)
         with self._lock:
-            model = self._models.get(key)
-            if model is None:
+            loaded = self._models.get(key)
+            if loaded is None:
                 with translate_oom(device):
                     model = load_generator(path, device, expected_sha256=sha)
                     for_inference(model, precision)
+                # the manifest's hash was just checked; a user's file is hashed here, once
+                loaded = LoadedModel(model, Path(key[0]), sha or sha256_file(path))
                 # Drop stale entries of the same file (it changed on disk).
                 self._models = {k: v for k, v in self._models.items() if k[0] != key[0] or k[3:] != key[3:]}
-                self._models[key] = model
-            return model
+                self._models[key] = loaded
+            return loaded
 
     def clear_cache(self) -> None:
         """Forget every loaded model (frees their memory once no run uses them)."""
@@ -301,8 +332,10 @@ class InpaintEngine:
                 request_id=request.request_id,
                 timings=state.timings,
                 note="empty mask: nothing to fill",
+                engine=request.engine,
             )
-        filler = self._filler(request, notes)
+        used = _Used()
+        filler = self._filler(request, notes, used)
 
         state.enter("prepare", 0.1)
         height, width = hole_all.shape
@@ -352,7 +385,9 @@ class InpaintEngine:
         if isinstance(filler, AutoFiller) and len(filler.used) > 1:
             notes.append("auto: thin holes filled with Navier-Stokes, wide ones with PatchMatch")
         elif isinstance(filler, AutoFiller) and filler.used:
-            notes.append(f"auto: filled with {'PatchMatch' if 'patchmatch' in filler.used else 'Navier-Stokes'}")
+            notes.append(
+                f"auto: filled with {'PatchMatch' if 'patchmatch' in filler.used else 'Navier-Stokes'}"
+            )
         if request.tone == "auto":
             # PatchMatch's pixels are copies of the photo's own, already in its tone; re-toning them would
             # make their source map false.
@@ -372,10 +407,13 @@ class InpaintEngine:
             timings=state.timings,
             note="; ".join(notes),
             model_sizes=model_sizes,
+            engine=request.engine,
+            **dataclasses.asdict(used),
         )
 
-    def _filler(self, request: InpaintRequest, notes: list[str]) -> Filler:
-        """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores."""
+    def _filler(self, request: InpaintRequest, notes: list[str], used: _Used) -> Filler:
+        """The filler for the request's engine (loads DeepFill's model); adds a note for inputs it ignores and
+        records in `used` the device, precision and weights it resolved."""
         if request.engine == DEEPFILL:
             from inpaint_core.devices import resolve_device
             from inpaint_core.precision import resolve_precision
@@ -385,7 +423,10 @@ class InpaintEngine:
             request = dataclasses.replace(
                 request, precision=resolve_precision(request.precision, device, request.weights)
             )
-            model = self.get_model(request.weights, device, request.precision)
+            loaded = self.load_model(request.weights, device, request.precision)
+            model = loaded.model
+            used.device, used.precision = str(device), request.precision
+            used.weights, used.weights_sha256 = loaded.path, loaded.sha256
             if request.max_seconds is not None and request.max_gflop is None:
                 from inpaint_core.budget import interactive_gflop_budget
 

@@ -1,10 +1,33 @@
-"""Exceptions the core raises. Each message is one line a user can act on; the CLI and the editor show it as is."""
+"""Exceptions the core raises. Each message is one line that says what is wrong; where the user can fix it, the
+error also carries a `Remedy` code, and each front end words that advice in its own terms (the CLI names its
+options in `cli/advice.py`, the editor its controls in `app/messages.py`). Library messages name no CLI flags.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Remedy(StrEnum):
+    """What the user can do about an error, independent of how a front end asks for it."""
+
+    USE_CPU = "use-cpu"  # the device asked for is not available here
+    OTHER_PRECISION = "other-precision"  # this GPU cannot run the precision (fp16 or fp32 can)
+    FULL_PRECISION = "full-precision"  # the device cannot run a reduced precision
+    OTHER_ENGINE_OR_WEIGHTS = (
+        "other-engine-or-weights"  # DeepFill needs weights: give some or pick another engine
+    )
+    CONVERT_WEIGHTS = "convert-weights"  # a published checkpoint: convert it first
+    OVERWRITE = "overwrite"  # the output exists: allow replacing it, or choose another name
+
 
 class InpaintError(Exception):
-    """Base class: anything the user can fix or should be told about, never a bug."""
+    """Base class: anything the user can fix or should be told about, never a bug. `remedy`, when given, is
+    the advice a front end adds to the message (`Remedy`)."""
+
+    def __init__(self, *args: object, remedy: Remedy | None = None) -> None:
+        super().__init__(*args)
+        self.remedy = remedy
 
 
 class ImageLoadError(InpaintError):

@@ -29,6 +29,7 @@ from inpaint_core.image_ops import (
     to_model_tensor,
 )
 from inpaint_core.patchmatch import CopyFill, patchmatch_fill
+from inpaint_core.registry import MODEL_MULTIPLE, PATCHMATCH
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -101,9 +102,7 @@ class PatchMatchFiller:
         forbid = None if self.forbid is None else self.forbid[box.slices] > 0
         if avoid is not None:
             forbid = avoid if forbid is None else forbid | avoid
-        copy = patchmatch_fill(
-            work[box.slices], hole, forbid, self.radius, wait=lambda: step("refine", 0.0)
-        )
+        copy = patchmatch_fill(work[box.slices], hole, forbid, self.radius, wait=lambda: step("refine", 0.0))
         return WindowFill(copy.pixels, attention=source_attention(box, hole > 0, copy))
 
 
@@ -177,7 +176,7 @@ class AutoFiller:
         if self.patchmatch is None or not wide.any():
             self.used.add("ns")
             return self.ns.fill(work, box, hole, step)
-        self.used.add("patchmatch")
+        self.used.add(PATCHMATCH)
         copied = self.patchmatch.fill_avoiding(work, box, wide, thin if thin.any() else None, step)
         if not thin.any():
             return copied
@@ -259,7 +258,7 @@ class DeepFillFiller:
 
     def _prepare(self, work: np.ndarray, box: Box, hole: np.ndarray) -> _ModelInput:
         """Crop, resize (longer side <= max_side) and pad one window into model tensors."""
-        from inpaint_core.devices import inference_tensor
+        from inpaint_core.model.inference import inference_tensor
 
         request, device = self.request, self.device
         from inpaint_core.budget import window_side
@@ -267,13 +266,14 @@ class DeepFillFiller:
         mh, mw = model_size(box, window_side(box, request.max_side, request.max_gflop, self.model.config))
         rgb = shrink_to_float_rgb(work[box.slices], mw, mh)
         hole_m = resize_mask(hole, mw, mh)
-        rgb_p = pad_to_multiple(rgb, 8, "reflect")
-        hole_p = pad_to_multiple(hole_m, 8, "constant")
+        rgb_p = pad_to_multiple(rgb, MODEL_MULTIPLE, "reflect")
+        hole_p = pad_to_multiple(hole_m, MODEL_MULTIPLE, "constant")
         guide_t = None
         if self.model.config.guide_channel:
             guide = request.guide[box.slices] if request.guide is not None else np.zeros_like(hole)
             guide_t = inference_tensor(
-                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), 8, "constant")), device
+                mask_to_tensor(pad_to_multiple(resize_mask(guide, mw, mh), MODEL_MULTIPLE, "constant")),
+                device,
             )
         forbid_p = np.zeros(hole_p.shape, bool)
         forbid_p[mh:, :] = True  # the reflected padding is not real content: never borrow from it

@@ -18,8 +18,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError
+from inpaint_core.errors import ImageLoadError, InpaintError, MaskError, OutputExistsError, Remedy
 from inpaint_core.files import StagedOutputs, atomic_write, check_folder_writable
+from inpaint_core.metadata import pil_save_params, png_chunk, png_text_chunks
+from inpaint_core.registry import JPEG_QUALITY
 
 __all__ = [
     "FORMATS",
@@ -398,7 +400,7 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> 
         known = ", ".join(sorted({s.lstrip(".") for s in SAVE_FORMATS}))
         raise InpaintError(f"{path}: unknown output format {path.suffix!r} (use one of: {known})")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --force to replace it")
+        raise OutputExistsError(f"{path} exists", remedy=Remedy.OVERWRITE)
     if not path.parent.is_dir():
         raise InpaintError(f"{path.parent}: output folder does not exist")
     check_writable(path.parent)
@@ -419,7 +421,7 @@ def save_image(
     *,
     exif: bytes | None = None,
     icc: bytes | None = None,
-    quality: int = 95,
+    quality: int = JPEG_QUALITY.default,
     overwrite: bool = False,
     png_compression: int = PNG_COMPRESSION,
     text: dict[str, str] | None = None,
@@ -431,7 +433,7 @@ def save_image(
     PNG and TIFF keep 16 bits; JPEG and WEBP are 8-bit, and JPEG has no alpha (dropped): `format_losses` says so
     beforehand. PNG is written by OpenCV's libpng at `png_compression` (0-9, see PNG_COMPRESSION), with the EXIF
     and ICC chunks added; a 16-bit colour TIFF (written by tifffile) keeps the profile, not the EXIF. `text`
-    and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as restore/embed.py describes. Refuses an existing path
+    and `xmp` (e.g. `restore.provenance.embedded_note`) are embedded as metadata.py describes. Refuses an existing path
     unless `overwrite` (OutputExistsError). With `stage` the file is only renamed into place at the stage's
     commit, together with the outputs staged beside it (files.StagedOutputs).
     """
@@ -452,8 +454,6 @@ def save_image(
             raise InpaintError(f"{path}: could not encode the image")
         notes = b""
         if text or xmp:
-            from inpaint_core.restore.embed import png_text_chunks
-
             notes = png_text_chunks(text, xmp)
         try:
             with atomic_write(path, stage=stage) as fh:
@@ -480,8 +480,6 @@ def save_image(
             if fmt in _LOSSY:
                 params["quality"] = int(quality)
             if text or xmp:
-                from inpaint_core.restore.embed import pil_save_params
-
                 params |= pil_save_params(fmt, text, xmp)
             im.save(fh, format=fmt, **params)
     except OSError as exc:
@@ -549,12 +547,9 @@ def _encode_png(pixels: np.ndarray, level: int) -> np.ndarray | None:
     return buf if ok else None
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    """One PNG chunk: length, type, data, CRC of type and data (PNG spec, section 5.3)."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _write_png(fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | None, notes: bytes = b"") -> None:
+def _write_png(
+    fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | None, notes: bytes = b""
+) -> None:
     """Write PNG bytes with iCCP and eXIf chunks inserted after IHDR (both must precede the image data), and
     `notes` (ready-made text chunks) after them."""
     head = 8 + 8 + 13 + 4  # signature, then the IHDR chunk (13 data bytes), always first
@@ -563,9 +558,9 @@ def _write_png(fh: BinaryIO, png: np.ndarray, exif: bytes | None, icc: bytes | N
         raise InpaintError("the PNG encoder wrote an unexpected header")
     extra = b""
     if icc:
-        extra += _png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
+        extra += png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
     if exif:
-        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+        extra += png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     extra += notes
     fh.write(view[:head])
     fh.write(extra)

@@ -14,6 +14,7 @@ import numpy as np
 
 from inpaint_core.boxes import Box
 from inpaint_core.image_io import dtype_max as dtype_max  # its home is image_io (torch-free)
+from inpaint_core.registry import MODEL_MULTIPLE
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def from_model_tensor(tensor: torch.Tensor) -> np.ndarray:
     return ((t.permute(1, 2, 0).numpy() + 1.0) * 0.5).astype(np.float32)
 
 
-def pad_to_multiple(array: np.ndarray, multiple: int = 8, mode: str = "reflect") -> np.ndarray:
+def pad_to_multiple(array: np.ndarray, multiple: int = MODEL_MULTIPLE, mode: str = "reflect") -> np.ndarray:
     """Pad the bottom and right of an HxW[xC] array so H and W are multiples of `multiple`.
 
     `mode` is a numpy pad mode ("reflect" for images, "constant" for masks: zero). Reflection needs at least

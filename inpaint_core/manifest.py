@@ -11,13 +11,10 @@ import re
 from pathlib import Path
 
 from inpaint_core import RESOURCES
-from inpaint_core.errors import WeightsError, WeightsMissingError
+from inpaint_core.errors import Remedy, WeightsError, WeightsMissingError
 
 MANIFEST = RESOURCES / "weights" / "manifest.json"
-NO_WEIGHTS_MESSAGE = (
-    "DeepFill weights are not installed (resources/weights has none yet); "
-    "use --engine auto or pass --weights FILE"
-)
+NO_WEIGHTS_MESSAGE = "DeepFill weights are not installed (resources/weights has none yet)"
 
 
 def default_entry() -> dict[str, str] | None:
@@ -65,5 +62,5 @@ def resolve_weights(weights: str | Path | None) -> tuple[Path, str | None]:
         return Path(weights), None
     shipped = default_weights()
     if shipped is None:
-        raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
+        raise WeightsMissingError(NO_WEIGHTS_MESSAGE, remedy=Remedy.OTHER_ENGINE_OR_WEIGHTS)
     return Path(shipped[0]), shipped[1]

@@ -16,7 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from inpaint_core import manifest
-from inpaint_core.errors import WeightsError, WeightsMissingError
+from inpaint_core.errors import Remedy, WeightsError, WeightsMissingError
+from inpaint_core.registry import CLASSICAL_ENGINES, DEEPFILL, ENGINE_INFO
 
 # Our metadata's "format" value: `weights.save_generator` writes it, `weights.load_generator` requires it.
 FORMAT = "deepfill-studio/1"
@@ -32,7 +33,6 @@ _TRAINING_SETS = (("places2", "Places2"), ("celeba", "CelebA-HQ"))
 MODEL_CARD = manifest.MANIFEST.parent / "MODEL_CARD.md"
 # Fewer training samples than this (the model card's target for one GPU session) marks a model experimental.
 EXPERIMENTAL_SAMPLES = 1_000_000
-CLASSICAL_NAMES = {"telea": "Telea", "ns": "Navier-Stokes"}
 # A row of the card's `bench quality` table: | engine | mask bin | hole | n | PSNR | L1 | SSIM |
 _CARD_ROW = re.compile(r"^\|\s*(deepfill|telea|ns)\s*\|\s*(\d+-\d+%)\s*\|[^|]*\|[^|]*\|\s*([\d.]+)\s*\|")
 
@@ -133,9 +133,8 @@ def read_weights_info(path: str | Path, name: str = "", trained_on: str = "") ->
     metadata = {str(k): str(v) for k, v in raw_meta.items()} if isinstance(raw_meta, dict) else {}
     if metadata.get("format") != FORMAT:
         raise WeightsError(
-            f"{p.name} is not a DeepFill Studio weights file: it holds another model or another format. A "
-            "published DeepFill v2 checkpoint is loaded as its snap-0.index or .pth file, which is converted on "
-            "the spot (or with: python main.py convert-weights CHECKPOINT -o OUT.safetensors)"
+            f"{p.name} is not a DeepFill Studio weights file: it holds another model or another format",
+            remedy=Remedy.CONVERT_WEIGHTS,
         )
     tensors = [v for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
     parameters = sum(math.prod(int(n) for n in t.get("shape", [])) for t in tensors)
@@ -177,10 +176,10 @@ def _scores(table: dict[str, dict[str, float]]) -> tuple[BinScore, ...]:
     """Per bin, the model ("deepfill") against the best classical engine; bins without both are skipped."""
     out = []
     for bin_, row in table.items():
-        classical = {name: db for name, db in row.items() if name in CLASSICAL_NAMES}
-        if "deepfill" in row and classical:
+        classical = {name: db for name, db in row.items() if name in CLASSICAL_ENGINES}
+        if DEEPFILL in row and classical:
             best = max(classical, key=lambda name: classical[name])
-            out.append(BinScore(bin_, row["deepfill"], classical[best], CLASSICAL_NAMES[best]))
+            out.append(BinScore(bin_, row[DEEPFILL], classical[best], ENGINE_INFO[best].short))
     return tuple(out)
 
 

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from inpaint_core import RESOURCES
-from inpaint_core.errors import DeviceError, WeightsError, WeightsMissingError
+from inpaint_core.errors import DeviceError, Remedy, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
 from inpaint_core.files import sha256_file as sha256_file  # re-exported; its home is files.py
 from inpaint_core.model.config import GeneratorConfig
@@ -181,7 +181,7 @@ def load_generator(
     _check_recorded_sum(p, digest)
     tensors, metadata = _read_safetensors(data, str(p))
     if metadata.get("format") != FORMAT:
-        raise WeightsError(f"{p} is not a {FORMAT} weights file (convert it with `convert-weights`)")
+        raise WeightsError(f"{p} is not a {FORMAT} weights file", remedy=Remedy.CONVERT_WEIGHTS)
     if metadata.get("channel_order", "rgb") != "rgb":
         raise WeightsError(f"{p} has channel order {metadata['channel_order']!r}; only 'rgb' is supported")
     try:
@@ -202,7 +202,7 @@ def load_generator(
     try:
         return model.to(device)
     except (RuntimeError, AssertionError) as exc:  # AssertionError: torch built without that backend
-        raise DeviceError(f"cannot use device {device}: {exc}") from exc
+        raise DeviceError(f"cannot use device {device}: {exc}", remedy=Remedy.USE_CPU) from exc
 
 
 def check_scale(tensors: Mapping[str, torch.Tensor], source: str) -> None:

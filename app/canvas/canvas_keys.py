@@ -60,7 +60,10 @@ class CanvasKeys(QObject):
         (the field keeps its value). True when the event is dealt with: a shortcut override left unaccepted
         lets Qt trigger the shortcut."""
         kind = event.type()
-        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) or field.window() is not self.view.window():
+        if (
+            kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+            or field.window() is not self.view.window()
+        ):
             return False
         assert isinstance(event, QKeyEvent)
         escape = kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape.value

@@ -11,6 +11,7 @@ from app.canvas import geometry
 from app.canvas.commands import LayerPatchCommand
 from app.canvas.painting import BrushSpec, StrokeRecorder, fill_shape, paint_segment, to_qrect
 from app.document import FORBID, GUIDE, MASK, Document
+from app.settings import BRUSH_SIZE
 from inpaint_core.boxes import Box
 
 # How the layers are named to the user (history, status bar, the eraser's layer choice).
@@ -23,7 +24,7 @@ class ToolSettings(QObject):
 
     changed = Signal()
 
-    def __init__(self, size: int = 40, hardness: float = 1.0, guide_width: int = 1) -> None:
+    def __init__(self, size: int = BRUSH_SIZE.default, hardness: float = 1.0, guide_width: int = 1) -> None:
         super().__init__()
         self.size, self.hardness, self.guide_width = size, hardness, guide_width
         self.layer = MASK

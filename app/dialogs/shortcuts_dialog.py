@@ -47,7 +47,9 @@ def sections_of(menus: Iterable[QMenu], actions: Iterable[QAction]) -> list[Sect
                 rows.append((action_name(action), _keys(action)))
         if rows:
             out.append((menu.title().replace("&", ""), rows))
-    other = [(action_name(a), _keys(a)) for a in actions if not a.shortcut().isEmpty() and id(a) not in listed]
+    other = [
+        (action_name(a), _keys(a)) for a in actions if not a.shortcut().isEmpty() and id(a) not in listed
+    ]
     if other:
         out.append(("Other", sorted(other)))
     out.append(("Canvas", list(GESTURES)))

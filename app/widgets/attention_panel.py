@@ -138,7 +138,9 @@ class AttentionPanel(QWidget):
         else:
             self.reuse_legend.clear()
         if not available:
-            hint = "No sources yet: a DeepFill or PatchMatch fill records them (Telea and Navier-Stokes do not)."
+            hint = (
+                "No sources yet: a DeepFill or PatchMatch fill records them (Telea and Navier-Stokes do not)."
+            )
         elif mode == FLOW:
             hint = "Click a filled pixel (Inspect tool, or any tool while the overlay is on) to see the patches it copied."
         else:

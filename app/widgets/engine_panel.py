@@ -24,19 +24,20 @@ from PySide6.QtWidgets import (
 
 from app.icons import icon
 from app.messages import gui_text
-from app.settings import DEVICES, AppSettings
+from app.settings import AppSettings
 from app.theme import icon_color, warning_color
 from inpaint_core.api import (
     AUTO,
-    AUTO_THIN_PX,
     DEEPFILL,
-    ENGINE_LABELS,
+    DEVICE_LABELS,
+    DEVICES,
+    EDGE_BLEND,
+    ENGINE_INFO,
     ENGINES,
     EXPERIMENTAL_SAMPLES,
     INTERACTIVE_SECONDS,
-    MAX_EDGE_BLEND,
-    MAX_PATCH_RADIUS,
-    MIN_MAX_SIDE,
+    MAX_SIDE,
+    PATCH_RADIUS_SETTING,
     PATCHMATCH,
     BinScore,
     ModelInfo,
@@ -45,25 +46,12 @@ from inpaint_core.api import (
 )
 from inpaint_core.errors import InpaintError
 
-DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)"}
-SHIPPED = "deepfill"  # the picker's key of the shipped default weights
+SHIPPED = DEEPFILL  # the picker's key of the shipped default weights
 NO_SHIPPED_WEIGHTS = (
     "No DeepFill weights ship with this version yet: load a weights file (.safetensors) or a published "
     "DeepFill v2 checkpoint (.index, .pth) with Load…, or use Auto or another engine."
 )
-NO_GPU = "No CUDA GPU is available to PyTorch on this machine."
-# What each engine besides DeepFill is, for the picker's tooltip and info line.
-ENGINE_NOTES = {
-    "auto": f"Per hole: thin ones (scratches, wires, dust; up to about {2 * AUTO_THIN_PX:.0f} px wide) get "
-    "Navier-Stokes, wide ones PatchMatch. No network. Guide strokes are not used.",
-    "patchmatch": "Copies texture from elsewhere in the photo (PatchMatch, Barnes et al. 2009): rebuilds brick, "
-    "sand, foliage where the classical fills smear. No network; seconds on a large hole. Click a filled pixel "
-    "to see where it was copied from. The do-not-borrow area is never copied from; guide strokes are not used.",
-    "telea": "OpenCV's fast-marching fill (Telea 2004): no network, instant; smooth but blurry on large holes. "
-    "Guide strokes and the do-not-borrow area are not used.",
-    "ns": "OpenCV's Navier-Stokes fill (Bertalmio et al. 2001): no network, instant; smooth but blurry on "
-    "large holes. Guide strokes and the do-not-borrow area are not used.",
-}
+NO_DEVICE = "Not available to PyTorch on this machine."
 
 
 @dataclass(frozen=True)
@@ -158,7 +146,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     choices = [
         ModelChoice(SHIPPED, DEEPFILL, None, "DeepFill · shipped weights", shipped is not None, why, shipped)
     ]
-    paths = list(dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p))
+    paths = list(
+        dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p)
+    )
     stems = [Path(p).stem for p in paths]
     for path in paths:  # unique, in order
         name = Path(path).stem
@@ -177,7 +167,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
         choices.append(ModelChoice(file_key(path), DEEPFILL, path, label, True, path, info))
     for name in ENGINES:
         if name != DEEPFILL:
-            choices.append(ModelChoice(name, name, None, ENGINE_LABELS[name], True, ENGINE_NOTES[name]))
+            choices.append(
+                ModelChoice(name, name, None, ENGINE_INFO[name].label, True, ENGINE_INFO[name].note)
+            )
     return choices
 
 
@@ -226,21 +218,21 @@ class EnginePanel(QWidget):
         for key in DEVICES:
             self.device.addItem(DEVICE_LABELS[key], key)
         self.max_side = QSpinBox()
-        self.max_side.setRange(MIN_MAX_SIDE, 4096)
+        self.max_side.setRange(MAX_SIDE.lo, MAX_SIDE.hi)
         self.max_side.setSingleStep(64)
         self.max_side.setSuffix(" px")
         self.max_side.setToolTip(
             "The model sees each hole's window scaled to at most this many pixels per side"
         )
         self.patch_radius = QSpinBox()
-        self.patch_radius.setRange(1, MAX_PATCH_RADIUS)
+        self.patch_radius.setRange(PATCH_RADIUS_SETTING.lo, PATCH_RADIUS_SETTING.hi)
         self.patch_radius.setSuffix(" px")
         self.patch_radius.setToolTip(
             "PatchMatch (and Auto's wide holes) compares patches this many pixels around each pixel: larger "
             "follows larger structures (brick courses, planks) but takes about the square as long"
         )
         self.edge_blend = QSpinBox()
-        self.edge_blend.setRange(0, MAX_EDGE_BLEND)
+        self.edge_blend.setRange(EDGE_BLEND.lo, EDGE_BLEND.hi)
         self.edge_blend.setSuffix(" px")
         self.edge_blend.setToolTip(
             "Fade the fill into the photo over this many pixels outside the mask (0 = none). "
@@ -252,7 +244,7 @@ class EnginePanel(QWidget):
             f"Lower the model resolution so that the network's pass over a hole is budgeted at about "
             f"{INTERACTIVE_SECONDS:g} s on this device (estimated from a short speed test). The whole fill takes "
             "longer: loading the model the first time, preparing each hole's window, matching the tone and "
-            "pasting; the CPU candidate took 3-5 s on a 1-2 MP photo on a 2-core machine. \"Last fill\" below "
+            'pasting; the CPU candidate took 3-5 s on a 1-2 MP photo on a 2-core machine. "Last fill" below '
             "shows what the last one took. Off: always the maximum resolution, and long thin holes (scratches) "
             "filled in tiles at the photo's own resolution (slower, sharper)."
         )
@@ -363,7 +355,7 @@ class EnginePanel(QWidget):
         if choice is None:
             return ""
         if choice.engine != DEEPFILL:
-            return ENGINE_LABELS[choice.engine]
+            return ENGINE_INFO[choice.engine].label
         return (
             f"DeepFill v2 ({choice.info.name if choice.info else Path(choice.weights or '').name or 'none'})"
         )
@@ -378,7 +370,7 @@ class EnginePanel(QWidget):
             item = items.item(i)
             if item is not None:
                 item.setEnabled(usable)
-            self.device.setItemData(i, None if usable else NO_GPU, Qt.ItemDataRole.ToolTipRole)
+            self.device.setItemData(i, None if usable else NO_DEVICE, Qt.ItemDataRole.ToolTipRole)
 
     def set_can_convert(self, can: bool) -> None:
         if not can:

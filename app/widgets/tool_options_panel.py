@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QFormLayout, QSlider, QSpinBox, QWidget
 
 from app.canvas.tools import LAYER_LABELS, ToolSettings
+from app.settings import BRUSH_SIZE
 from app.widgets.color_button import ColorButton
 
 
@@ -28,7 +29,7 @@ class ToolOptionsPanel(QWidget):
         self.tool_settings = tool_settings
         form = QFormLayout(self)
         self.size_spin = QSpinBox()
-        self.size_spin.setRange(1, 1000)
+        self.size_spin.setRange(BRUSH_SIZE.lo, BRUSH_SIZE.hi)
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Brush diameter in photo pixels ( [ and ] )")
         self.hardness = QSlider(Qt.Orientation.Horizontal)

@@ -4,6 +4,8 @@ Rows are seeded image/mask pairs from one NVIDIA mask-ratio bin, chosen exactly 
 or (`masks="generated"`) the project's own free-form training masks (`train/masks.py`), seeded: a picture
 with those holds nothing from the NVIDIA set, so with free photos it can be published (the README's picture).
 The sketch column feeds the guide channel the ground truth's edges inside the hole (what a careful sketch gives).
+Every fill goes through the engine with its default request (`bench.quality.engine_result`), so the picture
+shows what a user gets, not a bare forward beside it.
 """
 
 from __future__ import annotations
@@ -13,19 +15,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inpaint_core.api import DEEPFILL, TELEA
 from inpaint_core.bench.quality import (
     QualityReport,
-    deepfill_fill,
-    deepfill_with_edges,
+    engine_model,
+    engine_result,
     list_images,
-    load_deepfill,
     load_eval_image,
     load_eval_mask,
     make_pairs,
     mask_bins,
-    paste_uint8,
 )
-from inpaint_core.classical import classical_fill
+from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import InpaintError, WeightsMissingError
 
 COLUMNS = ("input", "Telea", "DeepFill", "DeepFill + sketch", "original")
@@ -64,7 +65,10 @@ def comparison_grid(
     if not paths:
         raise InpaintError(f"no images in {images}")
     report = QualityReport(size=size, seed=seed, images=len(paths))
-    model = load_deepfill(weights, device, report)
+    runner = (
+        InpaintEngine()
+    )  # every column is the engine's fill with its defaults, as `bench quality` measures
+    model = engine_model(runner, weights, device, report)
     if model is None:
         raise WeightsMissingError("; ".join(report.notes))
     if not model.config.guide_channel:
@@ -76,9 +80,11 @@ def comparison_grid(
         shown[hole] = HOLE_GREY
         cells = [
             shown,
-            paste_uint8(classical_fill(truth, hole, "telea"), truth, hole),
-            paste_uint8(deepfill_fill(model, truth, hole), truth, hole),
-            paste_uint8(deepfill_with_edges(model, truth, hole), truth, hole),
+            engine_result(runner, TELEA, truth, hole, weights=weights, device=device),
+            engine_result(runner, DEEPFILL, truth, hole, weights=weights, device=device),
+            engine_result(
+                runner, DEEPFILL, truth, hole, weights=weights, device=device, guide_from_truth=True
+            ),
             truth,
         ]
         rows.append(np.concatenate(cells, axis=1))
@@ -94,7 +100,8 @@ def _rows(
         from inpaint_core.train.masks import free_form_mask
 
         return [
-            (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0) for i in range(count)
+            (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0)
+            for i in range(count)
         ]
     pairs = make_pairs(images, mask_bins(masks), [mask_bin], count, seed)
     return [(pair.image, load_eval_mask(pair.mask, size)) for pair in pairs]

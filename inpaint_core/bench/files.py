@@ -118,7 +118,7 @@ def _package_root() -> Path:
 
 def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
     """Time load, save, the engine's paste and the CLI; see the module docstring."""
-    from inpaint_core.api import InpaintRequest
+    from inpaint_core.api import TELEA, InpaintRequest
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.image_io import load_image, save_image
 
@@ -137,8 +137,8 @@ def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
         tmp = Path(tmp_name)
         weights = _random_weights(tmp) if config.deepfill else None
         requests = {
-            f"stroke across {mp}, telea": InpaintRequest(image=photo, mask=stroke, engine="telea"),
-            f"{many}, telea": InpaintRequest(image=holes_photo, mask=holes, engine="telea"),
+            f"stroke across {mp}, telea": InpaintRequest(image=photo, mask=stroke, engine=TELEA),
+            f"{many}, telea": InpaintRequest(image=holes_photo, mask=holes, engine=TELEA),
         }
         if weights is not None:
             deepfill = InpaintRequest(image=photo, mask=stroke, engine="deepfill", weights=weights)

@@ -6,7 +6,7 @@ Protocol (the one the model card's table comes from):
 - Masks: the masks folder's PNGs sorted by name and split into `BIN_COUNT` equal blocks, one per hole-ratio bin
   (the NVIDIA irregular mask test set: 6 blocks of 2,000, 1-10% ... 50-60%). Only the held-out masks are drawn:
   index % 4 == 0 (inpaint_core/mask_split.py; training reads the others), 500 per NVIDIA block. Each mask is
-  centre-cropped to a square and resized to `size` with nearest neighbour; > 127 is hole.
+  centre-cropped to a square and resized to `size` with nearest neighbour; a hole by the engine's rule.
 - Pairing: per bin, a generator seeded with (seed, bin) shuffles the images and draws masks from the bin's block,
   so a run is reproducible and each bin gets an independent draw.
 - Fill: what a user gets: `InpaintEngine.run` with the default request (windows, model resolution, paste and
@@ -29,14 +29,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
-from PIL import Image
 
-from inpaint_core.api import DEEPFILL, ENGINES, InpaintRequest
+from inpaint_core.api import DEEPFILL, ENGINES, MODEL_MULTIPLE, InpaintRequest
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import ImageLoadError, InpaintError, MaskError
-from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
-from inpaint_core.image_ops import from_model_tensor, mask_to_tensor, to_model_tensor
+from inpaint_core.image_io import IMAGE_EXTENSIONS, load_mask, load_rgb8
 from inpaint_core.mask_split import HOLDOUT_EVERY, benchmark_masks
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model.generator import DeepFillV2Generator
@@ -68,7 +65,8 @@ class BinScore:
     l1: float = 0.0
     ssim: float = 0.0
     hole_ratio: float = 0.0  # mean measured hole fraction at the benchmark size
-    sharpness: float = 0.0  # mean gradient-energy ratio in the hole, fill against truth (metrics.hole_sharpness)
+    # mean gradient-energy ratio in the hole, fill against truth (metrics.hole_sharpness)
+    sharpness: float = 0.0
     sharp_count: int = 0  # pairs whose truth had detail in the hole (the others have no ratio)
 
 
@@ -150,46 +148,13 @@ def load_eval_image(path: Path, size: int) -> np.ndarray:
 
 
 def load_eval_mask(path: Path, size: int) -> np.ndarray:
-    """A bool hole mask (white = hole), centre-cropped square, nearest-resized to size x size.
+    """A bool hole mask by the engine's rule (`image_io.load_mask`: not black, not transparent), centre-cropped
+    square, nearest-resized to size x size.
 
     Shape: -> (size, size) bool
     """
-    try:
-        with Image.open(path) as im:
-            grey = np.asarray(im.convert("L"))
-    except (OSError, ValueError) as exc:
-        raise MaskError(f"cannot read mask {path}: {exc}") from None
-    square = np.ascontiguousarray(_centre_square(grey))
-    return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 127
-
-
-def paste_uint8(fill: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    out = truth.copy()
-    out[hole] = np.clip(np.rint(fill[hole] * 255.0), 0, 255).astype(np.uint8)
-    return out
-
-
-def deepfill_fill(
-    model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray, guide: np.ndarray | None = None
-) -> np.ndarray:
-    """One forward on the whole image; the fine output as RGB float [0, 1].
-
-    Shape: truth (S, S, 3) uint8, hole (S, S) bool, guide (S, S) {0, 1} or None -> (S, S, 3) float32
-    """
-    device = next(model.parameters()).device
-    image = to_model_tensor(truth.astype(np.float32) / 255.0).to(device)
-    mask = mask_to_tensor(hole).to(device)
-    guide_t = mask_to_tensor(guide).to(device) if guide is not None else None
-    with torch.inference_mode():
-        out = model(image, mask, guide_t)
-    return from_model_tensor(out.fine)
-
-
-def deepfill_with_edges(model: DeepFillV2Generator, truth: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    # the guide channel fed the ground truth's edges, as in training (an upper bound for a user's sketch)
-    from inpaint_core.train.guide import edges_for_guide
-
-    return deepfill_fill(model, truth, hole, edges_for_guide(truth, hole))
+    square = np.ascontiguousarray(_centre_square(load_mask(path).astype(np.uint8)))
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def run_quality(
@@ -217,8 +182,8 @@ def run_quality(
     `edge_blend`, `precision` and `max_side` override the request's defaults (None: the default, what users get).
     """
     say: Log = log or (lambda _msg: None)
-    if size <= 0 or size % 8:
-        raise InpaintError(f"--size must be a positive multiple of 8, got {size}")
+    if size <= 0 or size % MODEL_MULTIPLE:
+        raise InpaintError(f"size must be a positive multiple of {MODEL_MULTIPLE}, got {size}")
     for engine in engines:
         if engine not in ENGINES:
             raise InpaintError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
@@ -226,7 +191,7 @@ def run_quality(
     mask_blocks = mask_bins(masks_dir)
     n = count if count is not None else len(image_files)
     if n <= 0:
-        raise InpaintError(f"--count must be positive, got {n}")
+        raise InpaintError(f"the image count must be positive, got {n}")
     pairs = make_pairs(len(image_files), mask_blocks, bins, n, seed)
     report = QualityReport(size=size, seed=seed, images=len(image_files))
 
@@ -244,7 +209,7 @@ def run_quality(
         if engine != DEEPFILL:  # classical, PatchMatch, auto: no weights to load
             fills[engine] = partial(through, engine)
             continue
-        model = _engine_model(runner, weights, device, report)
+        model = engine_model(runner, weights, device, report)
         if model is None:
             continue
         fills["deepfill"] = partial(through, DEEPFILL)
@@ -254,7 +219,7 @@ def run_quality(
             else:
                 fills[EDGES_ENGINE] = partial(through, DEEPFILL, guide_from_truth=True)
     if guide_edges and "deepfill" not in engines:
-        report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine in --engines")
+        report.notes.append(f"{EDGES_ENGINE} needs the deepfill engine among the engines")
 
     cache: dict[int, np.ndarray] = {}
     sums: dict[tuple[str, int], BinScore] = {}
@@ -339,7 +304,7 @@ def engine_result(
     return runner.run(request).image
 
 
-def _engine_model(
+def engine_model(
     runner: InpaintEngine, weights: str | Path | None, device: str, report: QualityReport
 ) -> DeepFillV2Generator | None:
     """The engine's DeepFill model (loaded once, cached by the engine); None with a note when none ships."""
@@ -347,25 +312,9 @@ def _engine_model(
     from inpaint_core.manifest import default_weights
 
     if weights is None and default_weights() is None:
-        report.notes.append("deepfill skipped: no weights are shipped yet; pass --weights FILE")
+        report.notes.append("deepfill skipped: no weights are shipped yet and none were given")
         return None
     return runner.get_model(weights, resolve_device(device))
-
-
-def load_deepfill(
-    weights: str | Path | None, device: str, report: QualityReport
-) -> DeepFillV2Generator | None:
-    from inpaint_core.devices import resolve_device
-    from inpaint_core.manifest import default_weights
-    from inpaint_core.weights import load_generator
-
-    if weights is None:
-        shipped = default_weights()
-        if shipped is None:
-            report.notes.append("deepfill skipped: no weights are shipped yet; pass --weights FILE")
-            return None
-        return load_generator(shipped[0], resolve_device(device), expected_sha256=shipped[1])
-    return load_generator(weights, resolve_device(device))
 
 
 def format_table(report: QualityReport) -> str:

@@ -24,16 +24,17 @@ from inpaint_core.bench.flops import (
     conv_gflops,
     count_forward_flops,
     count_generator_flops,
-    cpu_supports_bf16,
     matmul_gflops,
     median,
     model_inputs,
     time_forward,
 )
-from inpaint_core.devices import autocast_dtype
+from inpaint_core.budget import padded
+from inpaint_core.devices import autocast_dtype, cpu_has_native_bf16
 from inpaint_core.errors import DeviceError, InpaintError
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.generator import DeepFillV2Generator
+from inpaint_core.registry import MODEL_MULTIPLE
 
 _MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _MIB = 1024.0 * 1024.0
@@ -164,13 +165,13 @@ def matmul_precisions(device: torch.device) -> list[str]:
         if torch.cuda.is_bf16_supported():
             out.insert(1, "bf16")
         return out
-    return ["fp32", "bf16"] if cpu_supports_bf16() else ["fp32"]
+    return ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
 
 
 def build_model(cnum: int, device: torch.device) -> DeepFillV2Generator:
     """A random-init generator (seeded) in eval mode on `device`."""
     torch.manual_seed(0)
-    from inpaint_core.devices import for_inference
+    from inpaint_core.model.inference import for_inference
 
     model = DeepFillV2Generator(GeneratorConfig(cnum=cnum)).to(device)
     for_inference(model)  # the engine's layout, so the timing is the default path's
@@ -202,7 +203,8 @@ def _memory_child(size: int, precision: str, cnum: int) -> dict[str, float]:
     Linux carries a parent's ru_maxrss over fork and exec, so the per-mm VmHWM is used where it exists (reset
     just before the forward through /proc/self/clear_refs); ru_maxrss is the fallback elsewhere.
     """
-    from inpaint_core.devices import autocast, for_inference
+    from inpaint_core.devices import autocast
+    from inpaint_core.model.inference import for_inference
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", torch.get_num_threads())))
     model = for_inference(build_model(cnum, torch.device("cpu")), precision)
@@ -258,7 +260,8 @@ def cpu_forward_peak_mib(size: int, precision: str, cnum: int) -> tuple[float | 
 
 def cuda_forward_peak_mib(model: DeepFillV2Generator, size: int, precision: str) -> float:
     """torch.cuda.max_memory_allocated during one forward, above what was allocated before it (MiB)."""
-    from inpaint_core.devices import autocast, for_inference
+    from inpaint_core.devices import autocast
+    from inpaint_core.model.inference import for_inference
 
     for_inference(model, precision)
     device = next(model.parameters()).device
@@ -287,8 +290,8 @@ def time_attention(
     from inpaint_core.devices import compute_dtype
     from inpaint_core.model.attention import ContextualAttention
 
-    if size % 8:
-        raise InpaintError(f"sizes must be multiples of 8, got {size}")
+    if size % MODEL_MULTIPLE:
+        raise InpaintError(f"sizes must be multiples of {MODEL_MULTIPLE}, got {size}")
     h4 = size // 4
     layer = ContextualAttention(GeneratorConfig(cnum=cnum).attention)
     counter = FlopCounterMode(display=False)
@@ -463,7 +466,7 @@ def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> 
         out.append(run)
         if run.option.startswith("full model"):
             name = "coarse-only preview (the full model's runs without the refine stage)"
-            h, w = (-(-side // 8) * 8 for side in run.model_size)
+            h, w = (padded(side) for side in run.model_size)
             gflop = count_generator_flops(GeneratorConfig(cnum=config.cnum), h, w, coarse_only=True) / 1e9
             out.append(
                 InteractiveRun(
@@ -517,7 +520,8 @@ def train_throughput(device: torch.device, steps: int, batch: int, size: int = 2
 def cuda_graph_latency(model: DeepFillV2Generator, size: int, precision: str, runs: int) -> float:
     """Median seconds of a forward replayed from a captured CUDA graph (batch 1). Raises RuntimeError when the
     forward cannot be captured (e.g. a host sync inside it)."""
-    from inpaint_core.devices import autocast, for_inference
+    from inpaint_core.devices import autocast
+    from inpaint_core.model.inference import for_inference
 
     for_inference(model, precision)
     device = next(model.parameters()).device
@@ -574,8 +578,8 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
     if device.type not in ("cpu", "cuda"):
         raise DeviceError(f"bench speed supports cpu and cuda, not {device.type}")
     for size in config.sizes:
-        if size <= 0 or size % 8:
-            raise InpaintError(f"sizes must be positive multiples of 8, got {size}")
+        if size <= 0 or size % MODEL_MULTIPLE:
+            raise InpaintError(f"sizes must be positive multiples of {MODEL_MULTIPLE}, got {size}")
     default_precision = engine_default_precision(device)
     report = SpeedReport(
         device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),

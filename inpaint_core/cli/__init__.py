@@ -82,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as exc:
             return fail(str(exc))
         except InpaintError as exc:
-            return fail(one_line(exc))
+            from inpaint_core.cli.advice import with_advice
+
+            return fail(with_advice(one_line(exc), exc))
         except KeyboardInterrupt:
             return fail("interrupted", 130)
         except Terminated:

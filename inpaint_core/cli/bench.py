@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from inpaint_core.api import ENGINES
+from inpaint_core.api import ENGINES, MAX_SIDE, PRECISIONS
 from inpaint_core.cli.options import int_range
 from inpaint_core.errors import InpaintError
 
@@ -91,12 +91,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     q.add_argument(
         "--precision",
-        choices=("fp32", "bf16", "fp16"),
+        choices=[p for p in PRECISIONS if p != "auto"],
         help="deepfill precision (default: the request's); compare runs to measure a reduced precision's PSNR loss",
     )
     q.add_argument(
         "--max-side",
-        type=int_range(64),
+        type=int_range(MAX_SIDE.lo, MAX_SIDE.hi),
         help="deepfill sees each window resized to this longer side (default: the request's)",
     )
     q.set_defaults(run=run_quality_cmd)
@@ -189,7 +189,9 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--shapes", default="128x16,256x8", help="SIZExBATCH list (default the relay's: 128x16,256x8)"
     )
     tr.add_argument("--rounds", type=int_range(1), default=5, help="timed rounds per path (median reported)")
-    tr.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"), help="default: auto")
+    tr.add_argument(
+        "--precision", default="auto", choices=[p for p in PRECISIONS if p != "fp16"], help="default: auto"
+    )
     tr.set_defaults(run=run_train_cmd)
     parser.set_defaults(run=run)
     return parser

@@ -17,14 +17,16 @@ from typing import Any
 
 from inpaint_core.api import (
     DEEPFILL,
+    DEVICES,
+    EDGE_BLEND,
     ENGINES,
-    MAX_EDGE_BLEND,
-    MAX_PATCH_RADIUS,
-    MIN_MAX_SIDE,
-    PATCH_RADIUS,
+    MAX_SIDE,
+    PATCH_RADIUS_SETTING,
+    PRECISIONS,
     SOURCE_MAP_ENGINES,
     default_engine,
 )
+from inpaint_core.cli.advice import with_advice
 from inpaint_core.cli.options import finite_float, int_range
 from inpaint_core.cli.restore_options import (
     add_restore_options,
@@ -33,12 +35,6 @@ from inpaint_core.cli.restore_options import (
     proposed_mask,
     save_result,
 )
-
-# Kept here (not imported from the engine) so building the CLI parser does not import torch.
-_DEVICES = ("auto", "cpu", "cuda", "mps")
-_PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # devices.PRECISIONS
-# Upper bounds of the number options: far beyond any useful value, low enough to catch a typo (an extra zero).
-MAX_MAX_SIDE = 16384
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -70,30 +66,30 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--patch-radius",
-        type=int_range(1, MAX_PATCH_RADIUS),
-        default=PATCH_RADIUS,
+        type=int_range(PATCH_RADIUS_SETTING.lo, PATCH_RADIUS_SETTING.hi),
+        default=PATCH_RADIUS_SETTING.default,
         metavar="R",
         help=f"patchmatch and auto: compare patches of (2R+1)^2 px; larger follows larger structures but is "
-        f"slower (default: {PATCH_RADIUS})",
+        f"slower (default: {PATCH_RADIUS_SETTING.default})",
     )
     parser.add_argument(
         "--weights", type=Path, help="DeepFill weights (.safetensors); default: the shipped ones"
     )
     parser.add_argument(
-        "--device", choices=_DEVICES, default="auto", help="default: auto (CUDA, MPS, then CPU)"
+        "--device", choices=DEVICES, default="auto", help="default: auto (CUDA, MPS, then CPU)"
     )
     parser.add_argument(
         "--precision",
-        choices=_PRECISIONS,
+        choices=PRECISIONS,
         default="auto",
         help="default: auto (bf16 on CPUs with native bf16 once the weights are measured safe in it, else fp32)",
     )
     parser.add_argument(
         "--max-side",
-        type=int_range(MIN_MAX_SIDE, MAX_MAX_SIDE),
-        default=512,
+        type=int_range(MAX_SIDE.lo, MAX_SIDE.hi),
+        default=MAX_SIDE.default,
         metavar="N",
-        help="longest side the model sees, in px (default: 512)",
+        help=f"longest side the model sees, in px ({MAX_SIDE.lo}-{MAX_SIDE.hi}; default: {MAX_SIDE.default})",
     )
     parser.add_argument(
         "--max-seconds",
@@ -105,8 +101,8 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--edge-blend",
-        type=int_range(0, MAX_EDGE_BLEND),
-        default=0,
+        type=int_range(EDGE_BLEND.lo, EDGE_BLEND.hi),
+        default=EDGE_BLEND.default,
         metavar="PX",
         help="fade the fill into the image over PX pixels outside the mask (grows the changed area; "
         "the mask itself is always replaced completely; default 0 = none)",
@@ -291,7 +287,7 @@ def _run_batch(args: argparse.Namespace) -> int:
             except (WeightsError, DeviceError):
                 raise  # the same for every image: stop rather than report it once per image
             except InpaintError as exc:
-                report(image_path.name, str(exc))
+                report(image_path.name, with_advice(str(exc), exc))
                 failed += 1
                 continue
             if result.note.startswith("empty mask"):

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from inpaint_core.api import TONE_MODES
 from inpaint_core.cli.scratches import add_detection_options, mask_pixels
 
 MASK_SUFFIX = ".mask.png"
@@ -40,7 +41,7 @@ def add_restore_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--tone",
-        choices=("auto", "off"),
+        choices=TONE_MODES,
         default="auto",
         help="auto (default): a grey or toned (sepia, cyanotype) photo's fill keeps its tone; off: as filled",
     )

@@ -74,7 +74,9 @@ def check_mask_output(path: Path) -> None:
     from inpaint_core.image_io import SAVE_FORMATS
 
     if path.suffix.lower() in SAVE_FORMATS and path.suffix.lower() != ".png":  # others: "unknown format"
-        raise InpaintError(f"{path}: a mask is written as PNG (lossless, white = damage); name it {path.stem}.png")
+        raise InpaintError(
+            f"{path}: a mask is written as PNG (lossless, white = damage); name it {path.stem}.png"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from torch import nn
 from inpaint_core.model.attention import AttentionMap, ContextualAttention, tf_resize_nearest
 from inpaint_core.model.config import GeneratorConfig
 from inpaint_core.model.layers import GatedConv2d, GatedUpConv2d
+from inpaint_core.registry import MODEL_MULTIPLE
 
 
 @dataclass
@@ -164,8 +165,8 @@ class DeepFillV2Generator(nn.Module):
         self, image: torch.Tensor, mask: torch.Tensor, guide: torch.Tensor | None = None
     ) -> torch.Tensor:
         """[image*(1-mask), guide*mask (guided only), ones, mask]: the order of the official (guided) code."""
-        if image.shape[-2] % 8 or image.shape[-1] % 8:
-            raise ValueError(f"image size {tuple(image.shape[-2:])} must be a multiple of 8")
+        if image.shape[-2] % MODEL_MULTIPLE or image.shape[-1] % MODEL_MULTIPLE:
+            raise ValueError(f"image size {tuple(image.shape[-2:])} must be a multiple of {MODEL_MULTIPLE}")
         if mask.shape[-2:] != image.shape[-2:]:
             raise ValueError(
                 f"mask size {tuple(mask.shape[-2:])} differs from image size {tuple(image.shape[-2:])}"

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -34,13 +34,14 @@ import numpy as np
 
 from inpaint_core import __version__
 from inpaint_core.boxes import Box
-from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.errors import InpaintError, OutputExistsError, Remedy
 from inpaint_core.files import StagedOutputs, sha256_file
 from inpaint_core.flow import AttentionField
 from inpaint_core.flow import legend as flow_legend
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.manifest import resolve_weights
-from inpaint_core.restore.embed import xmp_packet
+from inpaint_core.metadata import xmp_packet
+from inpaint_core.registry import AUTO, DEEPFILL, PATCHMATCH, engine_label
 from inpaint_core.restore.reuse import reuse_density, reuse_legend, reuse_rgba
 
 if TYPE_CHECKING:
@@ -66,13 +67,6 @@ FILES: dict[str, str] = {
 DIGITAL_SOURCE_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 DIGITAL_SOURCE_CLASSICAL = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
 XMP_NAMESPACE = "urn:deepfill-studio:provenance:1"
-ENGINE_NAMES = {
-    "deepfill": "DeepFill v2",
-    "auto": "auto (OpenCV Navier-Stokes for thin holes, PatchMatch for wide ones)",
-    "patchmatch": "PatchMatch (pypatchmatch)",
-    "telea": "OpenCV Telea",
-    "ns": "OpenCV Navier-Stokes",
-}
 # Fill colours of fill-regions.png (tab10), cycled.
 _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
             (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
@@ -146,6 +140,11 @@ def _now() -> str:
 
 @cache
 def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
+    return replace(_name_weights(Path(path)), sha256=sha256_file(path))
+
+
+def _name_weights(path: Path) -> ModelIdentity:
+    """The weights' name from their header ("DeepFill v2 (cnum=48)"), without a hash (sha256 "")."""
     from safetensors import safe_open
 
     name = "DeepFill v2"
@@ -158,7 +157,7 @@ def _identify(path: str, mtime_ns: int, size: int) -> ModelIdentity:
         name += f" (cnum={cnum}{', guide channel' if guide else ''})"
     except Exception:  # an unreadable header only loses the detail in the name; the hash still identifies it
         pass
-    return ModelIdentity(name=name, file=Path(path).name, sha256=sha256_file(path))
+    return ModelIdentity(name=name, file=path.name, sha256="")
 
 
 def identify_weights(weights: str | Path | None) -> ModelIdentity:
@@ -180,10 +179,15 @@ def record_fill(
 ) -> FillRecord:
     """The record of one engine run (call it right after `InpaintEngine.run`).
 
-    For DeepFill the weights are identified (name, SHA-256) unless `model` is given.
+    For DeepFill the weights are those the result says were used (its path and SHA-256, hashed by the engine on
+    its own thread); unless `model` is given. A result from an engine that does not report them (a stand-in) has
+    the request's weights identified here instead.
     """
-    if request.engine == "deepfill" and model is None:
-        model = identify_weights(request.weights)
+    if request.engine == DEEPFILL and model is None:
+        if result.weights is not None and result.weights_sha256:
+            model = replace(_name_weights(result.weights), sha256=result.weights_sha256)
+        else:
+            model = identify_weights(request.weights)
     settings: dict[str, object] = {
         "max_side": request.max_side,
         "edge_blend": request.edge_blend,
@@ -191,15 +195,18 @@ def record_fill(
         "forbid_mask": request.forbid is not None and bool(np.any(request.forbid)),
         "guide_strokes": request.guide is not None and bool(np.any(request.guide)),
     }
-    if request.engine == "deepfill":
-        settings |= {"device": request.device, "precision": request.precision}
-    if request.engine in ("patchmatch", "auto"):
+    if request.engine == DEEPFILL:  # what ran: the result's concrete values, else the request's
+        settings |= {
+            "device": result.device or request.device,
+            "precision": result.precision or request.precision,
+        }
+    if request.engine in (PATCHMATCH, AUTO):
         settings["patch_radius"] = request.patch_radius
     return FillRecord.from_mask(
         request.mask,
         request.engine,
         when,
-        model=model if request.engine == "deepfill" else None,
+        model=model if request.engine == DEEPFILL else None,
         attention=result.attention,
         windows=tuple(result.windows),
         settings=settings,
@@ -348,7 +355,7 @@ def fill_entry(fill: FillRecord, index: int) -> dict[str, object]:
     return {
         "index": index,
         "engine": fill.engine,
-        "engine_name": ENGINE_NAMES.get(fill.engine, fill.engine),
+        "engine_name": engine_label(fill.engine),
         "model": fill.model.name if fill.model else None,
         "weights_file": fill.model.file if fill.model else None,
         "weights_sha256": fill.model.sha256 if fill.model else None,
@@ -413,7 +420,8 @@ def read_sidecar(image_path: str | os.PathLike[str], shape: tuple[int, ...]) -> 
             elif filled is not None:
                 region = filled[box.slices]
             else:
-                region = np.ones((box.height, box.width), bool)  # no map: the whole box, not less than was filled
+                # no map: the whole box, not less than was filled
+                region = np.ones((box.height, box.width), bool)
             fills.append(fill_from_entry(entry, size, region))
         return fills
     except InpaintError as exc:
@@ -438,7 +446,9 @@ def read_note(image_path: str | os.PathLike[str]) -> tuple[int, int | None] | No
     pixels = re.search(r'dfs:FilledPixels="(\d+)"', xmp_text)
     if regions:
         return int(regions.group(1)), int(pixels.group(1)) if pixels else None
-    described = re.search(r"contains (\d+) filled \(inpainted\) regions?(?: \((\d+) pixels\))?", text.get("Description", ""))
+    described = re.search(
+        r"contains (\d+) filled \(inpainted\) regions?(?: \((\d+) pixels\))?", text.get("Description", "")
+    )
     if described:
         return int(described.group(1)), int(described.group(2)) if described.group(2) else None
     return None
@@ -464,7 +474,7 @@ def _readme(
     ]
     for n, fill in enumerate(fills, start=1):
         box = fill.box
-        what = ENGINE_NAMES.get(fill.engine, fill.engine)
+        what = engine_label(fill.engine)
         if fill.model is not None:
             what = f"{fill.model.name}, weights {fill.model.file} SHA-256 {fill.model.sha256}"
         lines.append(
@@ -536,7 +546,9 @@ def write_sidecar(
         if tmp is not None:
             staging.drop(tmp)
         if isinstance(exc, OSError):
-            raise InpaintError(f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})") from None
+            raise InpaintError(
+                f"{folder}: cannot write the provenance sidecar ({exc.strerror or exc})"
+            ) from None
         raise
     return folder
 
@@ -545,7 +557,7 @@ def check_sidecar_path(image_path: str | os.PathLike[str], overwrite: bool = Fal
     """Raise unless the sidecar of `image_path` can be written (free or `overwrite`, folder exists)."""
     folder = sidecar_path(image_path)
     if folder.exists() and not overwrite:
-        raise OutputExistsError(f"{folder} exists; pass --force to replace it")
+        raise OutputExistsError(f"{folder} exists", remedy=Remedy.OVERWRITE)
     if folder.exists() and not folder.is_dir():
         raise InpaintError(f"{folder} exists and is not a folder")
     if not folder.parent.is_dir():
@@ -584,7 +596,7 @@ def embedded_note(
     or None when none is written. Embed it with `save_image(..., text=note.text, xmp=note.xmp)`.
     """
     count = len(fills)
-    engines = ", ".join(dict.fromkeys(ENGINE_NAMES.get(f.engine, f.engine) for f in fills)) or "none"
+    engines = ", ".join(dict.fromkeys(engine_label(f.engine) for f in fills)) or "none"
     pixels = int(not_original(shape, fills).sum()) if shape is not None and fills else None
     amount = f" ({pixels} pixels)" if pixels is not None else ""
     description = (

@@ -60,7 +60,9 @@ def _window_reuse(win: WindowAttention) -> np.ndarray:
     given = weights * targets[None, :]  # (k, h*w): what each target cell hands to each of its k sources
     received = np.bincount(win.topk_index.reshape(-1), weights=given.reshape(-1), minlength=h * w)
     cells = received[: h * w].reshape(h, w)
-    if win.patch > win.cell:  # DeepFill's 16 px patches reach into the neighbours; PatchMatch copies one pixel
+    if (
+        win.patch > win.cell
+    ):  # DeepFill's 16 px patches reach into the neighbours; PatchMatch copies one pixel
         cells = _spread_over_patches(cells)
     # Each cell's amount is shared evenly by the image pixels that fall in it (the map is separable).
     rows, cols = np.arange(box.y0, box.y1), np.arange(box.x0, box.x1)

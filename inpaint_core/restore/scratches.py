@@ -193,7 +193,9 @@ def _opencv_limits(width: int, height: int) -> Iterator[None]:
         # "OpenCV(5.1.0) /path/file.cpp:1454: error: (-215:Assertion failed) dst.cols < SHRT_MAX ... in function"
         found = re.search(r"error: \(-?\d+:([^)]*)\) (.*)", str(exc))
         reason = f"{found[1]}: {found[2].strip()}" if found else one_line(str(exc))
-        raise InpaintError(f"cannot look for scratches on this {width}x{height} photo (OpenCV: {reason})") from None
+        raise InpaintError(
+            f"cannot look for scratches on this {width}x{height} photo (OpenCV: {reason})"
+        ) from None
 
 
 def analyse_scratches(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from inpaint_core.errors import InpaintError
 from inpaint_core.files import atomic_write
+from inpaint_core.registry import MODEL_MULTIPLE
 
 GanLoss = Literal["hinge", "wgan-gp"]
 L1Mode = Literal["plain", "discounted", "hole"]
@@ -85,9 +86,11 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA
     amp_on_cpu: bool = False  # bf16 autocast on the CPU too (needs amp; tests, CPUs with native bf16)
     channels_last: bool = True  # on CUDA
-    channels_last_cpu: bool = False  # on the CPU too: oneDNN's weight gradients ran 2-9x faster (with fused_gating)
+    # on the CPU too: oneDNN's weight gradients ran 2-9x faster (with fused_gating)
+    channels_last_cpu: bool = False
     compile: bool = False
-    fused_gating: bool = False  # the gates as one compiled pass each way (model/gating.py; not with `compile`)
+    # the gates as one compiled pass each way (model/gating.py; not with `compile`)
+    fused_gating: bool = False
     compile_backend: str = "inductor"  # tests use "aot_eager": same graph capture, no code generation
     # bookkeeping
     seed: int = 0
@@ -102,8 +105,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_numbers(self)
-        if self.size <= 0 or self.size % 8:
-            raise ConfigError(f"size must be a positive multiple of 8, got {self.size}")
+        if self.size <= 0 or self.size % MODEL_MULTIPLE:
+            raise ConfigError(f"size must be a positive multiple of {MODEL_MULTIPLE}, got {self.size}")
         if self.batch <= 0 or self.steps < 0:
             raise ConfigError("batch must be positive and steps non-negative")
         if self.cnum <= 0 or self.cnum % 2 or self.d_cnum <= 0:

@@ -146,9 +146,8 @@ def load_photos(config: TrainConfig) -> tuple[Items, Items]:
         raise RunFolderError("no training data: pass --data with photo folders or a .pack file")
     if config.val:
         val_all: Items = list(list_photos([config.val]))
-        _, pick = split_indices(
-            len(val_all) + 1, config.val_count, config.seed
-        )  # +1: the split keeps one back
+        # +1: the split keeps one back
+        _, pick = split_indices(len(val_all) + 1, config.val_count, config.seed)
         return items, [val_all[i] for i in pick if i < len(val_all)]
     train_idx, val_idx = split_indices(len(items), config.val_count, config.seed)
     return [items[i] for i in train_idx], [items[i] for i in val_idx]
@@ -373,7 +372,9 @@ def train(
         warm_start = load_warm_start(warm) if warm is not None else None
         if warm_start is not None:
             check_fits(warm_start, config)
-        return _train(config, run, resume, ctx, progress, budget, warm_start, photos, on_checkpoint, should_stop)
+        return _train(
+            config, run, resume, ctx, progress, budget, warm_start, photos, on_checkpoint, should_stop
+        )
     finally:
         distributed.teardown(ctx)
 

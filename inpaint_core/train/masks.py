@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inpaint_core.errors import MaskError
+from inpaint_core.image_io import load_mask
 from inpaint_core.mask_split import training_masks
 
 # Published brush-stroke constants (official `brush_stroke_mask`, v2.0.0), in pixels at 256x256.
@@ -131,11 +132,9 @@ def list_training_masks(folder: str | Path) -> list[Path]:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    """A mask file as grey uint8 (H, W), white = hole."""
-    grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
-        raise MaskError(f"cannot read mask {path}")
-    return grey
+    """A mask file as grey uint8 (H, W), 255 = hole by the engine's rule (`image_io.load_mask`), so training,
+    the benchmark and a user's fill read a mask file alike."""
+    return load_mask(path).astype(np.uint8) * 255
 
 
 def augment_mask(grey: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from inpaint_core.errors import InpaintError
+from inpaint_core.files import atomic_write
 from inpaint_core.train.config import TrainConfig, write_text_atomic
 from inpaint_core.train.loop import (
     CARRY_DIR,
@@ -195,14 +196,9 @@ def _probe_one(config: TrainConfig, bank: Any, until: float, device: torch.devic
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy `src` over `dst` atomically (files.atomic_write: synced, the temporary file removed on failure)."""
+    with src.open("rb") as fin, atomic_write(dst) as fout:
+        shutil.copyfileobj(fin, fout)
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:

@@ -103,9 +103,8 @@ def test_save_over_the_original_keeps_depth_alpha_and_grey(
     assert "cannot keep" not in log[-1][1]  # the file's own format keeps everything: no loss warned
 
     saved = image_io.load_image(src).pixels
-    assert (
-        saved.dtype == np.dtype(dtype) and saved.shape == original.shape
-    )  # depth, channels (grey stays HxW)
+    # depth, channels (grey stays HxW)
+    assert saved.dtype == np.dtype(dtype) and saved.shape == original.shape
     assert np.array_equal(saved[~hole], original[~hole])  # every pixel outside the fill, bit for bit
     assert not np.array_equal(saved[hole], original[hole])  # and the fill itself was saved
     if channels == 4:
@@ -153,16 +152,13 @@ def test_display_is_a_converted_view_with_a_checkerboard() -> None:
     greys = set(np.unique(shown[:, :12]).tolist())
     assert greys == set(qimage_convert.CHECKER_GREYS)  # transparency shows as the checkerboard
     assert np.all(shown[:, 12:] == 255)
-    assert np.array_equal(
-        qimage_convert.display_rgb(rgba[5:15, 3:11], 3, 5), shown[5:15, 3:11]
-    )  # patches line up
+    # patches line up
+    assert np.array_equal(qimage_convert.display_rgb(rgba[5:15, 3:11], 3, 5), shown[5:15, 3:11])
     grey = synthetic_photo(10, 12, channels=1, dtype=np.uint16)
     assert np.array_equal(qimage_convert.display_rgb(grey)[..., 1], image_io.to_uint8(grey))
 
 
 # ------------------------------------------------------------------------------------------- save errors
-
-
 
 
 def test_every_save_and_export_error_is_the_cannot_save_box(
@@ -302,7 +298,8 @@ def test_saving_runs_off_the_gui_thread_and_edits_meanwhile_stay_unsaved(
         box = Box(0, 0, 4, 4)
         before = window.doc.image[box.slices].copy()
         patch = FillPatch(box, before, np.zeros_like(before))
-        window.doc.undo_stack.push(FillCommand(window.doc, [patch], [], None, "Fill"))  # a fill lands meanwhile
+        # a fill lands meanwhile
+        window.doc.undo_stack.push(FillCommand(window.doc, [patch], [], None, "Fill"))
         gui_ran.set()
 
     monkeypatch.setattr(image_io, "save_image", slow_save)
@@ -449,7 +446,9 @@ sys.exit(app.exec())
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize(("signum", "edit"), [(signal.SIGTERM, True), (signal.SIGINT, True), (signal.SIGTERM, False)])
+@pytest.mark.parametrize(
+    ("signum", "edit"), [(signal.SIGTERM, True), (signal.SIGINT, True), (signal.SIGTERM, False)]
+)
 def test_a_terminated_session_keeps_its_unsaved_work_and_exits_with_the_signals_status(
     make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, edit: bool
 ) -> None:
@@ -518,7 +517,9 @@ def test_the_restore_question_can_wait_and_names_the_photo_behind_it(
     window = make_window()
     folder = window.settings.recovery_folder
     copy = folder / f"left{'.recovery'}"
-    write_snapshot(copy, Snapshot(synthetic_photo(48, 64), {MASK: np.zeros((48, 64), np.uint8)}, str(photo_path)))
+    write_snapshot(
+        copy, Snapshot(synthetic_photo(48, 64), {MASK: np.zeros((48, 64), np.uint8)}, str(photo_path))
+    )
     behind: list[tuple[str, str, dict[Any, str]]] = []
 
     def later(_parent: Any, title: str, text: str, labels: dict[Any, str], default: Any) -> Button:

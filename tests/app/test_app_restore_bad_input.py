@@ -51,7 +51,9 @@ def _filled_photo(make_window: Any, qtbot: Any, path: Path) -> Any:
     assert window.files.open_path(path, ask=False)
     alpha = np.zeros((48, 64), np.uint8)
     alpha[16:32, 20:44] = 255
-    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    window.doc.undo_stack.push(
+        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
+    )
     with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
         assert window.inpaint.start("telea")
     assert window.restore.provenance.fills()
@@ -107,7 +109,9 @@ def test_a_failed_save_keeps_the_earlier_record_it_carries(
     assert window.restore.provenance.earlier_count() == 1
     alpha = np.zeros((48, 64), np.uint8)
     alpha[2:10, 2:12] = 255
-    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    window.doc.undo_stack.push(
+        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
+    )
     with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
         assert window.inpaint.start("telea")
     before = photo.read_bytes()
@@ -192,11 +196,17 @@ def test_a_save_killed_midway_leaves_no_record_and_its_leftovers_are_swept(
     assert window.files.open_path(photo, ask=False)
     alpha = np.zeros((48, 64), np.uint8)
     alpha[16:32, 20:44] = 255
-    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    window.doc.undo_stack.push(
+        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
+    )
     with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
         assert window.inpaint.start("telea")
     log: list[tuple[str, str]] = []
-    _answers(monkeypatch, {"Overwrite the original?": Button.Yes, "Replace the provenance record?": Button.Yes}, log)
+    _answers(
+        monkeypatch,
+        {"Overwrite the original?": Button.Yes, "Replace the provenance record?": Button.Yes},
+        log,
+    )
     assert window.files.save()
     assert sidecar_path(photo).is_dir()
     assert [name for name in _hidden(tmp_path) if name.startswith(".photo")] == []
@@ -212,7 +222,9 @@ def _left_by_a_crash(make_window: Any, qtbot: Any, photo: Path) -> np.ndarray:
     assert window.files.open_path(photo, ask=False)
     alpha = np.zeros((48, 64), np.uint8)
     alpha[3:9, 5:40] = 255
-    window.doc.undo_stack.push(LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint"))
+    window.doc.undo_stack.push(
+        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
+    )
     with qtbot.waitSignal(window.recovery.written, timeout=10000):
         window.recovery.save_now()
     window.recovery.shutdown(keep=True)  # the copy stays and its lock is free, as after a kill

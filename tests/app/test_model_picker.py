@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QPushButton
 from app.main import session_settings
 from app.messages import gui_text
 from app.settings import AppSettings
-from app.widgets.engine_panel import NO_GPU, SHIPPED, file_key
+from app.widgets.engine_panel import NO_DEVICE, SHIPPED, file_key
 from inpaint_core.api import InpaintRequest, InpaintResult
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import CancelledError, InpaintError
@@ -60,7 +60,7 @@ def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
     window = make_window(engine=CpuOnlyEngine())
     device = window.engine_panel.device
-    assert not _item_enabled(device, "cuda") and _tooltip(device, "cuda") == NO_GPU
+    assert not _item_enabled(device, "cuda") and _tooltip(device, "cuda") == NO_DEVICE
     assert _item_enabled(device, "cpu") and _item_enabled(device, "auto")
 
 
@@ -102,7 +102,7 @@ def test_a_file_that_is_not_our_weights_is_refused_in_gui_words(
     _kind, title, text = dialogs.calls[-1]
     assert title == "Cannot load these weights" and "not a DeepFill Studio weights file" in text
     assert "--" not in text
-    assert "snap-0.index or .pth" in text and "convert-weights" in text  # says how to get a usable file
+    assert "snap-0.index or .pth" in text and "converted on the spot" in text  # how to get a usable file
     assert window.settings.weights_files == []
 
 
@@ -293,7 +293,10 @@ def test_an_experimental_model_is_marked_and_warned_about(
 
     from tests.core.test_model_info import _with_metadata
 
-    bench = {"10-20%": {"deepfill": 19.58, "telea": 20.30, "ns": 20.34}, "50-60%": {"deepfill": 16.59, "ns": 16.15}}
+    bench = {
+        "10-20%": {"deepfill": 19.58, "telea": 20.30, "ns": 20.34},
+        "50-60%": {"deepfill": 16.59, "ns": 16.15},
+    }
     weak = _with_metadata(
         random_weights, tmp_path / "weak.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
     )
@@ -328,7 +331,7 @@ def test_model_names_are_not_cut_off_and_same_stems_differ(
     metrics = combo.fontMetrics()
     widest = max(metrics.horizontalAdvance(text) for text in labels)
     assert combo.view().minimumWidth() >= widest  # the open list shows every name whole
-    ns = "Navier-Stokes (classical)"
+    ns = "Navier-Stokes (OpenCV, classical)"
     assert combo.width() >= metrics.horizontalAdvance(ns)  # the closed box too, for the engines' names
 
 

@@ -65,7 +65,9 @@ def _fill(window: Any, qtbot: Any, box: Box, engine: str) -> None:
 
 
 def _save_as(window: Any, monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), "PNG (*.png)")))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(path), "PNG (*.png)"))
+    )
     assert window.files.save_as()
 
 
@@ -344,7 +346,9 @@ def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
     window.settings.weights = str(weights)
     hashed: list[threading.Thread] = []
     real_hash = provenance.sha256_file
-    monkeypatch.setattr(provenance, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1])
+    monkeypatch.setattr(
+        provenance, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1]
+    )
     _fill(window, qtbot, Box(20, 14, 40, 32), "deepfill")
     assert hashed and threading.main_thread() not in hashed
     assert window.restore.provenance.fills()[0].model is not None
@@ -361,7 +365,7 @@ def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
     window.files.busy_changed.connect(busy.append)
     out = tmp_path / "filled.png"
     _save_as(window, monkeypatch, out)
-    (thread, label), = seen
+    ((thread, label),) = seen
     assert thread is not threading.main_thread() and label == "Saving filled.png…"
     assert busy == ["Saving filled.png…", ""]  # the busy bar shows while the record and the photo are written
     assert (sidecar_path(out) / "attention-flow.png").is_file()
@@ -384,7 +388,10 @@ def test_a_record_that_cannot_be_written_is_said_and_the_photo_still_saved(
     monkeypatch.setattr(provenance_controller, "write_sidecar", refuse)
     out = tmp_path / "photo.png"
     _save_as(window, monkeypatch, out)
-    assert dialogs.calls[-1][:2] == ("warning", "Provenance record not written") and "disk full" in dialogs.calls[-1][2]
+    assert (
+        dialogs.calls[-1][:2] == ("warning", "Provenance record not written")
+        and "disk full" in dialogs.calls[-1][2]
+    )
     text = Image.open(out).text  # type: ignore[attr-defined]
     assert "No provenance record was saved" in text["Description"]
 

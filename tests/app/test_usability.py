@@ -154,7 +154,7 @@ def test_status_bar_shows_tool_model_and_zoom(make_window: Any) -> None:
     assert window.status_fields.tool.text() == "Eraser (guide)"
     panel = window.engine_panel
     panel.model.setCurrentIndex(panel.model.findData("ns"))
-    assert window.status_fields.model.text() == "Navier-Stokes (classical)"
+    assert window.status_fields.model.text() == "Navier-Stokes (OpenCV, classical)"
     window.view.zoom_100()
     assert window.status_fields.zoom.text() == "100 %"
 

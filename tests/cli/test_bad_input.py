@@ -191,7 +191,7 @@ def test_weights_holding_nan_or_inf_are_refused_at_load(
         (["--edge-blend", "nan"], "--edge-blend: expected a whole number"),
         (["--edge-blend", "2.5"], "--edge-blend: expected a whole number"),
         (["--edge-blend=-1"], "--edge-blend: must be between 0 and 64"),
-        (["--max-side", "10"], "--max-side: must be between 64 and 16384"),
+        (["--max-side", "10"], "--max-side: must be between 64 and 4096"),
         (["--max-side", "abc"], "--max-side: expected a whole number"),
         (["--engine", "magic"], "--engine: invalid choice"),
         (["--bogus"], "unrecognized arguments: --bogus"),
@@ -245,8 +245,6 @@ def test_training_config_that_is_binary_or_not_finite(
 
 
 # --------------------------------------------------------------------------------------------- output paths
-
-
 
 
 def test_unwritable_output_folder_fails_before_the_fill(

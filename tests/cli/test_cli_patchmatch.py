@@ -93,6 +93,16 @@ def test_batch_with_patchmatch(tmp_path: Path) -> None:
     for i in range(2):
         Image.fromarray(textured(48, 64, seed=i)).save(images / f"p{i}.png")
         Image.fromarray((box_mask(48, 64, 10, 10, 30, 30) * 255).astype(np.uint8)).save(masks / f"p{i}.png")
-    argv = ["inpaint", "--images", str(images), "--masks", str(masks), "-o", str(out), "--engine", "patchmatch"]
+    argv = [
+        "inpaint",
+        "--images",
+        str(images),
+        "--masks",
+        str(masks),
+        "-o",
+        str(out),
+        "--engine",
+        "patchmatch",
+    ]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]

@@ -48,7 +48,17 @@ def _old_photo(path: Path, seed: int = 0, size: tuple[int, int] = (96, 128)) -> 
 
 
 def _restore_argv(src: Path, out: Path, *extra: str) -> list[str]:
-    return ["inpaint", str(src), "--auto-scratches", "--provenance", "-o", str(out), "--engine", "telea", *extra]
+    return [
+        "inpaint",
+        str(src),
+        "--auto-scratches",
+        "--provenance",
+        "-o",
+        str(out),
+        "--engine",
+        "telea",
+        *extra,
+    ]
 
 
 def _names(folder: Path) -> list[str]:
@@ -148,7 +158,10 @@ def _stalled_sidecar(argv: list[str], out: Path) -> Iterator[subprocess.Popen[st
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
-        assert line == "writing", (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+        assert line == "writing", (
+            line,
+            proc.stderr.read() if proc.poll() is not None and proc.stderr else "",
+        )
         staged = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
         assert any(name.startswith(f".{out.stem}.provenance.dfs-") for name in staged), staged  # mid-write
         yield proc
@@ -159,8 +172,12 @@ def _stalled_sidecar(argv: list[str], out: Path) -> Iterator[subprocess.Popen[st
 
 
 @POSIX
-@pytest.mark.parametrize(("signum", "message"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
-def test_a_signal_while_the_sidecar_is_written_leaves_nothing(tmp_path: Path, signum: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("signum", "message"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")]
+)
+def test_a_signal_while_the_sidecar_is_written_leaves_nothing(
+    tmp_path: Path, signum: int, message: str
+) -> None:
     src = _old_photo(tmp_path / "old.png")
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -232,7 +249,17 @@ def test_batch_outputs_that_would_clash_are_refused_before_any_work(
     images.mkdir()
     for i, name in enumerate(names):
         _old_photo(images / name, seed=i)
-    argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea", *extra]
+    argv = [
+        "inpaint",
+        "--images",
+        str(images),
+        "--auto-scratches",
+        "-o",
+        str(out),
+        "--engine",
+        "telea",
+        *extra,
+    ]
     assert main(argv) == 2
     line = one_error_line(capsys.readouterr().err)
     assert all(name in line for name in names) and clash in line, line
@@ -356,5 +383,7 @@ def test_another_opencv_limit_is_one_plain_line(
     monkeypatch.setattr(scratches, "_analyse", limit)
     assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png")]) == 2
     line = one_error_line(capsys.readouterr().err)
-    assert line.startswith("error: cannot look for scratches on this 128x96 photo (OpenCV: Assertion failed: ")
+    assert line.startswith(
+        "error: cannot look for scratches on this 128x96 photo (OpenCV: Assertion failed: "
+    )
     assert "SHRT_MAX" in line and ".cpp" not in line

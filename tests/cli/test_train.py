@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from inpaint_core.cli import train as train_cli
@@ -25,6 +26,7 @@ def run_cli(argv: list[str]) -> int:
     return int(args.run(args))
 
 
+@pytest.mark.slow
 def test_train_end_to_end(tmp_path: Path) -> None:
     data = make_photos(tmp_path / "photos")
     run = tmp_path / "run"
@@ -67,6 +69,7 @@ def test_train_end_to_end(tmp_path: Path) -> None:
         assert np.array_equal(result.image[mask == 0], image[mask == 0])
 
 
+@pytest.mark.slow
 def test_pack_then_train_from_pack(tmp_path: Path) -> None:
     data = make_photos(tmp_path / "photos")
     pack = tmp_path / "photos.pack"

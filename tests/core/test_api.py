@@ -17,7 +17,10 @@ from inpaint_core.weights import sha256_file
 
 
 def test_engine_names_have_one_home() -> None:
-    assert ENGINES == ("deepfill", "auto", "patchmatch", "telea", "ns") and CLASSICAL_ENGINES == ("telea", "ns")
+    assert ENGINES == ("deepfill", "auto", "patchmatch", "telea", "ns") and CLASSICAL_ENGINES == (
+        "telea",
+        "ns",
+    )
     assert set(ENGINE_LABELS) == set(ENGINES)
 
 

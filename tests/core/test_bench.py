@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,6 +47,7 @@ def test_count_is_batch_linear() -> None:
     assert count_forward_flops(model, 64, batch=2) == 2 * count_forward_flops(model, 64, batch=1)
 
 
+@pytest.mark.slow
 def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture[str]) -> None:
     rc = cli_main(
         [
@@ -205,3 +207,30 @@ def test_figure_needs_guided_weights(tmp_path: Path, random_weights: Path) -> No
     ]
     assert cli_main([*argv, "--size", "32", "--count", "1", "-o", str(tmp_path / "g.png")]) == 2
     assert not (tmp_path / "g.png").exists()
+
+
+def test_figure_fills_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every filled column is an engine run with the default request (issue 22: no bare forward beside it)."""
+    import torch
+
+    from inpaint_core.bench.figure import comparison_grid
+    from inpaint_core.engine import InpaintEngine
+    from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
+    from inpaint_core.weights import save_generator
+
+    torch.manual_seed(0)
+    weights = tmp_path / "guided.safetensors"
+    save_generator(
+        DeepFillV2Generator(GeneratorConfig(cnum=8, guide_channel=True)), weights, dtype=torch.float32
+    )
+    images, _ = _write_dataset(tmp_path)
+    seen: list[tuple[str, bool]] = []
+    run = InpaintEngine.run
+
+    def counting(self: InpaintEngine, request: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append((request.engine, request.guide is not None))
+        return run(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(InpaintEngine, "run", counting)
+    comparison_grid(images, "generated", weights=weights, count=2, size=32, device="cpu")
+    assert seen == [("telea", False), ("deepfill", False), ("deepfill", True)] * 2

@@ -81,4 +81,4 @@ def test_quality_precision_and_model_side(
     _, out = _deepfill_psnr([*argv, "--max-side", "64"], capsys)  # the engine sees each window at 64 px
     assert "model side 64" in out
     assert cli_main([*argv, "--max-side", "32"]) == 2  # below the engine's minimum: a one-line error
-    assert "at least 64" in capsys.readouterr().err
+    assert "between 64 and 4096" in capsys.readouterr().err

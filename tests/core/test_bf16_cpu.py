@@ -1,4 +1,4 @@
-"""Inference from weights converted once (`devices.for_inference(model, precision)`), and the "auto" precision.
+"""Inference from weights converted once (`model.inference.for_inference(model, precision)`), and the "auto" precision.
 
 bf16 runs on any CPU (emulated where there is no native bf16, slowly), so these tests use small sizes and run
 everywhere; the speed itself is measured by `bench speed`, not asserted here.
@@ -16,10 +16,10 @@ import torch
 
 from inpaint_core import precision as precision_mod
 from inpaint_core.bench.flops import model_inputs
-from inpaint_core.devices import for_inference
 from inpaint_core.engine import InpaintEngine, InpaintRequest
 from inpaint_core.errors import DeviceError
 from inpaint_core.model import DeepFillV2Generator, GatedConv2d, GeneratorConfig
+from inpaint_core.model.inference import for_inference
 from inpaint_core.precision import MANIFEST_BF16_LOSS_KEY, resolve_precision
 from tests.conftest import TEST_CNUM, synthetic_photo
 

@@ -92,6 +92,7 @@ def test_engine_lowers_the_model_size_to_the_budget(random_weights: Path) -> Non
         engine.run(request(0.0))
 
 
+@pytest.mark.slow
 def test_a_time_budget_becomes_this_devices_work_budget(random_weights: Path) -> None:
     """`max_seconds` (the editor's "Fast fills") turns into the FLOP budget the device manages in that time."""
     from inpaint_core.budget import FIXED_OVERHEAD_S

@@ -12,7 +12,14 @@ import torch
 from inpaint_core.api import InpaintRequest
 from inpaint_core.devices import autocast, resolve_device, translate_oom
 from inpaint_core.engine import NO_WEIGHTS_MESSAGE, InpaintEngine
-from inpaint_core.errors import CancelledError, DeviceError, InpaintError, MaskError, WeightsMissingError
+from inpaint_core.errors import (
+    CancelledError,
+    DeviceError,
+    InpaintError,
+    MaskError,
+    Remedy,
+    WeightsMissingError,
+)
 from tests.conftest import box_mask, synthetic_photo
 
 LAYOUTS = [(3, np.uint8), (3, np.uint16), (1, np.uint8), (1, np.uint16), (4, np.uint8), (4, np.uint16)]
@@ -200,7 +207,8 @@ def test_no_weights_shipped_raises_plainly(
 ) -> None:
     with pytest.raises(WeightsMissingError) as info:
         engine.run(_request(photo, hole, None))
-    assert str(info.value) == NO_WEIGHTS_MESSAGE and "--engine auto" in str(info.value)
+    assert str(info.value) == NO_WEIGHTS_MESSAGE and "--" not in str(info.value)
+    assert info.value.remedy is Remedy.OTHER_ENGINE_OR_WEIGHTS  # each front end words the way out
 
 
 def test_missing_weights_file(engine: InpaintEngine, tmp_path: Path, photo, hole) -> None:

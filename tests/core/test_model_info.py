@@ -142,7 +142,10 @@ def _with_metadata(src: Path, dst: Path, **extra: str) -> Path:
 def test_quality_from_the_file_s_metadata(random_weights: Path, tmp_path: Path) -> None:
     from inpaint_core.model_info import EXPERIMENTAL_SAMPLES
 
-    bench = {"10-20%": {"deepfill": 19.5, "telea": 20.3, "ns": 20.4}, "50-60%": {"deepfill": 17.0, "ns": 16.1}}
+    bench = {
+        "10-20%": {"deepfill": 19.5, "telea": 20.3, "ns": 20.4},
+        "50-60%": {"deepfill": 17.0, "ns": 16.1},
+    }
     path = _with_metadata(
         random_weights, tmp_path / "w.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 
 from inpaint_core.engine import InpaintEngine, InpaintRequest
-from inpaint_core.errors import InpaintError, OutputExistsError
+from inpaint_core.errors import InpaintError, OutputExistsError, Remedy
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.restore.provenance import (
     DIGITAL_SOURCE_CLASSICAL,
@@ -110,8 +111,9 @@ def test_existing_sidecar_needs_overwrite(two_fills, tmp_path: Path) -> None:
     folder = sidecar_path(out)
     folder.mkdir()
     (folder / "mine.txt").write_text("keep")
-    with pytest.raises(OutputExistsError, match="--force"):
+    with pytest.raises(OutputExistsError, match="exists") as info:
         write_sidecar(out, fills, shape=photo.shape)
+    assert info.value.remedy is Remedy.OVERWRITE  # the front end says how (--force, another name)
     assert (folder / "mine.txt").read_text() == "keep"
     write_sidecar(out, fills[:1], shape=photo.shape, overwrite=True)
     assert not (folder / "mine.txt").exists()
@@ -166,7 +168,7 @@ def test_note_without_sidecar_and_for_classical_fills(two_fills) -> None:
     _, _, fills = two_fills
     note = embedded_note(fills[:1], None)
     assert "No provenance record" in note.text["Description"] and "Provenance" not in note.text
-    assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"OpenCV Telea" in note.xmp
+    assert DIGITAL_SOURCE_CLASSICAL.encode() in note.xmp and b"Telea (OpenCV, classical)" in note.xmp
 
 
 def test_a_sidecar_reads_back_as_the_fills_it_records(two_fills, tmp_path: Path) -> None:
@@ -188,7 +190,10 @@ def test_a_sidecar_reads_back_as_the_fills_it_records(two_fills, tmp_path: Path)
     entry = fill_entry(fills[1], 2)  # the recovery copy's form
     again = fill_from_entry(json.loads(json.dumps(entry)), (H, W), fills[1].region)
     assert (again.box, again.model, again.windows, again.settings) == (
-        fills[1].box, fills[1].model, fills[1].windows, fills[1].settings
+        fills[1].box,
+        fills[1].model,
+        fills[1].windows,
+        fills[1].settings,
     )
 
 
@@ -223,3 +228,33 @@ def test_the_sidecar_folder_follows_the_umask(two_fills, tmp_path: Path) -> None
         assert private.stat().st_mode & 0o777 == 0o700
     finally:
         os.umask(old)
+
+
+def test_the_result_and_the_record_name_what_ran(
+    random_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine reports the concrete device, precision and weights it used; the record takes them from the
+    result (the "auto" of the request never reaches it) and does not hash the weights again."""
+    import inpaint_core.restore.provenance as provenance
+
+    request = InpaintRequest(
+        image=synthetic_photo(H, W),
+        mask=box_mask(H, W, 20, 30, 40, 60),
+        weights=random_weights,
+        device="auto",
+    )
+    result = InpaintEngine().run(request)
+    assert (result.engine, result.device, result.precision) == ("deepfill", "cpu", "fp32")
+    assert result.weights == random_weights.resolve() and result.weights_sha256 == sha256_file(random_weights)
+
+    def no_hashing(_path: object) -> str:
+        raise AssertionError("the record hashed the weights; the result already had their SHA-256")
+
+    monkeypatch.setattr(provenance, "sha256_file", no_hashing)
+    fill = record_fill(request, result)
+    assert fill.model is not None and fill.model.sha256 == result.weights_sha256
+    assert fill.model.name == "DeepFill v2 (cnum=8)" and fill.model.file == random_weights.name
+    assert fill.settings["device"] == "cpu" and fill.settings["precision"] == "fp32"
+
+    classical = InpaintEngine().run(dataclasses.replace(request, engine="telea"))
+    assert (classical.engine, classical.device, classical.weights) == ("telea", None, None)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from inpaint_core.api import InpaintRequest
@@ -57,6 +58,7 @@ def test_plan_cuts_only_thin_windows_the_model_would_shrink() -> None:
     assert [j.window for j in plan_jobs(blob, [whole], max_side=512, min_margin=32)] == [whole]
 
 
+@pytest.mark.slow
 def test_a_scratch_across_the_photo_is_filled_at_full_resolution(
     engine: InpaintEngine, random_weights: Path
 ) -> None:

@@ -50,6 +50,7 @@ def test_v1_options_run(tmp_path: Path) -> None:
     assert not torch.equal(before, generator.coarse.conv1.conv.weight)
 
 
+@pytest.mark.slow
 def test_resume_is_exact(tmp_path: Path) -> None:
     data = make_photos(tmp_path / "p")
     train(tiny_config(data, steps=4), tmp_path / "a", device="cpu")

@@ -1,6 +1,8 @@
 """Embedding a short note in saved image files: PNG text chunks, and an XMP packet for PNG, JPEG, TIFF and WEBP.
 
-`image_io.save_image(..., text=..., xmp=...)` calls these; the note's content comes from `provenance.py`.
+`image_io.save_image(..., text=..., xmp=...)` calls these; the note's content comes from `restore/provenance.py`.
+It lives beside image_io (which it serves), not in restore/: the image I/O imports no feature package. `png_chunk`
+is the one PNG chunk writer (image_io's iCCP and eXIf chunks use it too).
 PNG gets its text as iTXt chunks (UTF-8) plus the XMP packet under the standard `XML:com.adobe.xmp` keyword;
 JPEG gets the XMP APP1 segment and the description as a comment; TIFF gets ImageDescription (270) and XMP (700);
 WEBP gets an XMP chunk. Every PNG is encoded by OpenCV, so its chunks (`png_text_chunks`) are spliced into the
@@ -75,7 +77,8 @@ def pil_save_params(fmt: str, text: Mapping[str, str] | None, xmp: bytes | None)
     return params
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC of type and data (PNG spec, section 5.3)."""
     return (
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     )
@@ -83,7 +86,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _itxt(keyword: str, value: str) -> bytes:
     # keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword, NUL, text
-    return _chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
+    return png_chunk(b"iTXt", keyword.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8"))
 
 
 def png_text_chunks(text: Mapping[str, str] | None, xmp: bytes | None) -> bytes:
