@@ -57,7 +57,7 @@ def _step_fn(
     path: str, size: int, batch: int, cnum: int, bf16: bool, device: torch.device
 ) -> Callable[[], None]:
     from inpaint_core.model.config import AttentionConfig
-    from inpaint_core.model.gating import use_fused_gating
+    from inpaint_core.model.layers import use_fused_gating
     from inpaint_core.train.config import TrainConfig
     from inpaint_core.train.loop import StepModels, bf16_autocast, build_models, build_optimizers, train_step
 

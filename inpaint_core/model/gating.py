@@ -29,12 +29,12 @@ def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
 
 
 def gate_forward(y: torch.Tensor, relu: bool, channels_last: bool = False) -> torch.Tensor:
-    """act(f) * sigmoid(g) for y = [f, g] along channels, computed in float32, returned in y's dtype and in the
+    """act(f) * sigmoid(g) for y = [f, g] along channels, computed in float32 at least, returned in y's dtype and in the
     memory layout asked for (the next convolution's: a layout change would be one more pass).
 
     Shape: y (B, 2C, H, W) -> (B, C, H, W)
     """
-    f, g = y.float().chunk(2, dim=1)
+    f, g = y.to(torch.promote_types(y.dtype, torch.float32)).chunk(2, dim=1)
     act = F.relu(f) if relu else F.elu(f)
     return _layout((act * torch.sigmoid(g)).to(y.dtype), channels_last)
 
@@ -46,8 +46,9 @@ def gate_backward(
 
     Shape: y (B, 2C, H, W), grad (B, C, H, W) -> (B, 2C, H, W) in y's dtype and the layout asked for
     """
-    f, g = y.float().chunk(2, dim=1)
-    up = grad.float()
+    exact = torch.promote_types(y.dtype, torch.float32)
+    f, g = y.to(exact).chunk(2, dim=1)
+    up = grad.to(exact)
     s = torch.sigmoid(g)
     if relu:
         act = F.relu(f)
@@ -92,15 +93,3 @@ def fused_gate(y: torch.Tensor, activation: str) -> torch.Tensor:
         raise ValueError(f"no fused gate for activation {activation!r}")
     out: torch.Tensor = _FusedGate.apply(y, activation == "relu")
     return out
-
-
-def use_fused_gating(model: torch.nn.Module, enabled: bool = True) -> int:
-    """Switch every gated convolution of `model` to the fused gate for training; returns how many it switched."""
-    from inpaint_core.model.layers import GatedConv2d
-
-    count = 0
-    for module in model.modules():
-        if isinstance(module, GatedConv2d) and module.gated:
-            module.fused_gating = enabled
-            count += 1
-    return count

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inpaint_core.model.gating import fused_gate
+
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu, "relu": F.relu}
 _INPLACE_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"elu": F.elu_, "relu": F.relu_}
 
@@ -125,8 +127,6 @@ class GatedConv2d(nn.Module):
             return x
         assert self.activation is not None
         if self.fused_gating and torch.is_grad_enabled():
-            from inpaint_core.model.gating import fused_gate
-
             return fused_gate(x, self.activation)
         # (B, cout, H, W) each: the first half is the feature, the second the gate, as in TF's split.
         feature, gate = x.chunk(2, dim=1)
@@ -158,6 +158,17 @@ def prepare_inference(model: nn.Module, dtype: torch.dtype | None) -> None:
     for module in model.modules():
         if isinstance(module, GatedConv2d):
             module.prepare_inference(dtype)
+
+
+def use_fused_gating(model: nn.Module, enabled: bool = True) -> int:
+    """Switch every gated convolution of `model` to the fused gate for training (model/gating.py); returns how
+    many it switched. Inference never uses it."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, GatedConv2d) and module.gated:
+            module.fused_gating = enabled
+            count += 1
+    return count
 
 
 class GatedUpConv2d(nn.Module):

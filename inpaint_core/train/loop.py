@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from inpaint_core.image_ops import resize_short_side
 from inpaint_core.model import DeepFillV2Generator, DiscriminatorConfig, GeneratorConfig, SNPatchDiscriminator
-from inpaint_core.model.gating import use_fused_gating
+from inpaint_core.model.layers import use_fused_gating
 from inpaint_core.train import distributed
 from inpaint_core.train.budget import TimeBudget
 from inpaint_core.train.checkpoint import (

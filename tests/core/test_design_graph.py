@@ -101,10 +101,8 @@ def test_design_md_module_graph_is_the_import_graph() -> None:
     )
 
 
-def test_no_import_circle_but_the_known_one() -> None:
-    # model.gating <-> model.layers: two function-local imports (the fused gate and the switch that turns it on);
-    # gating.py is kept as it is for now (issue 22's brief), so this one is listed rather than fixed.
-    assert module_cycles() == [["inpaint_core.model.gating", "inpaint_core.model.layers"]]
+def test_no_import_circle() -> None:
+    assert module_cycles() == []
 
 
 if __name__ == "__main__":

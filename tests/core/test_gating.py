@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
-from inpaint_core.model.gating import fused_gate, gate_backward, gate_forward, use_fused_gating
+from inpaint_core.model.gating import fused_gate, gate_backward, gate_forward
+from inpaint_core.model.layers import use_fused_gating
 
 
 def _eager(y: torch.Tensor, activation: str) -> torch.Tensor:
@@ -18,6 +19,7 @@ def _eager(y: torch.Tensor, activation: str) -> torch.Tensor:
 @pytest.mark.parametrize("activation", ["elu", "relu"])
 def test_formulas_match_autograd_of_the_eager_gate(activation: str) -> None:
     """The hand-written backward, uncompiled, in float64: exact to rounding."""
+    torch.manual_seed(7)  # a seed where a float32 step inside showed (1.9e-7 off)
     y = torch.randn(2, 6, 5, 7, dtype=torch.float64, requires_grad=True)
     grad = torch.randn(2, 3, 5, 7, dtype=torch.float64)
     out = _eager(y, activation)
