@@ -40,7 +40,7 @@ class ConstantFiller:
 @pytest.fixture
 def stub_engine(monkeypatch: pytest.MonkeyPatch) -> InpaintEngine:
     engine = InpaintEngine()
-    monkeypatch.setattr(engine, "_filler", lambda request, notes: ConstantFiller())
+    monkeypatch.setattr(engine, "_filler", lambda request, notes, used: ConstantFiller())
     return engine
 
 
