@@ -69,7 +69,7 @@ ENGINE_INFO: dict[str, EngineInfo] = {
         ),
         EngineInfo(
             AUTO,
-            "Auto (Navier-Stokes or PatchMatch per hole)",
+            "Auto (PatchMatch or Navier-Stokes)",
             "Auto",
             f"Per hole: thin ones (scratches, wires, dust; up to about {2 * AUTO_THIN_PX:.0f} px wide) get "
             "Navier-Stokes, wide ones PatchMatch. No network. Guide strokes are not used.",

@@ -53,7 +53,7 @@ def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
     assert all(_item_enabled(combo, name) for name in ("auto", "patchmatch", "telea", "ns"))
     assert combo.currentData() == "auto"  # the default engine without weights
     assert window.engine_panel.weights_note.isVisibleTo(window)
-    assert window.status_fields.model.text() == "Auto (Navier-Stokes or PatchMatch per hole)"
+    assert window.status_fields.model.text() == "Auto (PatchMatch or Navier-Stokes)"
     assert window.engine_panel.patch_radius.isEnabled()  # Auto reads it
 
 
