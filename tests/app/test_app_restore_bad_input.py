@@ -44,18 +44,27 @@ def _answers(
     monkeypatch.setattr(ask_box, "ask", answer)
 
 
+def _paint(window: Any, rows: slice, cols: slice) -> None:
+    """One mask stroke (as an undoable layer change) over rows x cols of the 48x64 test photo."""
+    alpha = np.zeros((48, 64), np.uint8)
+    alpha[rows, cols] = 255
+    window.doc.undo_stack.push(
+        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
+    )
+
+
+def _fill_telea(window: Any, qtbot: Any) -> None:
+    with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
+        assert window.inpaint.start("telea")
+
+
 def _filled_photo(make_window: Any, qtbot: Any, path: Path) -> Any:
     """A window on the photo file `path` with one telea fill applied."""
     image_io.save_image(path, synthetic_photo(48, 64))
     window = make_window()
     assert window.files.open_path(path, ask=False)
-    alpha = np.zeros((48, 64), np.uint8)
-    alpha[16:32, 20:44] = 255
-    window.doc.undo_stack.push(
-        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
-    )
-    with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
-        assert window.inpaint.start("telea")
+    _paint(window, slice(16, 32), slice(20, 44))
+    _fill_telea(window, qtbot)
     assert window.restore.provenance.fills()
     return window
 
@@ -107,13 +116,8 @@ def test_a_failed_save_keeps_the_earlier_record_it_carries(
     window = make_window()
     assert window.files.open_path(photo, ask=False)
     assert window.restore.provenance.earlier_count() == 1
-    alpha = np.zeros((48, 64), np.uint8)
-    alpha[2:10, 2:12] = 255
-    window.doc.undo_stack.push(
-        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
-    )
-    with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
-        assert window.inpaint.start("telea")
+    _paint(window, slice(2, 10), slice(2, 12))
+    _fill_telea(window, qtbot)
     before = photo.read_bytes()
 
     def full_disk(path: Path, mode: str = "wb", **kwargs: object) -> object:
@@ -194,13 +198,8 @@ def test_a_save_killed_midway_leaves_no_record_and_its_leftovers_are_swept(
     # The next save of that photo sweeps what the killed one left.
     window = make_window()
     assert window.files.open_path(photo, ask=False)
-    alpha = np.zeros((48, 64), np.uint8)
-    alpha[16:32, 20:44] = 255
-    window.doc.undo_stack.push(
-        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
-    )
-    with qtbot.waitSignal(window.inpaint.applied, timeout=20000):
-        assert window.inpaint.start("telea")
+    _paint(window, slice(16, 32), slice(20, 44))
+    _fill_telea(window, qtbot)
     log: list[tuple[str, str]] = []
     _answers(
         monkeypatch,
@@ -220,11 +219,7 @@ def _left_by_a_crash(make_window: Any, qtbot: Any, photo: Path) -> np.ndarray:
     the pixels of the work."""
     window = make_window()
     assert window.files.open_path(photo, ask=False)
-    alpha = np.zeros((48, 64), np.uint8)
-    alpha[3:9, 5:40] = 255
-    window.doc.undo_stack.push(
-        LayerReplaceCommand(window.doc, MASK, window.doc.layer_alpha(MASK), alpha, "Paint")
-    )
+    _paint(window, slice(3, 9), slice(5, 40))
     with qtbot.waitSignal(window.recovery.written, timeout=10000):
         window.recovery.save_now()
     window.recovery.shutdown(keep=True)  # the copy stays and its lock is free, as after a kill

@@ -11,7 +11,6 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -28,6 +27,7 @@ from inpaint_core.errors import InpaintError, MaskError, OutOfMemoryError, Weigh
 from inpaint_core.files import atomic_write, sweep_stale_temps, temp_path_for
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.weights import load_generator
+from tests.cli.conftest import stalled_process
 from tests.conftest import box_mask, synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,30 +341,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@contextlib.contextmanager
-def _stalled_save(pair: tuple[Path, Path], out: Path) -> Iterator[subprocess.Popen[str]]:
+def _stalled_save(
+    pair: tuple[Path, Path], out: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
     """A CLI process stalled mid-save (its temp file written, not yet renamed); killed if the test fails."""
     args = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea", "--force"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _STALLING_CLI, *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line == "writing", (
-            line,
-            proc.stderr.read() if proc.poll() is not None and proc.stderr else "",
-        )
-        assert any(p.name.startswith(f".{out.name}.dfs-") for p in out.parent.iterdir())  # mid-write
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    return stalled_process(_STALLING_CLI, args, f".{out.name}.dfs-", out.parent)
 
 
 @POSIX

@@ -12,7 +12,6 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from inpaint_core.cli import main
 from inpaint_core.files import StagedOutputs, atomic_write, sweep_stale_temps
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.restore.synthetic import add_scratches, add_specks, texture
-from tests.cli.conftest import one_error_line
+from tests.cli.conftest import one_error_line, stalled_process
 
 REPO = Path(__file__).resolve().parents[2]
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and signals")
@@ -146,29 +145,8 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@contextlib.contextmanager
-def _stalled_sidecar(argv: list[str], out: Path) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _STALLING_SIDECAR, *argv],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        assert line == "writing", (
-            line,
-            proc.stderr.read() if proc.poll() is not None and proc.stderr else "",
-        )
-        staged = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
-        assert any(name.startswith(f".{out.stem}.provenance.dfs-") for name in staged), staged  # mid-write
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+def _stalled_sidecar(argv: list[str], out: Path) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+    return stalled_process(_STALLING_SIDECAR, argv, f".{out.stem}.provenance.dfs-", out.parent)
 
 
 @POSIX
