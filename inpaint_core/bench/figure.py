@@ -1,4 +1,6 @@
-"""The comparison picture for people: input with its hole | Telea | DeepFill | DeepFill with a sketch | original.
+"""The comparison picture for people: input with its hole | NS | PatchMatch | Auto | DeepFill | DeepFill with a
+sketch | original. The DeepFill columns appear when there are weights (shipped or `weights`), with a guide channel
+for the sketch column; without weights the picture shows what users get today.
 
 Rows are seeded image/mask pairs from one NVIDIA mask-ratio bin, chosen exactly as `bench quality` chooses them,
 or (`masks="generated"`) the project's own free-form training masks (`train/masks.py`), seeded: a picture
@@ -10,12 +12,13 @@ shows what a user gets, not a bare forward beside it.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from inpaint_core.api import DEEPFILL, TELEA
+from inpaint_core.api import AUTO, DEEPFILL, NS, PATCHMATCH
 from inpaint_core.bench.quality import (
     QualityReport,
     engine_model,
@@ -28,16 +31,18 @@ from inpaint_core.bench.quality import (
 )
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import InpaintError, WeightsMissingError
+from inpaint_core.manifest import default_weights
 
-COLUMNS = ("input", "Telea", "DeepFill", "DeepFill + sketch", "original")
+CLASSICAL_COLUMNS = (("Navier-Stokes", NS), ("PatchMatch", PATCHMATCH), ("Auto", AUTO))
+DEEPFILL_COLUMNS = ("DeepFill", "DeepFill + sketch")
 HEADER_PX = 28
 HOLE_GREY = 235  # the hole is shown near-white in the input column, as the published figures do
 GENERATED = "generated"  # `masks` value: seeded free-form masks instead of a folder of NVIDIA masks
 
 
-def _header(width: int, tile: int) -> np.ndarray:
+def _header(width: int, tile: int, columns: list[str]) -> np.ndarray:
     bar = np.full((HEADER_PX, width, 3), 255, np.uint8)
-    for i, title in enumerate(COLUMNS):
+    for i, title in enumerate(columns):
         (tw, th), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 1)
         x = i * tile + (tile - tw) // 2
         cv2.putText(
@@ -59,37 +64,38 @@ def comparison_grid(
 ) -> np.ndarray:
     """The picture as one RGB array.
 
-    Shape: -> (HEADER_PX + count*size, 5*size, 3) uint8
+    Shape: -> (HEADER_PX + count*size, columns*size, 3) uint8: 5 columns without weights, 7 with guided ones
     """
     paths = list_images(images)
     if not paths:
         raise InpaintError(f"no images in {images}")
     report = QualityReport(size=size, seed=seed, images=len(paths))
-    runner = (
-        InpaintEngine()
-    )  # every column is the engine's fill with its defaults, as `bench quality` measures
-    model = engine_model(runner, weights, device, report)
-    if model is None:
-        raise WeightsMissingError("; ".join(report.notes))
-    if not model.config.guide_channel:
-        raise InpaintError("the sketch column needs weights with a guide channel")
+    # every column is the engine's fill with its defaults, as `bench quality` measures
+    runner = InpaintEngine()
+    model = None
+    if weights is not None or default_weights() is not None:
+        model = engine_model(runner, weights, device, report)
+        if model is None:
+            raise WeightsMissingError("; ".join(report.notes))
+    fills = [
+        (title, partial(engine_result, runner, engine, weights=weights, device=device))
+        for title, engine in CLASSICAL_COLUMNS
+    ]
+    if model is not None:
+        through = partial(engine_result, runner, DEEPFILL, weights=weights, device=device)
+        fills.append((DEEPFILL_COLUMNS[0], through))
+        if model.config.guide_channel:  # the sketch: the truth's edges inside the hole
+            fills.append((DEEPFILL_COLUMNS[1], partial(through, guide_from_truth=True)))
+    columns = ["input", *(title for title, _ in fills), "original"]
     rows = []
     for image_index, hole in _rows(len(paths), masks, mask_bin, count, size, seed):
         truth = load_eval_image(paths[image_index], size)
         shown = truth.copy()
         shown[hole] = HOLE_GREY
-        cells = [
-            shown,
-            engine_result(runner, TELEA, truth, hole, weights=weights, device=device),
-            engine_result(runner, DEEPFILL, truth, hole, weights=weights, device=device),
-            engine_result(
-                runner, DEEPFILL, truth, hole, weights=weights, device=device, guide_from_truth=True
-            ),
-            truth,
-        ]
+        cells = [shown, *(fill(truth, hole) for _, fill in fills), truth]
         rows.append(np.concatenate(cells, axis=1))
     body = np.concatenate(rows, axis=0)
-    return np.concatenate([_header(body.shape[1], size), body], axis=0)
+    return np.concatenate([_header(body.shape[1], size, columns), body], axis=0)
 
 
 def _rows(

@@ -179,21 +179,44 @@ def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], gene
     argv = ["bench", "figure", "--images", str(images), "--masks", mask_arg, "--weights", str(weights)]
     assert cli_main([*argv, "--size", "32", "--count", "2", "--bin", "4", "-o", str(out)]) == 0
     grid = np.asarray(Image.open(out).convert("RGB"))
-    assert grid.shape == (HEADER_PX + 2 * 32, 5 * 32, 3)
+    # input | NS | PatchMatch | Auto | DeepFill | DeepFill + sketch | original
+    assert grid.shape == (HEADER_PX + 2 * 32, 7 * 32, 3)
     for row in range(2):
         tiles = [
-            grid[HEADER_PX + 32 * row : HEADER_PX + 32 * (row + 1), 32 * c : 32 * (c + 1)] for c in range(5)
+            grid[HEADER_PX + 32 * row : HEADER_PX + 32 * (row + 1), 32 * c : 32 * (c + 1)] for c in range(7)
         ]
-        shown, telea, ours, sketch, original = tiles
+        shown, *fills, original = tiles
         hole = np.all(shown == HOLE_GREY, axis=2) & np.any(original != HOLE_GREY, axis=2)
         assert hole.any()
-        for fill in (telea, ours, sketch):
+        for fill in fills:
             assert np.array_equal(fill[~hole], original[~hole])  # only the hole changes
+            assert not np.array_equal(fill[hole], shown[hole])  # and it is filled
     assert cli_main([*argv, "--size", "32", "--count", "2", "-o", str(out)]) == 2  # never overwrites silently
     assert "--force" in capsys.readouterr().err
 
 
-def test_figure_needs_guided_weights(tmp_path: Path, random_weights: Path) -> None:
+def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path) -> None:
+    images, _ = _write_dataset(tmp_path)
+    out = tmp_path / "g.png"
+    argv = [
+        "bench",
+        "figure",
+        "--images",
+        str(images),
+        "--masks",
+        "generated",
+        "--size",
+        "32",
+        "--count",
+        "1",
+    ]
+    assert (
+        cli_main([*argv, "-o", str(out)]) == 0
+    )  # no weights ship: input | NS | PatchMatch | Auto | original
+    assert np.asarray(Image.open(out)).shape[1] == 5 * 32
+
+
+def test_figure_without_a_guide_channel_has_no_sketch_column(tmp_path: Path, random_weights: Path) -> None:
     images, masks = _write_dataset(tmp_path)
     argv = [
         "bench",
@@ -205,8 +228,8 @@ def test_figure_needs_guided_weights(tmp_path: Path, random_weights: Path) -> No
         "--weights",
         str(random_weights),
     ]
-    assert cli_main([*argv, "--size", "32", "--count", "1", "-o", str(tmp_path / "g.png")]) == 2
-    assert not (tmp_path / "g.png").exists()
+    assert cli_main([*argv, "--size", "32", "--count", "1", "-o", str(tmp_path / "g.png")]) == 0
+    assert np.asarray(Image.open(tmp_path / "g.png")).shape[1] == 6 * 32
 
 
 def test_figure_fills_through_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,4 +256,8 @@ def test_figure_fills_through_the_engine(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(InpaintEngine, "run", counting)
     comparison_grid(images, "generated", weights=weights, count=2, size=32, device="cpu")
-    assert seen == [("telea", False), ("deepfill", False), ("deepfill", True)] * 2
+    assert (
+        seen
+        == [("ns", False), ("patchmatch", False), ("auto", False), ("deepfill", False), ("deepfill", True)]
+        * 2
+    )
