@@ -10,7 +10,6 @@ with the weights' measurement, not a code change.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -23,16 +22,19 @@ MANIFEST_BF16_LOSS_KEY = "bf16_hole_psnr_loss_db"
 
 
 def shipped_bf16_loss_db() -> float | None:
-    """The shipped weights' measured hole-PSNR loss in bf16 (dB, fp32 minus bf16), or None if not recorded."""
-    from inpaint_core.manifest import MANIFEST
+    """The shipped weights' measured hole-PSNR loss in bf16 (dB, fp32 minus bf16), or None if not recorded.
 
-    if not MANIFEST.is_file():
+    Read through `manifest.default_entry`, the one parser of the manifest.
+    """
+    from inpaint_core.manifest import MANIFEST, default_entry
+
+    entry = default_entry()
+    value = None if entry is None else entry.get(MANIFEST_BF16_LOSS_KEY)
+    if value is None:
         return None
     try:
-        entry = json.loads(MANIFEST.read_text(encoding="utf-8"))["default"]
-        value = None if entry is None else entry.get(MANIFEST_BF16_LOSS_KEY)
-        return None if value is None else float(value)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return float(value)
+    except ValueError as exc:
         raise WeightsError(f"the weights manifest {MANIFEST} is malformed: {exc}") from exc
 
 
