@@ -183,6 +183,12 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "before/after medians and ratios",
     )
     fl.set_defaults(run=run_files_cmd)
+    du = actions.add_parser("dust", help="many small specks on a large photo: time and model calls")
+    du.add_argument("--photo", type=_photo, default=(4000, 3000), help="photo WxH (default 4000x3000)")
+    du.add_argument("--dots", type=int_range(1), default=1000, help="specks of radius 1-3 px (default 1000)")
+    du.add_argument("--runs", type=int_range(1), default=3, help="timed runs per engine (median reported)")
+    du.add_argument("--weights", help="DeepFill weights (default: a random-init cnum-24 model, timing only)")
+    du.set_defaults(run=run_dust_cmd)
     tr = actions.add_parser("train", help="training samples/s: the old step against the new, one run")
     tr.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     tr.add_argument(
@@ -195,6 +201,21 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     tr.set_defaults(run=run_train_cmd)
     parser.set_defaults(run=run)
     return parser
+
+
+def run_dust_cmd(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inpaint_core.bench.dust import time_dust
+
+    width, height = args.photo
+    runs = time_dust(args.photo, args.dots, args.runs, Path(args.weights) if args.weights else None)
+    for r in runs:
+        print(
+            f"dust: {width}x{height}, {args.dots} specks, {r.engine}: {r.median_s:.2f} s (median of "
+            f"{args.runs}), {r.windows} window(s), {r.model_calls} model pass(es)"
+        )
+    return 0
 
 
 def run_train_cmd(args: argparse.Namespace) -> int:

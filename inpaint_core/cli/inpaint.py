@@ -10,8 +10,10 @@ Masks: white (any non-black) = hole. The output format follows the output's exte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +198,8 @@ def _run_single(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     request = _request(args, loaded.pixels, mask, guide, forbid)
-    result = InpaintEngine().run(request)
+    with _progress_bar() as progress:
+        result = InpaintEngine().run(request, progress)
     elapsed = time.perf_counter() - start
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
@@ -211,6 +214,33 @@ def _run_single(args: argparse.Namespace) -> int:
     facts = [f"{windows} window{'s' if windows != 1 else ''}", result.model_size_text(), f"{elapsed:.2f} s"]
     print(f"wrote {args.output} ({', '.join(f for f in facts if f)})")
     return 0
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[str, float], None]]:
+    """A percentage bar on a terminal's stderr that names the stage; the engine's fraction advances window by
+    window (tile by tile for thin holes), so a fill of many windows shows where it is. Off in pipes, and
+    closed before any error line is printed."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=100,
+        desc="inpaint",
+        unit="%",
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}]",
+    )
+
+    def progress(stage: str, fraction: float) -> None:
+        bar.set_postfix_str(stage, refresh=False)
+        bar.update(max(0, round(100 * fraction) - bar.n))
+
+    try:
+        yield progress
+    finally:
+        bar.close()
 
 
 def _same_file(a: Path, b: Path) -> bool:

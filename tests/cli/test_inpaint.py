@@ -57,6 +57,27 @@ def test_single_telea(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "wrote" in capsys.readouterr().out
 
 
+def test_a_terminal_sees_the_fill_progress_and_a_pipe_does_not(
+    pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the single fill draws a percentage bar naming the stage (window by window); in a pipe,
+    nothing but the result line."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    image_path, mask_path, *_ = pair
+    argv = ["inpaint", str(image_path), "--mask", str(mask_path), "--engine", "telea"]
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        out = tmp_path / f"out_{shown}.png"
+        assert main([*argv, "-o", str(out)]) == 0
+        text = stream.getvalue()
+        assert ("inpaint:" in text and "%|" in text) == shown, text  # redrawn at most every 0.1 s, then cleared
+
+
 def test_single_deepfill_with_flow(pair, tmp_path: Path, random_weights: Path) -> None:
     image_path, mask_path, image, mask = pair
     out, flow = tmp_path / "out.png", tmp_path / "flow.png"
