@@ -75,7 +75,9 @@ def test_a_terminal_sees_the_fill_progress_and_a_pipe_does_not(
         out = tmp_path / f"out_{shown}.png"
         assert main([*argv, "-o", str(out)]) == 0
         text = stream.getvalue()
-        assert ("inpaint:" in text and "%|" in text) == shown, text  # redrawn at most every 0.1 s, then cleared
+        assert ("inpaint:" in text and "%|" in text) == shown, (
+            text
+        )  # redrawn at most every 0.1 s, then cleared
 
 
 def test_single_deepfill_with_flow(pair, tmp_path: Path, random_weights: Path) -> None:
