@@ -17,31 +17,16 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from app.canvas.commands import LayerReplaceCommand
-from app.dialogs import ask_box
 from app.document import MASK
 from app.file_controller import SAVE_ERROR_TITLE
 from inpaint_core import image_io
 from inpaint_core.files import atomic_write
 from inpaint_core.restore.provenance import sidecar_path
+from tests.app.test_app_bad_input import _answers
 from tests.conftest import synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
 Button = QMessageBox.StandardButton
-
-
-def _answers(
-    monkeypatch: pytest.MonkeyPatch, by_title: dict[str, Button], log: list[tuple[str, str]]
-) -> None:
-    """QMessageBox.question/warning and the labelled questions (`ask_box.ask`: the restore prompt) answer by
-    title (Cancel for titles not listed) and log (title, text)."""
-
-    def answer(_parent: Any, title: str, text: str, *args: Any, **kwargs: Any) -> Button:
-        log.append((title, text))
-        return by_title.get(title, Button.Cancel)
-
-    for kind in ("question", "warning"):
-        monkeypatch.setattr(QMessageBox, kind, staticmethod(answer))
-    monkeypatch.setattr(ask_box, "ask", answer)
 
 
 def _paint(window: Any, rows: slice, cols: slice) -> None:
