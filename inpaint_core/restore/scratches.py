@@ -80,6 +80,7 @@ class ScratchAnalysis:
     shape: tuple[int, int]  # (height, width) of the image the mask is for
     analysed_shape: tuple[int, int]  # smaller than `shape` on the preview path
     polarities: tuple[_Polarity, _Polarity]
+    method: str = "classical"  # as `restore.detector.LearnedAnalysis` says "learned"
 
     def mask(self, sensitivity: float = DEFAULT_SENSITIVITY) -> np.ndarray:
         """The proposed mask at this sensitivity (0 = only the surest damage, 1 = anything plausible).
@@ -130,7 +131,7 @@ def detect_scratches(
     """
     if not 0.0 <= sensitivity <= 1.0:
         raise InpaintError(f"sensitivity must be between 0 and 1, got {sensitivity:g}")
-    _check(image, max_width)
+    check_image(image, max_width)
     height, width = image.shape[:2]
     with _opencv_limits(width, height):
         if preview_side is not None or not _needs_tiles(height, width):
@@ -206,7 +207,7 @@ def analyse_scratches(
     In one pass over the photo (or its preview copy), so it keeps every pixel's evidence: a photo that needs
     tiles (over `TILE_SIDE` squared) must take a `preview_side`, or use `detect_scratches`.
     """
-    _check(image, max_width)
+    check_image(image, max_width)
     height, width = image.shape[:2]
     if preview_side is None and _needs_tiles(height, width):
         raise InpaintError(
@@ -242,7 +243,8 @@ def luma8(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
 
 
-def _check(image: np.ndarray, max_width: int) -> None:
+def check_image(image: np.ndarray, max_width: int) -> None:
+    """InpaintError unless `image` is a uint8/uint16 grey, RGB or RGBA array and `max_width` is in range."""
     if not isinstance(image, np.ndarray) or image.dtype not in (np.uint8, np.uint16):
         raise InpaintError("the image must be a uint8 or uint16 numpy array")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)) or image.size == 0:
