@@ -7,6 +7,7 @@
     python main.py train export --out RUN_DIR [-o FILE.safetensors]
     python main.py train session --data FILE.pack --out OUT_DIR --time-budget SECONDS [--warm CARRY_DIR] ...
     python main.py train carry --data PATH[,PATH...]
+    python main.py train scratches --out RUN_DIR [--time-budget SECONDS] [--warm FILE] (cli/train_scratches.py)
 
 Multi-GPU / multi-node: `torchrun --nproc_per_node N main.py train ...` (docs/TRAINING.md).
 """
@@ -24,7 +25,7 @@ from inpaint_core.cli.options import int_range
 from inpaint_core.cli.relay import add_arguments as add_relay_arguments
 from inpaint_core.errors import InpaintError
 
-ACTIONS = ("run", "pack", "pack-masks", "export", "session", "carry", "relay")
+ACTIONS = ("run", "pack", "pack-masks", "export", "session", "carry", "relay", "scratches")
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -41,7 +42,8 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="run (default): train; pack: write a .pack of pre-sized photos; pack-masks: a mask pack of a "
         "folder's training masks; export: fp16 weights of a run; session: one self-contained GPU call "
         "(probe, train to the budget, carry set to --out); carry: the size of a device call's carry; "
-        "relay start|status|stop|finish: the background CPU training relay",
+        "relay start|status|stop|finish: the background CPU training relay; scratches: the learned "
+        "scratch-and-dust detector",
     )
     add_relay_arguments(parser)
     parser.add_argument("--data", help="photo folders and/or .pack files, comma separated")
@@ -294,6 +296,10 @@ def run(args: argparse.Namespace) -> int:
         return _run_carry(args)
     if args.action == "session":
         return _run_session(args, started)
+    if args.action == "scratches":
+        from inpaint_core.cli.train_scratches import run as run_scratches
+
+        return run_scratches(args)
     if args.action == "relay":
         from inpaint_core.cli.relay import run as run_relay
 
