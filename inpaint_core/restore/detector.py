@@ -27,11 +27,10 @@ import numpy as np
 
 from inpaint_core.errors import InpaintError, Remedy, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
-from inpaint_core.manifest import MANIFEST
+from inpaint_core import manifest
 from inpaint_core.restore.scratches import (
     DEFAULT_MAX_WIDTH,
     DEFAULT_SENSITIVITY,
-    ScratchAnalysis,
     analyse_scratches,
     check_image,
     detect_scratches,
@@ -39,8 +38,6 @@ from inpaint_core.restore.scratches import (
 )
 
 if TYPE_CHECKING:
-    import torch
-
     from inpaint_core.restore.scratch_net import ScratchNet
 
 Method = Literal["auto", "learned", "classical"]
@@ -110,7 +107,7 @@ class LearnedAnalysis:
         width = min(self.max_width, TRAINED_MAX_WIDTH)
         if width < TRAINED_MAX_WIDTH:  # drop what is wider than asked: it survives an opening that wide
             wide = cv2.morphologyEx(found, cv2.MORPH_OPEN, _disc(width + 2))
-            found &= ~wide
+            found[wide > 0] = 0
         grown = cv2.dilate(found, _disc(3))  # the anti-aliased rim, as the classical detector adds
         if grown.shape != self.shape:
             grown = cv2.resize(grown, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -128,7 +125,7 @@ def _disc(diameter: int) -> np.ndarray:
 def learned_weights() -> tuple[Path, str] | None:
     """The shipped detector weights `(path, sha256)` named in the manifest, or None when none ship."""
     try:
-        entry = json.loads(MANIFEST.read_text(encoding="utf-8")).get(MANIFEST_KEY)
+        entry = json.loads(manifest.MANIFEST.read_text(encoding="utf-8")).get(MANIFEST_KEY)
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(entry, dict) or "file" not in entry or "sha256" not in entry:
@@ -136,11 +133,11 @@ def learned_weights() -> tuple[Path, str] | None:
     name = str(entry["file"])
     if Path(name).name != name:
         return None
-    return MANIFEST.parent / name, str(entry["sha256"]).lower()
+    return manifest.MANIFEST.parent / name, str(entry["sha256"]).lower()
 
 
 def resolve_method(method: str = "auto") -> str:
-    """"learned" or "classical": what `method` means on this installation.
+    """ "learned" or "classical": what `method` means on this installation.
 
     Raises:
         InpaintError: an unknown method.
@@ -210,12 +207,16 @@ def analyse_learned(
         model, threshold = load_detector(*shipped)
     rgb = _as_rgb8(image)
     height, width = rgb.shape[:2]
-    if max_width > TRAINED_MAX_WIDTH:  # wider damage: look at a copy where it is as wide as the widest trained
+    if (
+        max_width > TRAINED_MAX_WIDTH
+    ):  # wider damage: look at a copy where it is as wide as the widest trained
         scale = TRAINED_MAX_WIDTH / max_width
         size = (max(32, round(width * scale)), max(32, round(height * scale)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     logits = logit_map(model, rgb)
-    return LearnedAnalysis(logits, threshold, int(max_width), (height, width), logits.shape[:2])  # type: ignore[arg-type]
+    return LearnedAnalysis(
+        logits, threshold, int(max_width), (height, width), (logits.shape[0], logits.shape[1])
+    )
 
 
 def _as_rgb8(image: np.ndarray) -> np.ndarray:
@@ -329,7 +330,7 @@ def _load_cached(path: str, _mtime: int, _size: int, expected_sha256: str | None
         raise WeightsError(f"{path} does not fit the scratch detector: {str(exc).splitlines()[0]}") from exc
     if not all(bool(torch.isfinite(v).all()) for v in tensors.values()) or not np.isfinite(threshold):
         raise WeightsError(f"{path} holds NaN or infinite values")
-    return model.eval().to(memory_format=torch.channels_last), threshold
+    return model.eval().to(memory_format=torch.channels_last), threshold  # type: ignore[call-overload]
 
 
 def save_detector(

@@ -36,7 +36,7 @@ class ScratchNetConfig:
         widths = tuple(int(x) for x in fields.get("widths", "16,32,48,64").split(","))
         if len(widths) != 4 or not all(0 < w <= 256 for w in widths):
             raise ValueError(f"bad scratch-net widths {fields.get('widths')!r}")
-        return cls(widths=widths)  # type: ignore[arg-type]
+        return cls(widths=(widths[0], widths[1], widths[2], widths[3]))
 
 
 def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -68,7 +68,7 @@ class ScratchNet(nn.Module):
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
                 nn.init.zeros_(module.bias)  # type: ignore[arg-type]
-        nn.init.constant_(self.head.bias, -4.0)  # damage is rare: start near "no damage" (p = 0.018)
+        nn.init.constant_(self.head.bias, -4.0)  # type: ignore[arg-type]  # damage is rare: start near "no damage" (p = 0.018)
 
     @staticmethod
     def _run(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:

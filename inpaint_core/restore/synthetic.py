@@ -254,11 +254,15 @@ def _smooth_noise(rng: np.random.Generator, height: int, width: int, scale: floa
     return blurred / max(float(blurred.std()), 1e-6)
 
 
+Draw = Callable[[np.ndarray, tuple[int, int]], None]
+Paint = Callable[[np.ndarray], np.ndarray]
+
+
 def _blend_shape(
     canvas: np.ndarray,
-    draw: Callable[[np.ndarray, tuple[int, int]], None],
+    draw: Draw,
     bounds: tuple[float, float, float, float],
-    paint: Callable[[np.ndarray], np.ndarray],
+    paint: Paint,
 ) -> None:
     """Blend `paint(region)` into a float RGB canvas by the coverage of one anti-aliased shape.
 
@@ -301,16 +305,38 @@ def _draw_strands(
         thickness = int(rng.integers(widths[0], widths[1] + 1))
         factor = np.float32(rng.uniform(*shade))
 
-        def draw(
-            layer: np.ndarray, origin: tuple[int, int], pts: np.ndarray = pts, t: int = thickness
-        ) -> None:
-            cv2.polylines(layer, [pts - np.array(origin, np.int32)], False, 255, t, cv2.LINE_AA, shift=4)
-
         lo, hi = (
             pts.reshape(-1, 2).min(axis=0) / 16 - thickness - 2,
             pts.reshape(-1, 2).max(axis=0) / 16 + thickness + 2,
         )
-        _blend_shape(canvas, draw, (lo[0], lo[1], hi[0], hi[1]), lambda r, f=factor: np.clip(r * f, 0.0, 1.0))
+        _blend_shape(canvas, _polyline(pts, thickness), (lo[0], lo[1], hi[0], hi[1]), _scaled(factor))
+
+
+def _polyline(pts: np.ndarray, thickness: int) -> Draw:
+    """Draws an anti-aliased polyline (points in 1/16 px) at a layer's origin."""
+
+    def draw(layer: np.ndarray, origin: tuple[int, int]) -> None:
+        cv2.polylines(layer, [pts - np.array(origin, np.int32)], False, 255, thickness, cv2.LINE_AA, shift=4)
+
+    return draw
+
+
+def _ellipse(centre: tuple[int, int], axes: tuple[int, int], angle: float) -> Draw:
+    """Draws a filled anti-aliased ellipse (centre and axes in 1/16 px) at a layer's origin."""
+
+    def draw(layer: np.ndarray, origin: tuple[int, int]) -> None:
+        at = (centre[0] - origin[0], centre[1] - origin[1])
+        cv2.ellipse(layer, at, axes, angle, 0, 360, 255, -1, cv2.LINE_AA, shift=4)
+
+    return draw
+
+
+def _scaled(factor: np.float32) -> Paint:
+    return lambda region: np.clip(region * factor, 0.0, 1.0)
+
+
+def _flat(colour: np.ndarray) -> Paint:
+    return lambda region: np.broadcast_to(colour, region.shape)
 
 
 def texture(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -365,14 +391,9 @@ def _foliage(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         value = np.float32(rng.uniform(0.25, 0.7))
         leaf = np.array([value * rng.uniform(0.45, 0.8), value, value * rng.uniform(0.25, 0.5)], np.float32)
 
-        def draw(
-            layer: np.ndarray, origin: tuple[int, int], c: np.ndarray = centre, ax=axes, a=angle
-        ) -> None:
-            at = (int(c[0] * 16) - origin[0], int(c[1] * 16) - origin[1])
-            cv2.ellipse(layer, at, ax, a, 0, 360, 255, -1, cv2.LINE_AA, shift=4)
-
+        draw = _ellipse((int(centre[0] * 16), int(centre[1] * 16)), axes, angle)
         lo, hi = centre - length - 2, centre + length + 2
-        _blend_shape(rgb, draw, (lo[0], lo[1], hi[0], hi[1]), lambda r, c=leaf: np.broadcast_to(c, r.shape))
+        _blend_shape(rgb, draw, (lo[0], lo[1], hi[0], hi[1]), _flat(leaf))
     _draw_strands(
         rgb,
         rng,

@@ -151,13 +151,46 @@ def test_bench_scratches_prints_the_table(tmp_path: Path, capsys: pytest.Capture
         "--no-textures",
         "--sensitivity",
         "0.5",
+        "--method",
+        "classical",
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| scratches 1 px |" in out and "| specks 6-8 px |" in out and "| clean photos | 2 |" in out
+    assert "| held-out: dust discs 1-3 px |" in out and "learned" not in out.split("summary")[0]
     row = next(line for line in out.splitlines() if line.startswith("| scratches 4 px |"))
     precision, recall = (float(v) for v in row.split("|")[3].split("/"))
     assert precision > 0.9 and recall > 0.7
+    assert out.strip().splitlines()[-1].startswith("summary: classical")
+
+
+def test_bench_scratches_compares_both_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], random_detector: Path, no_shipped_weights: Path
+) -> None:
+    images = tmp_path / "photos"
+    images.mkdir()
+    Image.fromarray(texture("smooth", 96, 128, seed=0)).save(images / "c0.png")
+    plot = tmp_path / "pr.png"
+    argv = ["bench", "scratches", "--images", str(images), "--no-speed", "--no-textures", "--plot", str(plot)]
+    # no learned weights ship: the default is the classical detector alone; --weights brings in both
+    assert main([*argv, "--weights", str(random_detector)]) == 0
+    out = capsys.readouterr().out
+    assert "| damage | true px | classical P / R at 0.5 | learned P / R at 0.5 |" in out
+    assert out.strip().splitlines()[-1].startswith("summary: learned at its default logit threshold -3.30")
+    picture = load_image(plot).pixels
+    assert picture.shape == (600, 760, 3)
+    # the plot is not overwritten without --force, before any work
+    before = plot.read_bytes()
+    assert main([*argv, "--weights", str(random_detector)]) == 2
+    assert "--force" in _one_error_line(capsys.readouterr().err) and plot.read_bytes() == before
+    # the learned detector asked for without weights: one line, with the remedy
+    assert main([*argv, "--method", "learned", "--plot", str(tmp_path / "other.png")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "weights are not installed" in line and "--method classical" in line
+    assert main([*argv, "--method", "classical", "--weights", str(random_detector), "--force"]) == 2
+    assert "--weights" in _one_error_line(capsys.readouterr().err)
+    assert main([*argv[:-1], str(tmp_path / "pr.jpg")]) == 2
+    assert "PNG" in _one_error_line(capsys.readouterr().err)
 
 
 def test_cli_defaults_match_the_library() -> None:
