@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import cv2
 import numpy as np
 
+from inpaint_core import manifest
 from inpaint_core.errors import InpaintError, Remedy, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
-from inpaint_core import manifest
 from inpaint_core.restore.scratches import (
     DEFAULT_MAX_WIDTH,
     DEFAULT_SENSITIVITY,
