@@ -41,7 +41,7 @@ def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFi
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     out = tmp_path / "mask.png"
-    assert main(["detect-scratches", str(src), "-o", str(out)]) == 0
+    assert main(["detect-scratches", str(src), "-o", str(out), "--method", "classical"]) == 0
     mask = load_image(out).pixels
     assert mask.shape == truth.shape and set(np.unique(mask)) <= {0, 255}
     precision, recall = score_mask(mask > 0, truth)
@@ -52,6 +52,76 @@ def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFi
     assert "--force" in _one_error_line(capsys.readouterr().err)
     assert main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "0", "--force"]) == 0
     assert (load_image(out).pixels > 0).sum() < (mask > 0).sum()
+
+
+def test_detect_scratches_names_the_detector_it_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shipped_detector: Path, random_detector: Path
+) -> None:
+    from inpaint_core.restore.detector import detect_damage
+
+    image, _ = _damaged(4)
+    src = tmp_path / "old.png"
+    Image.fromarray(image).save(src)
+    masks = {}
+    for method in ("auto", "learned", "classical"):
+        out = tmp_path / f"{method}.png"
+        assert main(["detect-scratches", str(src), "-o", str(out), "--method", method]) == 0
+        line = capsys.readouterr().out
+        assert ("by the classical detector" if method == "classical" else "by the learned detector") in line
+        masks[method] = load_image(out).pixels > 0
+    # auto = learned when its weights ship; the file is what the front door proposes
+    np.testing.assert_array_equal(masks["auto"], masks["learned"])
+    np.testing.assert_array_equal(masks["learned"], detect_damage(image, method="learned"))
+    assert masks["learned"].any() and not np.array_equal(masks["learned"], masks["classical"])
+    out = tmp_path / "given.png"
+    assert main(["detect-scratches", str(src), "-o", str(out), "--weights", str(random_detector)]) == 0
+    assert f"learned detector ({random_detector.name})" in capsys.readouterr().out
+    np.testing.assert_array_equal(load_image(out).pixels > 0, masks["learned"])
+
+
+def test_detect_scratches_learned_without_weights_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_shipped_weights: Path
+) -> None:
+    src = tmp_path / "old.png"
+    Image.fromarray(texture("smooth", 32, 32)).save(src)
+    out = tmp_path / "m.png"
+    assert main(["detect-scratches", str(src), "-o", str(out), "--method", "learned"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "learned scratch detector's weights are not installed" in line and "--method classical" in line
+    assert main(["detect-scratches", str(src), "-o", str(out)]) == 0  # auto falls back to classical
+    assert "by the classical detector" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "detect-scratches",
+                str(src),
+                "-o",
+                str(out),
+                "--force",
+                "--method",
+                "classical",
+                "--weights",
+                str(out),
+            ]
+        )
+        == 2
+    )
+    assert "--weights" in _one_error_line(capsys.readouterr().err)
+    assert (
+        main(
+            [
+                "detect-scratches",
+                str(src),
+                "-o",
+                str(out),
+                "--force",
+                "--weights",
+                str(tmp_path / "none.safetensors"),
+            ]
+        )
+        == 2
+    )
+    assert "not found" in _one_error_line(capsys.readouterr().err)
 
 
 def test_detect_scratches_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,6 +152,10 @@ def test_inpaint_auto_scratches_with_provenance(tmp_path: Path, random_weights: 
     np.testing.assert_array_equal(result[~mask], image[~mask])  # only the proposed pixels changed
     record = json.loads((tmp_path / "restored.provenance" / "provenance.json").read_text())
     assert record["fills"][0]["engine"] == "deepfill" and record["fills"][0]["pixels"] == int(mask.sum())
+    assert record["fills"][0]["settings"]["mask_proposed_by"] in (
+        "classical scratch detector",
+        "learned scratch detector",
+    )
     with Image.open(out) as im:
         assert im.text["Provenance"] == "restored.provenance/provenance.json"
     # everything it wrote is refused the second time without --force, and nothing is touched
@@ -122,6 +196,45 @@ def test_batch_auto_scratches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         source = load_image(images / f"p{i}.png").pixels
         np.testing.assert_array_equal(load_image(out / f"p{i}.png").pixels[~mask], source[~mask])
     assert "2 written" in captured.out and "1 failed" in captured.out
+
+
+def test_batch_auto_scratches_uses_the_chosen_detector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shipped_detector: Path
+) -> None:
+    from inpaint_core.restore.detector import detect_damage
+
+    images = tmp_path / "scans"
+    images.mkdir()
+    sources = {f"p{i}": _damaged(20 + i)[0] for i in range(2)}
+    for name, pixels in sources.items():
+        Image.fromarray(pixels).save(images / f"{name}.png")
+    for method in ("auto", "classical"):
+        out = tmp_path / method
+        argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea"]
+        assert main([*argv, "--scratch-method", method, "--provenance"]) == 0
+        detector = "learned" if method == "auto" else "classical"
+        assert f"(scratches by the {detector} detector)" in capsys.readouterr().out
+        for name, pixels in sources.items():
+            mask = load_image(out / f"{name}.mask.png").pixels > 0
+            np.testing.assert_array_equal(mask, detect_damage(pixels, method=detector))
+            record = json.loads((out / f"{name}.provenance" / "provenance.json").read_text())
+            assert record["fills"][0]["settings"]["mask_proposed_by"] == f"{detector} scratch detector"
+
+
+def test_auto_scratches_learned_without_weights_stops_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_shipped_weights: Path
+) -> None:
+    images, out = tmp_path / "scans", tmp_path / "restored"
+    images.mkdir()
+    Image.fromarray(_damaged(5)[0]).save(images / "p.png")
+    argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea"]
+    assert main([*argv, "--scratch-method", "learned"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "weights are not installed" in line and "--scratch-method" in line
+    assert not out.exists()
+    single = ["inpaint", str(images / "p.png"), "--auto-scratches", "-o", str(tmp_path / "o.png")]
+    assert main([*single, "--engine", "telea"]) == 0  # auto: the classical detector
+    assert "scratches by the classical detector" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
