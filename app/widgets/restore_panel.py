@@ -95,6 +95,7 @@ class RestorePanel(QWidget):
         self.detector_label = QLabel()
         self.detector_label.setWordWrap(True)
         self.detector_label.setObjectName("detector_label")
+        _reserve_lines(self.detector_label, 2)
         form = QFormLayout()
         form.addRow("Detector", self.method)
         form.addRow("Sensitivity", row)
