@@ -124,6 +124,26 @@ def test_detect_scratches_learned_without_weights_is_one_line(
     assert "not found" in _one_error_line(capsys.readouterr().err)
 
 
+def test_bad_detector_weights_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], random_weights: Path, shipped_detector: Path
+) -> None:
+    src = tmp_path / "old.png"
+    Image.fromarray(texture("smooth", 32, 32)).save(src)
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes(shipped_detector.read_bytes()[:200])
+    cases = [(random_weights, "not a scratch detector weights file"), (truncated, "not a valid weights file")]
+    for weights, words in cases:
+        out = tmp_path / "m.png"
+        assert main(["detect-scratches", str(src), "-o", str(out), "--weights", str(weights)]) == 2
+        assert words in _one_error_line(capsys.readouterr().err) and not out.exists()
+    # the shipped file modified after install: its SHA-256 no longer matches the manifest
+    data = bytearray(shipped_detector.read_bytes())
+    data[-1] ^= 1
+    shipped_detector.write_bytes(bytes(data))
+    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png")]) == 2
+    assert "expected SHA-256" in _one_error_line(capsys.readouterr().err)
+
+
 def test_detect_scratches_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
