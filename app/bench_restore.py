@@ -2,9 +2,10 @@
 costs when a photo is saved.
 
     QT_QPA_PLATFORM=offscreen python -m app.bench_restore [--width 3000 --height 2000 --repeats 5]
+                                                          [--method auto|learned|classical]
 
 Prints medians over `--repeats` runs of: Find scratches until the proposal is on the canvas (analysis on the
-worker at the preview size), one sensitivity step until the canvas shows it (re-threshold + drawing, on the GUI
+worker: the classical detector at the preview size, the learned one at full size; the line names the detector), one sensitivity step until the canvas shows it (re-threshold + drawing, on the GUI
 thread), Apply at full resolution until the mask step is pushed, the tone check when a photo opens, recording a
 fill, and Save As with the note and the sidecar against Save As without provenance.
 """
@@ -70,11 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=3000)
     parser.add_argument("--height", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--method", choices=("auto", "learned", "classical"), default="auto", help="the scratch detector"
+    )
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
 
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(AppSettings.from_ini(tmp / "bench.ini"), create_engine())
+    settings = AppSettings.from_ini(tmp / "bench.ini")
+    settings.scratch_method = args.method
+    window = MainWindow(settings, create_engine())
     window.resize(1600, 1000)
     window.show()
     scan = scratched_scan(args.height, args.width)
@@ -104,8 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         restore.panel.replace_button.click()
         _until(app, lambda: window.doc.undo_stack.count() > count)  # noqa: B023 (called at once)
         apply.append(time.perf_counter() - t0)
+    detector = scratches.analysis.method if scratches.analysis is not None else args.method
     print(
-        f"find scratches -> proposal shown: {_ms(statistics.median(find))}; one sensitivity step -> shown: "
+        f"{detector} detector: find scratches -> proposal shown: {_ms(statistics.median(find))}; "
+        "one sensitivity step -> shown: "
         f"{_ms(statistics.median(step))}; apply at full resolution -> mask step: {_ms(statistics.median(apply))}"
     )
 

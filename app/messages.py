@@ -15,6 +15,7 @@ GUI_ADVICE: dict[Remedy, str] = {
     Remedy.CONVERT_WEIGHTS: "load the published checkpoint (snap-0.index or .pth) with Load… in the Fill panel: "
     "it is converted on the spot",
     Remedy.OVERWRITE: "choose another name",
+    Remedy.OTHER_DETECTOR: "choose Auto or Classical as the detector in the Restore panel",
 }
 
 

@@ -1,11 +1,14 @@
 """Old-photo restoration in the editor: the live scratch-and-dust proposal, and what the photo's tone is.
 
-Scratch detection (inpaint_core/restore/scratches.py, docs/DESIGN.md "Restoration and provenance") is split as
-the core advises: `analyse_scratches` (the expensive part, on a copy at most `PREVIEW_SIDE` px long) runs on a
-worker when the preview starts, the photo changes or the maximum width changes; the sensitivity slider only
-re-thresholds it (`analysis.mask(s)`, on the GUI thread, coalesced by a short timer). "Apply" detects once at full
-resolution (on the worker; reused from the analysis when that already was full size) and replaces or adds to
-the mask layer as ONE undo step; the user then edits it with the usual tools before filling.
+Scratch detection goes through the core's front door (inpaint_core/restore/detector.py, docs/DESIGN.md
+"Restoration and provenance"), with the detector the settings name (`scratch_method`: auto, learned, classical).
+It is split as the core advises: `analyse_damage` (the expensive part) runs on a worker when the preview starts,
+the photo, the detector or the maximum width changes; the sensitivity slider only re-thresholds it
+(`analysis.mask(s)`, on the GUI thread, coalesced by a short timer), never re-running the network. The classical
+detector analyses a copy at most `PREVIEW_SIDE` px long; the learned one always reads the full photo (it tiles a
+large one itself). "Apply" reuses the analysis when it is full size (the learned one always is), else detects
+once at full resolution on the worker, and replaces or adds to the mask layer as ONE undo step; the user then
+edits it with the usual tools before filling.
 """
 
 from __future__ import annotations
@@ -21,11 +24,33 @@ from app.canvas.commands import LayerReplaceCommand
 from app.document import MASK, Document
 from app.scratch_worker import ScratchWorker
 from app.settings import AppSettings
-from inpaint_core.restore.scratches import ScratchAnalysis, analyse_scratches, detect_scratches
+from inpaint_core.errors import WeightsMissingError
+from inpaint_core.restore.detector import (
+    DamageAnalysis,
+    LearnedAnalysis,
+    analyse_damage,
+    detect_damage,
+    resolve_method,
+)
+from inpaint_core.restore.scratches import ScratchAnalysis
 from inpaint_core.restore.tone import fit_tone
 
-PREVIEW_SIDE = 1600  # the preview analyses a copy this long (0.2 s at 6 MP, docs/BENCHMARKS.md)
+PREVIEW_SIDE = 1600  # the classical preview analyses a copy this long (0.2 s at 6 MP, docs/BENCHMARKS.md)
 REPLACE, ADD = "replace", "add"
+
+
+def describe_detector(method: str) -> tuple[str, bool]:
+    """What the Restore panel says about the detector `method` (a setting) stands for on this installation, and
+    whether that is a problem (the learned detector chosen, and its weights missing)."""
+    try:
+        resolved = resolve_method(method)
+    except WeightsMissingError:
+        return "Detector: learned, but its weights are not installed: choose Auto or Classical", True
+    if resolved == "learned":
+        return "Detector: learned", False
+    if method == "classical":
+        return "Detector: classical", False
+    return "Detector: classical (no learned weights installed)", False
 
 
 def describe_tone(image: np.ndarray) -> str:
@@ -69,7 +94,7 @@ class ScratchController(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self.active = False
-        self.analysis: ScratchAnalysis | None = None
+        self.analysis: DamageAnalysis | None = None
         self._analysis_revision = -1
         self.proposal: np.ndarray | None = None
         self._jobs: dict[int, _Job] = {}
@@ -94,6 +119,10 @@ class ScratchController(QObject):
     @property
     def max_width(self) -> int:
         return self.settings.scratch_max_width
+
+    @property
+    def method(self) -> str:
+        return self.settings.scratch_method
 
     # -- preview --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -133,23 +162,34 @@ class ScratchController(QObject):
         if self.active:
             self._analyse()
 
+    def set_method(self, method: str) -> None:
+        """The detector ("auto", "learned", "classical"): a new analysis."""
+        if method == self.method:
+            return
+        self.settings.scratch_method = method
+        self.analysis = None
+        if self.active:
+            self._analyse()
+
     def _analyse(self) -> None:
-        image, width = self.doc.image.copy(), self.max_width
+        image, width, method = self.doc.image.copy(), self.max_width, self.method
         self._latest_analysis = self._run(
-            "analyse", lambda: analyse_scratches(image, width, preview_side=PREVIEW_SIDE)
+            "analyse", lambda: analyse_damage(image, method, width, preview_side=PREVIEW_SIDE)
         )
 
     def _update_proposal(self) -> None:
         if not self.active or self.analysis is None:
             return
         # Thresholded at the analysed size (the canvas scales it up): a large scan's slider stays live.
-        at_analysed_size = dataclasses.replace(self.analysis, shape=self.analysis.analysed_shape)
+        analysis = self.analysis
+        assert isinstance(analysis, ScratchAnalysis | LearnedAnalysis)  # both frozen dataclasses
+        at_analysed_size = dataclasses.replace(analysis, shape=analysis.analysed_shape)
         self.proposal = at_analysed_size.mask(self.sensitivity)
         self.proposal_changed.emit()
         share = float(self.proposal.mean()) if self.proposal.size else 0.0
         self.message.emit(
             f"Proposed scratch and dust mask: {share:.2%} of the photo "
-            f"(sensitivity {self.sensitivity:.2f}, max width {self.max_width} px)"
+            f"({self.analysis.method} detector, sensitivity {self.sensitivity:.2f}, max width {self.max_width} px)"
         )
 
     # -- apply ----------------------------------------------------------------------------------------------
@@ -160,9 +200,16 @@ class ScratchController(QObject):
         if analysis is not None and current and analysis.analysed_shape == analysis.shape:
             self._push(analysis.mask(self.sensitivity), mode)  # the preview was already full resolution
             return
-        image, sensitivity, width = self.doc.image.copy(), self.sensitivity, self.max_width
+        image, sensitivity, width, method = (
+            self.doc.image.copy(),
+            self.sensitivity,
+            self.max_width,
+            self.method,
+        )
         self.message.emit("Detecting scratches at full resolution…")
-        self._latest_apply = self._run("apply", lambda: detect_scratches(image, sensitivity, width), mode)
+        self._latest_apply = self._run(
+            "apply", lambda: detect_damage(image, sensitivity, width, method), mode
+        )
 
     def _push(self, found: np.ndarray, mode: str) -> None:
         before = self.doc.layer_alpha(MASK)
@@ -204,7 +251,7 @@ class ScratchController(QObject):
             return
         fresh = job.revision == self.doc.image_revision
         if job.kind == "analyse" and token == self._latest_analysis and fresh:
-            assert isinstance(result, ScratchAnalysis)
+            assert isinstance(result, ScratchAnalysis | LearnedAnalysis)
             self.analysis, self._analysis_revision = result, job.revision
             self._update_proposal()
         elif job.kind == "apply" and token == self._latest_apply:

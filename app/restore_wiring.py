@@ -21,7 +21,7 @@ from app.document import Document
 from app.file_controller import FileController
 from app.icons import icon
 from app.provenance_controller import ProvenanceController
-from app.restore_controller import REPLACE, ScratchController, describe_tone
+from app.restore_controller import REPLACE, ScratchController, describe_detector, describe_tone
 from app.settings import AppSettings
 from app.widgets.attention_panel import FLOW, REUSE, AttentionPanel
 from app.widgets.panel_scroll import PanelScroll
@@ -68,6 +68,7 @@ class RestoreWiring:
             settings.scratch_max_width,
             settings.tone == "auto",
             settings.write_provenance,
+            settings.scratch_method,
         )
         # In a scroll area: a crowded dock column scrolls the panel instead of squashing its controls.
         # Never shorter than it wants to be: the scroll area scrolls it rather than overlapping its rows.
@@ -110,6 +111,7 @@ class RestoreWiring:
         panel.preview_toggled.connect(self._on_panel_preview_toggled)
         panel.sensitivity_changed.connect(self.scratches.set_sensitivity)
         panel.max_width_changed.connect(self.scratches.set_max_width)
+        panel.method_changed.connect(self._on_panel_method_changed)
         panel.apply_requested.connect(self.scratches.apply)
         panel.tone_toggled.connect(self._on_panel_tone_toggled)
         panel.record_toggled.connect(self._on_panel_record_toggled)
@@ -128,6 +130,7 @@ class RestoreWiring:
         self.host.act_overlay.toggled.connect(self._on_overlay_toggled)
         self._on_doc_image_changed()
         self._on_provenance_fills_changed()
+        self.update_detector()
 
     # -- scratches ------------------------------------------------------------------------------------------
     def raise_panel(self) -> None:
@@ -138,10 +141,20 @@ class RestoreWiring:
     def find_scratches(self) -> None:
         """Mask > Find Scratches and Dust: show the panel and start the live proposal."""
         self.raise_panel()
+        self.update_detector()
         self.scratches.start()
+
+    def _on_panel_method_changed(self, method: str) -> None:
+        self.scratches.set_method(method)
+        self.update_detector()
+
+    def update_detector(self) -> None:
+        """Say in the panel which detector proposes the damage (weights may have been installed since)."""
+        self.panel.set_detector(*describe_detector(self.host.settings.scratch_method))
 
     def _on_panel_preview_toggled(self, on: bool) -> None:
         if on:
+            self.update_detector()
             self.scratches.start()
         else:
             self.scratches.stop()

@@ -1,8 +1,9 @@
 """Running scratch detection off the GUI thread: a QRunnable plus a QObject carrying its signals.
 
 The job is a closure over a numpy copy taken on the GUI thread; the worker never touches widgets. Exceptions
-become the ``failed`` signal. A job cannot be interrupted (it is a few OpenCV calls); a result that arrives for
-an outdated token is dropped by the controller.
+become the ``failed`` signal, worded with the editor's advice (app/messages.py). A job cannot be interrupted (a
+few OpenCV calls, or one pass of the learned detector); a result that arrives for an outdated token is dropped
+by the controller.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from app.messages import gui_text
 from inpaint_core.errors import InpaintError
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class ScratchWorker(QRunnable):
         try:
             result = self.job()
         except InpaintError as exc:
-            self.signals.failed.emit(self.token, str(exc))
+            self.signals.failed.emit(self.token, gui_text(exc))
         except MemoryError:
             self.signals.failed.emit(self.token, "not enough memory to look for scratches on this photo")
         except Exception as exc:  # a bug: report it rather than lose it in the pool

@@ -21,6 +21,7 @@ from inpaint_core.api import (
     IntSetting,
     default_engine,
 )
+from inpaint_core.restore.detector import METHODS
 from inpaint_core.restore.scratches import DEFAULT_MAX_WIDTH, DEFAULT_SENSITIVITY, MAX_WIDTH_LIMIT
 
 THEMES = ("dark", "light")
@@ -226,6 +227,16 @@ class AppSettings:
     @scratch_max_width.setter
     def scratch_max_width(self, value: int) -> None:
         self.store.setValue("restore/scratch_max_width", int(value))
+
+    @property
+    def scratch_method(self) -> str:
+        """The scratch detector (restore/detector.py): "auto" (learned when its weights ship), "learned" or
+        "classical"."""
+        return self._str("restore/scratch_method", "auto", METHODS)
+
+    @scratch_method.setter
+    def scratch_method(self, value: str) -> None:
+        self.store.setValue("restore/scratch_method", value)
 
     @property
     def write_provenance(self) -> bool:

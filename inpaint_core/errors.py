@@ -19,6 +19,9 @@ class Remedy(StrEnum):
     )
     CONVERT_WEIGHTS = "convert-weights"  # a published checkpoint: convert it first
     OVERWRITE = "overwrite"  # the output exists: allow replacing it, or choose another name
+    OTHER_DETECTOR = (
+        "other-detector"  # the learned scratch detector's weights are missing: use the classical one
+    )
 
 
 class InpaintError(Exception):

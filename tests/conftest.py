@@ -121,6 +121,44 @@ def no_shipped_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return missing
 
 
+# The random-init detector's logits sit near -3.5 (the head's bias): at this threshold it proposes a few percent
+# of a photo, so a test can tell its masks from the classical detector's.
+RANDOM_DETECTOR_THRESHOLD = -3.3
+
+
+@pytest.fixture(scope="session")
+def random_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded, untrained scratch detector file (restore/detector.py's format), as `save_detector` writes it."""
+    import torch
+
+    from inpaint_core.restore.detector import save_detector
+    from inpaint_core.restore.scratch_net import ScratchNet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("detector") / "scratch_detector.safetensors"
+    return save_detector(ScratchNet(), path, threshold=RANDOM_DETECTOR_THRESHOLD)
+
+
+@pytest.fixture
+def shipped_detector(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, random_detector: Path) -> Path:
+    """A weights folder whose manifest names `random_detector` as the shipped scratch detector (no DeepFill
+    weights), so "auto" means the learned detector. Returns the detector file."""
+    import json
+    import shutil
+
+    import inpaint_core.manifest as manifest
+    from inpaint_core.files import sha256_file
+
+    folder = tmp_path / "shipped-weights"
+    folder.mkdir()
+    target = folder / random_detector.name
+    shutil.copyfile(random_detector, target)
+    entry = {"file": target.name, "sha256": sha256_file(target)}
+    (folder / "manifest.json").write_text(json.dumps({"default": None, "scratch_detector": entry}))
+    monkeypatch.setattr(manifest, "MANIFEST", folder / "manifest.json")
+    return target
+
+
 @pytest.fixture
 def unwritable_folder(tmp_path: Path) -> Path:
     """A folder the OS refuses to create files in: chmod 0555, or /proc where root ignores the mode bits."""

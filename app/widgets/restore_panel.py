@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -18,6 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.icons import icon
+
+# The detector choices (restore/detector.py METHODS) as the combo shows them.
+DETECTOR_CHOICES = (
+    ("auto", "Auto", "The learned detector when its weights are installed, else the classical one"),
+    (
+        "learned",
+        "Learned",
+        "A small neural network trained on synthetic scratches and dust: finds more, and "
+        "leaves plank seams, hair and grass alone",
+    ),
+    ("classical", "Classical", "Hand-tuned filters (top-hats, line evidence): the fallback"),
+)
 
 WARNING_STYLE = "color: #e0a030; font-weight: bold;"
 
@@ -33,12 +46,13 @@ class RestorePanel(QWidget):
 
     Signals:
         preview_toggled(bool), sensitivity_changed(float 0..1), max_width_changed(int px),
-        apply_requested(str "replace" | "add"), tone_toggled(bool), record_toggled(bool), export_requested().
+        method_changed(str "auto" | "learned" | "classical"), apply_requested(str "replace" | "add"), tone_toggled(bool), record_toggled(bool), export_requested().
     """
 
     preview_toggled = Signal(bool)
     sensitivity_changed = Signal(float)
     max_width_changed = Signal(int)
+    method_changed = Signal(str)
     apply_requested = Signal(str)
     tone_toggled = Signal(bool)
     record_toggled = Signal(bool)
@@ -73,7 +87,17 @@ class RestorePanel(QWidget):
         self.max_width.setRange(1, 32)
         self.max_width.setSuffix(" px")
         self.max_width.setToolTip("The widest scratch or speck to look for; wider marks are left alone")
+        self.method = QComboBox()
+        for key, text, tip in DETECTOR_CHOICES:
+            self.method.addItem(text, key)
+            self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.method.setToolTip("Which detector proposes the damage")
+        self.detector_label = QLabel()
+        self.detector_label.setWordWrap(True)
+        self.detector_label.setObjectName("detector_label")
+        _reserve_lines(self.detector_label, 2)
         form = QFormLayout()
+        form.addRow("Detector", self.method)
         form.addRow("Sensitivity", row)
         form.addRow("Max width", self.max_width)
         self.scratch_status = QLabel()
@@ -88,11 +112,15 @@ class RestorePanel(QWidget):
         buttons.addWidget(self.add_button)
         layout.addWidget(self.find_button)
         layout.addLayout(form)
+        layout.addWidget(self.detector_label)
         layout.addWidget(self.scratch_status)
         layout.addLayout(buttons)
         self.find_button.toggled.connect(self.preview_toggled)
         self.sensitivity.valueChanged.connect(self._on_sensitivity_moved)
         self.max_width.valueChanged.connect(self.max_width_changed)
+        self.method.currentIndexChanged.connect(
+            lambda _i: self.method_changed.emit(self.method.currentData())
+        )
         self.replace_button.clicked.connect(lambda: self.apply_requested.emit("replace"))
         self.add_button.clicked.connect(lambda: self.apply_requested.emit("add"))
         self.set_scratch_state(active=False, busy=False, has_proposal=False)
@@ -138,13 +166,16 @@ class RestorePanel(QWidget):
         return box
 
     # -- state ----------------------------------------------------------------------------------------------
-    def load(self, sensitivity: float, max_width: int, keep_tone: bool, write_record: bool) -> None:
+    def load(
+        self, sensitivity: float, max_width: int, keep_tone: bool, write_record: bool, method: str = "auto"
+    ) -> None:
         """Show the stored settings (without emitting)."""
-        widgets = (self.sensitivity, self.max_width, self.tone_box, self.record_box)
+        widgets = (self.sensitivity, self.max_width, self.tone_box, self.record_box, self.method)
         for widget in widgets:
             widget.blockSignals(True)
         self.sensitivity.setValue(round(sensitivity * 100))
         self.max_width.setValue(int(max_width))
+        self.method.setCurrentIndex(max(0, self.method.findData(method)))
         self.tone_box.setChecked(keep_tone)
         self.record_box.setChecked(write_record)
         for widget in widgets:
@@ -170,6 +201,11 @@ class RestorePanel(QWidget):
                 "Proposes a mask of scratches, creases and dust, live as you move the sliders. Use it as the "
                 "mask (one undo step), touch it up with the brush and eraser, then Inpaint."
             )
+
+    def set_detector(self, text: str, problem: bool = False) -> None:
+        """Which detector is in use ("Detector: learned"); `problem`: it cannot run as chosen."""
+        self.detector_label.setText(text)
+        self.detector_label.setStyleSheet(WARNING_STYLE if problem else "")
 
     def set_proposal_share(self, share: float) -> None:
         self.scratch_status.setText(

@@ -13,6 +13,8 @@ CLI_ADVICE: dict[Remedy, str] = {
     Remedy.CONVERT_WEIGHTS: "convert a published checkpoint with: python main.py convert-weights CHECKPOINT -o "
     "OUT.safetensors",
     Remedy.OVERWRITE: "pass --force to replace it",
+    Remedy.OTHER_DETECTOR: "use --method classical or auto (with inpaint: --scratch-method), or give a "
+    "detector weights file with --weights (detect-scratches, bench scratches)",
 }
 
 

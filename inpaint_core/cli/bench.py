@@ -6,7 +6,8 @@ the time of loading, saving and pasting a large photo, and scratch detection's p
                                  [--precision fp32|bf16] [--max-side N]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N] [--attention] [--interactive-options]
-    python main.py bench scratches [--images DIR] [--count N] [--sensitivity 0.25,0.5,0.75] [--max-width PX]
+    python main.py bench scratches [--images DIR] [--count N] [--method learned|classical|both] [--weights FILE]
+                                   [--plot PR.png] [--sensitivity 0.5] [--max-width PX]
     python main.py bench files [--runs N] [--photo WxH] [--holes N] [--no-deepfill] [--no-cli]
                                [--compare-with OLD_CHECKOUT]
 
@@ -122,18 +123,34 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="replace an existing output file")
     f.set_defaults(run=run_figure_cmd)
 
-    sc = actions.add_parser("scratches", help="scratch detection: precision/recall on synthetic damage")
+    sc = actions.add_parser(
+        "scratches", help="scratch detection, learned vs classical: precision/recall on synthetic damage"
+    )
     sc.add_argument("--images", default=f"{_SHARED}/eval", help="clean photos to damage (recursive)")
-    sc.add_argument("--count", type=int, help="use the first N photos (default: all)")
+    sc.add_argument("--count", type=int_range(1), help="use the first N photos (default: all)")
+    sc.add_argument(
+        "--method",
+        choices=("learned", "classical", "both"),
+        help="detectors to compare (default: both when learned weights are installed or given, else classical)",
+    )
+    sc.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="a learned detector weights file to bench instead of the shipped one (implies the learned detector)",
+    )
+    sc.add_argument("--plot", metavar="PNG", help="also draw the precision-recall curves into this PNG")
+    sc.add_argument("--force", action="store_true", help="replace an existing --plot file")
     sc.add_argument(
         "--sensitivity",
         type=_floats,
-        default=(0.25, 0.5, 0.75),
-        help="comma separated (default 0.25,0.5,0.75)",
+        default=(0.5,),
+        help="the table's columns, comma separated (default 0.5: each detector's default; the curve sweeps "
+        "the whole range)",
     )
     sc.add_argument("--max-width", type=int, default=8, help="detector's max width in px (default 8)")
     sc.add_argument("--seed", type=int, default=0, help="seed of the damage (default 0)")
     sc.add_argument("--no-textures", action="store_true", help="skip the generated-texture rows")
+    sc.add_argument("--no-held-out", action="store_true", help="skip the held-out style damage rows")
     sc.add_argument("--no-speed", action="store_true", help="skip the 6 MP timing")
     sc.set_defaults(run=run_scratches_cmd)
 
@@ -320,20 +337,52 @@ def run_figure_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_scratches_cmd(args: argparse.Namespace) -> int:
-    from inpaint_core.bench.scratches import format_report, load_photos, run_scratch_bench
+def scratch_methods(method: str | None, weights: str | None) -> tuple[str, ...]:
+    """The detectors `bench scratches` runs: --method, or both when learned weights exist (given or shipped)."""
+    from inpaint_core.restore.detector import resolve_method
 
+    if method is None:
+        method = "both" if weights is not None or resolve_method("auto") == "learned" else "classical"
+    if method == "classical" and weights is not None:
+        raise InpaintError("--weights is a learned detector file; use --method learned or both with it")
+    return ("classical", "learned") if method == "both" else (method,)
+
+
+def run_scratches_cmd(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from inpaint_core.bench.scratches import (
+        default_rows,
+        format_report,
+        load_photos,
+        plot_curves,
+        run_scratch_bench,
+    )
+    from inpaint_core.image_io import check_output_path, save_image
+
+    methods = scratch_methods(args.method, args.weights)
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            raise InpaintError(f"{plot}: the plot is written as PNG; name it {plot.stem}.png")
+        check_output_path(plot, args.force)
     photos = load_photos(args.images, args.count)
     report = run_scratch_bench(
         photos,
+        methods=methods,
+        weights=args.weights,
         sensitivities=args.sensitivity,
         max_width=args.max_width,
         seed=args.seed,
+        rows=default_rows(held_out=not args.no_held_out),
         textures=not args.no_textures,
         speed=not args.no_speed,
         log=_log,
     )
     print(format_report(report))
+    if plot is not None:
+        save_image(plot, plot_curves(report), overwrite=args.force)
+        _log(f"wrote {plot}")
     return 0
 
 

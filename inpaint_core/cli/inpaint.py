@@ -35,7 +35,9 @@ from inpaint_core.cli.restore_options import (
     check_restore_outputs,
     plan_batch_outputs,
     proposed_mask,
+    resolve_scratch_method,
     save_result,
+    scratch_note,
 )
 
 
@@ -135,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
     batch = args.images is not None or args.masks is not None
     if (args.mask is not None or args.masks is not None) and args.auto_scratches:
         raise InpaintError("give masks or --auto-scratches, not both")
+    if args.auto_scratches:
+        resolve_scratch_method(args)  # a missing learned detector: one line, before any work
     if batch:
         if args.images is None or (args.masks is None and not args.auto_scratches):
             raise InpaintError("batch mode needs --images DIR and --masks DIR (or --auto-scratches)")
@@ -211,7 +215,12 @@ def _run_single(args: argparse.Namespace) -> int:
             height, width = shape[:2]
             save_image(args.flow_out, result.attention.flow_rgba(height, width), overwrite=args.force)
     windows = len(result.windows)
-    facts = [f"{windows} window{'s' if windows != 1 else ''}", result.model_size_text(), f"{elapsed:.2f} s"]
+    facts = [
+        f"{windows} window{'s' if windows != 1 else ''}",
+        result.model_size_text(),
+        scratch_note(args),
+        f"{elapsed:.2f} s",
+    ]
     print(f"wrote {args.output} ({', '.join(f for f in facts if f)})")
     return 0
 
@@ -326,5 +335,9 @@ def _run_batch(args: argparse.Namespace) -> int:
     for stem in sorted(set(masks) - {p.stem for p in images}):
         tqdm.write(f"note: mask {masks[stem][0].name} has no image; ignored", file=sys.stderr)
     copied = f" ({empty} with an empty mask, copied)" if empty else ""
-    print(f"batch: {filled} written{copied}, {failed} failed, of {len(images)} images -> {out_dir}")
+    note = scratch_note(args)
+    print(
+        f"batch: {filled} written{copied}, {failed} failed, of {len(images)} images -> {out_dir}"
+        + (f" ({note})" if note else "")
+    )
     return 1 if failed else 0

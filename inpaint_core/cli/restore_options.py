@@ -2,6 +2,7 @@
 
     --auto-scratches        fill the damage `detect-scratches` proposes instead of a --mask / --masks
     --sensitivity S, --max-width PX   the detector's settings (as in detect-scratches)
+    --scratch-method auto|learned|classical   which detector (detect-scratches' --method; default auto)
     --provenance            also write the sidecar folder `<output stem>.provenance/` (restore/provenance.py)
     --tone auto|off         keep a grey or toned (sepia) photo's fill in its tone (default auto)
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inpaint_core.api import TONE_MODES
-from inpaint_core.cli.scratches import add_detection_options, mask_pixels
+from inpaint_core.cli.scratches import add_detection_options, add_method_option, describe_method, mask_pixels
 
 MASK_SUFFIX = ".mask.png"
 
@@ -33,6 +34,7 @@ def add_restore_options(parser: argparse.ArgumentParser) -> None:
         "the mask is written beside each result as <name>.mask.png",
     )
     add_detection_options(group)  # type: ignore[arg-type]
+    add_method_option(group, "--scratch-method")  # type: ignore[arg-type]
     group.add_argument(
         "--provenance",
         action="store_true",
@@ -97,10 +99,26 @@ def check_restore_outputs(args: argparse.Namespace, output: Path) -> None:
         check_sidecar_path(output, args.force)
 
 
-def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
-    from inpaint_core.restore.scratches import detect_scratches
+def resolve_scratch_method(args: argparse.Namespace) -> str:
+    """With --auto-scratches: the detector --scratch-method means here ("learned" or "classical"), stored on
+    `args` and said once; WeightsMissingError (one line) before any work when "learned" has no weights."""
+    from inpaint_core.restore.detector import resolve_method
 
-    return detect_scratches(pixels, args.sensitivity, args.max_width)
+    args.scratch_detector = resolve_method(args.scratch_method)
+    return str(args.scratch_detector)
+
+
+def scratch_note(args: argparse.Namespace) -> str:
+    """Names the detector in the printed lines ("" without --auto-scratches)."""
+    detector = getattr(args, "scratch_detector", None)
+    return f"scratches by the {describe_method(detector)}" if args.auto_scratches and detector else ""
+
+
+def proposed_mask(args: argparse.Namespace, pixels: Any) -> Any:
+    from inpaint_core.restore.detector import detect_damage
+
+    method = getattr(args, "scratch_detector", None) or resolve_scratch_method(args)
+    return detect_damage(pixels, args.sensitivity, args.max_width, method)
 
 
 def save_result(
@@ -120,7 +138,8 @@ def save_result(
 
     shape = loaded.pixels.shape
     filled = bool((request.mask > 0).any())
-    fills = [record_fill(request, result)] if filled else []
+    proposed_by = getattr(args, "scratch_detector", None) if args.auto_scratches else None
+    fills = [record_fill(request, result, mask_proposed_by=proposed_by)] if filled else []
     text = xmp = None
     if filled:
         note = embedded_note(fills, sidecar_reference(output) if args.provenance else None, shape)

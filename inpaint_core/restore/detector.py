@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from inpaint_core import manifest
-from inpaint_core.errors import InpaintError, WeightsError, WeightsMissingError
+from inpaint_core.errors import InpaintError, Remedy, WeightsError, WeightsMissingError
 from inpaint_core.files import atomic_write
 from inpaint_core.restore.scratches import (
     DEFAULT_MAX_WIDTH,
@@ -47,6 +47,7 @@ METHOD_LABELS = {
     "classical": "classical filters (top-hat, line evidence)",
 }
 MANIFEST_KEY = "scratch_detector"
+MISSING_MESSAGE = "the learned scratch detector's weights are not installed"
 FORMAT = "deepfill-studio-scratchnet/1"
 TRAINED_MAX_WIDTH = 10  # px: the widest damage in training; wider `max_width`s analyse a downscaled copy
 SENSITIVITY_SPAN = 4.0  # logits: sensitivity 0 and 1 move the threshold this far from the trained default
@@ -89,14 +90,24 @@ class LearnedAnalysis:
 
         Shape: -> (H, W) bool at `shape`
         """
+        return self.mask_at(self.cut_for(sensitivity))
+
+    def cut_for(self, sensitivity: float) -> float:
+        """The logit threshold a sensitivity stands for: the trained default at 0.5, +-SENSITIVITY_SPAN at 0/1."""
         if not 0.0 <= sensitivity <= 1.0:
             raise InpaintError(f"sensitivity must be between 0 and 1, got {sensitivity:g}")
-        cut = self.threshold + (0.5 - float(sensitivity)) * 2.0 * SENSITIVITY_SPAN
+        return self.threshold + (0.5 - float(sensitivity)) * 2.0 * SENSITIVITY_SPAN
+
+    def mask_at(self, cut: float) -> np.ndarray:
+        """The proposed mask where the logit exceeds `cut` (the benchmark sweeps it past the slider's span).
+
+        Shape: -> (H, W) bool at `shape`
+        """
         found = (self.logits > np.float16(cut)).astype(np.uint8)
         width = min(self.max_width, TRAINED_MAX_WIDTH)
         if width < TRAINED_MAX_WIDTH:  # drop what is wider than asked: it survives an opening that wide
             wide = cv2.morphologyEx(found, cv2.MORPH_OPEN, _disc(width + 2))
-            found = np.where(wide > 0, np.uint8(0), found)
+            found[wide > 0] = 0
         grown = cv2.dilate(found, _disc(3))  # the anti-aliased rim, as the classical detector adds
         if grown.shape != self.shape:
             grown = cv2.resize(grown, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -138,7 +149,7 @@ def resolve_method(method: str = "auto") -> str:
     if method == "classical" or (method == "auto" and (shipped is None or not shipped[0].is_file())):
         return "classical"
     if shipped is None or not shipped[0].is_file():
-        raise WeightsMissingError("the learned scratch detector's weights are not installed")
+        raise WeightsMissingError(MISSING_MESSAGE, remedy=Remedy.OTHER_DETECTOR)
     return "learned"
 
 
@@ -192,7 +203,7 @@ def analyse_learned(
     else:
         shipped = learned_weights()
         if shipped is None:
-            raise WeightsMissingError("the learned scratch detector's weights are not installed")
+            raise WeightsMissingError(MISSING_MESSAGE, remedy=Remedy.OTHER_DETECTOR)
         model, threshold = load_detector(*shipped)
     rgb = _as_rgb8(image)
     height, width = rgb.shape[:2]
@@ -203,8 +214,9 @@ def analyse_learned(
         size = (max(32, round(width * scale)), max(32, round(height * scale)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     logits = logit_map(model, rgb)
-    analysed = (int(logits.shape[0]), int(logits.shape[1]))
-    return LearnedAnalysis(logits, threshold, int(max_width), (height, width), analysed)
+    return LearnedAnalysis(
+        logits, threshold, int(max_width), (height, width), (logits.shape[0], logits.shape[1])
+    )
 
 
 def _as_rgb8(image: np.ndarray) -> np.ndarray:

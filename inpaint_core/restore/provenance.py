@@ -176,12 +176,14 @@ def record_fill(
     *,
     model: ModelIdentity | None = None,
     when: str | None = None,
+    mask_proposed_by: str | None = None,
 ) -> FillRecord:
     """The record of one engine run (call it right after `InpaintEngine.run`).
 
     For DeepFill the weights are those the result says were used (its path and SHA-256, hashed by the engine on
     its own thread); unless `model` is given. A result from an engine that does not report them (a stand-in) has
-    the request's weights identified here instead.
+    the request's weights identified here instead. `mask_proposed_by`: the scratch detector ("learned",
+    "classical") whose proposal was the mask, unedited (the CLI's --auto-scratches), kept in the settings.
     """
     if request.engine == DEEPFILL and model is None:
         if result.weights is not None and result.weights_sha256:
@@ -202,6 +204,8 @@ def record_fill(
         }
     if request.engine in (PATCHMATCH, AUTO):
         settings["patch_radius"] = request.patch_radius
+    if mask_proposed_by:
+        settings["mask_proposed_by"] = f"{mask_proposed_by} scratch detector"
     return FillRecord.from_mask(
         request.mask,
         request.engine,

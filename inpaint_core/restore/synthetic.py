@@ -7,12 +7,19 @@ canvas and area-averaged down, so widths are exact on average and edges are anti
 The ground truth is what a person would call damaged: the pixels whose luminance the damage changed by at least
 `VISIBLE_CHANGE` (a bright scratch over white sky changes nothing there and is not counted).
 
+"Held-out style" damage (`add_polylines`, `add_dust`) comes from a different generator, as an outside test set
+would: smooth Bezier curves 1-3 px wide at a constant opacity per stroke, and round dust discs 1-3 px across.
+The learned detector never trains on these functions (its generator is `restore/damage.py`).
+
 Textures (`texture`) are made in code, seeded, and stand in for the photo textures that must not light up:
-grass, hair, wood grain, and a smooth gradient with film grain.
+grass, hair, wood grain, a smooth gradient with film grain, foliage (leaves and twigs), fabric (a plain weave)
+and planks (painted boards with dark seams and lit edges, like a door).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,9 +33,22 @@ Polarity = Literal["bright", "dark", "both"]
 # A pixel counts as damaged when its luminance changed by this much (on [0, 1]; about 20 levels of 255).
 VISIBLE_CHANGE = 0.08
 SUPERSAMPLE = 4
-TEXTURES: tuple[str, ...] = ("smooth", "grass", "hair", "wood")
+# New kinds go at the end: a texture's seed includes its index here.
+TEXTURES: tuple[str, ...] = ("smooth", "grass", "hair", "wood", "foliage", "fabric", "planks")
 # Rec. 601 luma weights (as image_ops uses for grey).
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+# Door paints for the planks texture: off-white, cream, green, oxblood, blue-grey, brown.
+_PAINTS = np.array(
+    [
+        [0.85, 0.84, 0.8],
+        [0.85, 0.78, 0.6],
+        [0.3, 0.45, 0.32],
+        [0.5, 0.18, 0.15],
+        [0.45, 0.52, 0.6],
+        [0.45, 0.3, 0.2],
+    ],
+    np.float32,
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +192,58 @@ def add_specks(
     return _composite(image, strokes)
 
 
+# -------------------------------------------------------------------------------------- held-out style damage
+
+
+def bezier_curve(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A cubic Bezier curve between two points in the image, through two random control points (S and C
+    shapes; unlike `random_curve`'s random walk of the heading).
+
+    Shape: () -> (N, 2) float64 points (x, y) in pixels
+    """
+    lo, hi = (0.05 * width, 0.05 * height), (0.95 * width, 0.95 * height)
+    p0, p1, p2, p3 = (rng.uniform(lo, hi) for _ in range(4))
+    n = max(16, int(np.hypot(height, width) / 3))
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
+
+
+def add_polylines(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    widths: tuple[float, float] = (1.0, 3.0),
+    count: int = 4,
+    polarity: Polarity = "both",
+) -> Damage:
+    """Held-out style lines: `count` Bezier curves `widths[0]`..`widths[1]` px wide, light or dark, opacity 0.7-1."""
+    height, width = image.shape[:2]
+    strokes = []
+    for _ in range(count):
+        points = bezier_curve(rng, height, width)
+        stroke = float(rng.uniform(*widths))
+        strokes.append(
+            (curve_coverage(points, stroke, height, width), _target(rng, polarity), rng.uniform(0.7, 1.0))
+        )
+    return _composite(image, strokes)
+
+
+def add_dust(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    diameters: tuple[float, float] = (1.0, 3.0),
+    count: int = 60,
+    polarity: Polarity = "both",
+) -> Damage:
+    """Held-out style dust: `count` round discs `diameters[0]`..`diameters[1]` px across, opacity 0.7-1."""
+    height, width = image.shape[:2]
+    strokes = []
+    for _ in range(count):
+        centre = (float(rng.uniform(0, width - 1)), float(rng.uniform(0, height - 1)))
+        cov = speck_coverage(centre, float(rng.uniform(*diameters)), 1.0, 0.0, height, width)
+        strokes.append((cov, _target(rng, polarity), float(rng.uniform(0.7, 1.0))))
+    return _composite(image, strokes)
+
+
 # ------------------------------------------------------------------------------------------------- textures
 
 
@@ -180,6 +252,34 @@ def _smooth_noise(rng: np.random.Generator, height: int, width: int, scale: floa
     noise = rng.normal(0.0, 1.0, (height, width)).astype(np.float32)
     blurred = cv2.GaussianBlur(noise, (0, 0), scale)
     return blurred / max(float(blurred.std()), 1e-6)
+
+
+Draw = Callable[[np.ndarray, tuple[int, int]], None]
+Paint = Callable[[np.ndarray], np.ndarray]
+
+
+def _blend_shape(
+    canvas: np.ndarray,
+    draw: Draw,
+    bounds: tuple[float, float, float, float],
+    paint: Paint,
+) -> None:
+    """Blend `paint(region)` into a float RGB canvas by the coverage of one anti-aliased shape.
+
+    `draw(layer, origin)` draws into a uint8 layer covering only `bounds` (x0, y0, x1, y1 in pixels), with
+    `origin` the layer's corner in 1/16 px (OpenCV's shift=4 units): as drawing on the whole canvas, but the
+    cost follows the shape's size, not the canvas's.
+    """
+    height, width = canvas.shape[:2]
+    x0, y0 = max(0, int(np.floor(bounds[0]))), max(0, int(np.floor(bounds[1])))
+    x1, y1 = min(width, int(np.ceil(bounds[2])) + 1), min(height, int(np.ceil(bounds[3])) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    layer = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    draw(layer, (x0 * 16, y0 * 16))
+    alpha = (layer.astype(np.float32) / 255.0)[..., None]
+    region = canvas[y0:y1, x0:x1]
+    region[:] = region * (1.0 - alpha) + paint(region) * alpha
 
 
 def _draw_strands(
@@ -202,13 +302,41 @@ def _draw_strands(
         start = rng.uniform((0, 0), (width, height))
         xy = start + np.cumsum(np.stack([np.cos(angles), np.sin(angles)], 1) * size / n, axis=0)
         pts = np.rint(np.vstack([start[None], xy]) * 16).astype(np.int32).reshape(-1, 1, 2)
-        layer = np.zeros((height, width), np.uint8)
-        cv2.polylines(
-            layer, [pts], False, 255, int(rng.integers(widths[0], widths[1] + 1)), cv2.LINE_AA, shift=4
-        )
-        alpha = (layer.astype(np.float32) / 255.0)[..., None]
+        thickness = int(rng.integers(widths[0], widths[1] + 1))
         factor = np.float32(rng.uniform(*shade))
-        canvas[:] = canvas * (1.0 - alpha) + np.clip(canvas * factor, 0.0, 1.0) * alpha
+
+        lo, hi = (
+            pts.reshape(-1, 2).min(axis=0) / 16 - thickness - 2,
+            pts.reshape(-1, 2).max(axis=0) / 16 + thickness + 2,
+        )
+        _blend_shape(canvas, _polyline(pts, thickness), (lo[0], lo[1], hi[0], hi[1]), _scaled(factor))
+
+
+def _polyline(pts: np.ndarray, thickness: int) -> Draw:
+    """Draws an anti-aliased polyline (points in 1/16 px) at a layer's origin."""
+
+    def draw(layer: np.ndarray, origin: tuple[int, int]) -> None:
+        cv2.polylines(layer, [pts - np.array(origin, np.int32)], False, 255, thickness, cv2.LINE_AA, shift=4)
+
+    return draw
+
+
+def _ellipse(centre: tuple[int, int], axes: tuple[int, int], angle: float) -> Draw:
+    """Draws a filled anti-aliased ellipse (centre and axes in 1/16 px) at a layer's origin."""
+
+    def draw(layer: np.ndarray, origin: tuple[int, int]) -> None:
+        at = (centre[0] - origin[0], centre[1] - origin[1])
+        cv2.ellipse(layer, at, axes, angle, 0, 360, 255, -1, cv2.LINE_AA, shift=4)
+
+    return draw
+
+
+def _scaled(factor: np.float32) -> Paint:
+    return lambda region: np.clip(region * factor, 0.0, 1.0)
+
+
+def _flat(colour: np.ndarray) -> Paint:
+    return lambda region: np.broadcast_to(colour, region.shape)
 
 
 def texture(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -240,6 +368,86 @@ def texture(kind: str, height: int, width: int, seed: int = 0) -> np.ndarray:
         grain /= max(float(grain.std()), 1e-6)
         value = 0.45 + 0.18 * rings + 0.05 * grain
         rgb = np.stack([value, value * 0.72, value * 0.45], axis=2)
+    elif kind == "foliage":
+        rgb = _foliage(rng, height, width)
+    elif kind == "fabric":
+        rgb = _fabric(rng, height, width, yy, xx)
+    elif kind == "planks":
+        rgb = _planks(rng, height, width)
     else:
         raise ValueError(f"unknown texture {kind!r}; use one of {', '.join(TEXTURES)}")
     return np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _foliage(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Overlapping leaves in many greens over dark gaps, and a few thin twigs (dark lines that are not damage)."""
+    shade = 0.18 + 0.05 * _smooth_noise(rng, height, width, 8.0)
+    rgb = np.stack([shade * 0.6, shade, shade * 0.45], axis=2)
+    for _ in range(int(height * width / 90)):
+        centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+        length = rng.uniform(4.0, 11.0)
+        axes = (int(length * 16), int(length * rng.uniform(0.35, 0.6) * 16))
+        angle = float(rng.uniform(0, 180))
+        value = np.float32(rng.uniform(0.25, 0.7))
+        leaf = np.array([value * rng.uniform(0.45, 0.8), value, value * rng.uniform(0.25, 0.5)], np.float32)
+
+        draw = _ellipse((int(centre[0] * 16), int(centre[1] * 16)), axes, angle)
+        lo, hi = centre - length - 2, centre + length + 2
+        _blend_shape(rgb, draw, (lo[0], lo[1], hi[0], hi[1]), _flat(leaf))
+    _draw_strands(
+        rgb,
+        rng,
+        max(1, int(height * width / 20000)),
+        (30, 90),
+        rng.uniform(0, np.pi),
+        0.8,
+        0.1,
+        (1, 2),
+        (0.3, 0.6),
+    )
+    return rgb
+
+
+def _fabric(rng: np.random.Generator, height: int, width: int, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """A plain weave: warp and weft threads a few px apart, over and under in turn, with uneven threads and
+    soft folds."""
+    period = float(rng.uniform(4.0, 8.0))
+    angle = float(rng.uniform(-0.3, 0.3))
+    u = xx * np.cos(angle) + yy * np.sin(angle)
+    v = -xx * np.sin(angle) + yy * np.cos(angle)
+    across_warp = np.cos(np.pi * u / period) ** 2  # bright at a thread's middle, dark between threads
+    across_weft = np.cos(np.pi * v / period) ** 2
+    warp_on_top = (np.floor(u / period) + np.floor(v / period)) % 2 == 0
+    relief = np.where(warp_on_top, across_warp, across_weft)
+    uneven = 0.05 * _smooth_noise(rng, height, width, period)
+    folds = 0.06 * _smooth_noise(rng, height, width, 40.0)
+    value = 0.4 + 0.2 * relief + uneven + folds
+    tint = rng.uniform(0.6, 1.0, 3).astype(np.float32)
+    return np.asarray(value[..., None] * tint, np.float32)
+
+
+def _planks(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Painted boards side by side, like a door: each board a slightly different shade with faint grain, a dark
+    seam 1-3 px wide between boards with a lit edge beside it, and a cross rail with its own seams."""
+    paint = _PAINTS[int(rng.integers(len(_PAINTS)))] * np.float32(rng.uniform(0.85, 1.1))
+    streaks = rng.normal(0.0, 1.0, (height, width)).astype(np.float32)
+    grain = np.asarray(cv2.GaussianBlur(streaks, (0, 0), 0.7, sigmaY=15.0), np.float32)  # along the boards
+    grain /= max(float(grain.std()), 1e-6)
+    value = np.ones((height, width), np.float32)
+    edges = [0]
+    while edges[-1] < width:
+        edges.append(edges[-1] + int(rng.integers(45, 110)))
+    for x0, x1 in itertools.pairwise(edges):
+        value[:, x0:x1] = rng.uniform(0.9, 1.08)
+    rail = (int(rng.uniform(0.3, 0.6) * height), int(rng.integers(50, 90)))
+    value[rail[0] : rail[0] + rail[1]] = rng.uniform(0.95, 1.1)
+    value += 0.025 * grain + 0.03 * _smooth_noise(rng, height, width, 30.0)
+    for x in edges[1:-1]:  # seams: shadow, then the next board's lit edge
+        gap = int(rng.integers(1, 4))
+        value[:, x : x + gap] *= rng.uniform(0.3, 0.55)
+        value[:, x + gap : x + gap + 1] *= 1.15
+    for y in (rail[0], rail[0] + rail[1]):
+        gap = int(rng.integers(1, 3))
+        value[y : y + gap] *= rng.uniform(0.35, 0.6)
+        value[max(0, y - 1) : y] *= 1.12
+    return np.asarray(value[..., None] * paint, np.float32)

@@ -75,6 +75,7 @@ def _save_as(window: Any, monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
 def test_proposal_appears_live_and_follows_the_sliders(make_window: Any, qtbot: Any) -> None:
     damage = scratched()
     window = make_window(image=damage.image)
+    window.settings.scratch_method = "classical"  # this test compares with the classical detector's own masks
     restore = window.restore
     proposal = _wait_proposal(qtbot, window, restore.act_find_scratches.trigger)
     # Shown, not applied: the mask and the history are untouched until the user applies it.
@@ -138,6 +139,7 @@ def test_apply_detects_at_full_resolution_on_the_worker(
     monkeypatch.setattr(restore_controller, "PREVIEW_SIDE", 64)  # the preview is a downscaled analysis
     damage = scratched(seed=2)
     window = make_window(image=damage.image)
+    window.settings.scratch_method = "classical"  # the learned detector has no preview size
     restore, stack = window.restore, window.doc.undo_stack
     _wait_proposal(qtbot, window, restore.find_scratches)
     assert restore.scratches.analysis is not None and restore.scratches.analysis.analysed_shape == (64, 64)
@@ -155,6 +157,78 @@ def test_apply_detects_at_full_resolution_on_the_worker(
         window.doc.set_photo(photo(SIZE, SIZE))
     qtbot.waitUntil(lambda: not restore.scratches.busy, timeout=30000)
     assert stack.count() == 0 and not window.doc.mask_array().any()
+
+
+def test_learned_detector_proposes_and_the_slider_does_not_rerun_it(
+    make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, shipped_detector: Path
+) -> None:
+    from inpaint_core.restore.detector import analyse_damage, detect_damage
+
+    monkeypatch.setattr(restore_controller, "PREVIEW_SIDE", 64)  # the learned detector ignores it
+    calls: list[str] = []
+
+    def counting(image: np.ndarray, method: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(method)
+        return analyse_damage(image, method, *args, **kwargs)
+
+    monkeypatch.setattr(restore_controller, "analyse_damage", counting)
+    damage = scratched(seed=3)
+    window = make_window(image=damage.image)
+    restore, stack = window.restore, window.doc.undo_stack
+    proposal = _wait_proposal(qtbot, window, restore.act_find_scratches.trigger)
+    assert restore.panel.detector_label.text() == "Detector: learned"
+    analysis = restore.scratches.analysis
+    assert analysis is not None and analysis.method == "learned" and analysis.analysed_shape == (SIZE, SIZE)
+    expected = analyse_damage(damage.image, "learned").mask(0.5)
+    assert expected.any() and np.array_equal(proposal, expected)
+    assert not np.array_equal(proposal, detect_scratches(damage.image, 0.5, 8))  # not the classical one
+    for value in (100, 0, 50):  # the slider re-thresholds the same logits: no new analysis
+        proposal = _wait_proposal(qtbot, window, lambda v=value: restore.panel.sensitivity.setValue(v))
+        assert np.array_equal(proposal, analysis.mask(value / 100))
+    assert calls == ["auto"] and restore.scratches.analysis is analysis
+    # Apply reuses the full-size analysis: pushed at once, no detection on the worker
+    restore.panel.replace_button.click()
+    assert stack.count() == 1 and not restore.scratches.busy and calls == ["auto"]
+    assert np.array_equal(window.doc.layer_alpha(MASK) > 0, detect_damage(damage.image, 0.5, 8, "learned"))
+
+
+def test_the_detector_combo_switches_persists_and_says_what_runs(
+    make_window: Any, qtbot: Any, app_settings: Any, shipped_detector: Path
+) -> None:
+    from app.settings import AppSettings
+
+    damage = scratched(seed=4)
+    window = make_window(image=damage.image)
+    restore = window.restore
+    panel = restore.panel
+    assert panel.method.currentData() == "auto" and panel.detector_label.text() == "Detector: learned"
+    _wait_proposal(qtbot, window, restore.find_scratches)
+    proposal = _wait_proposal(
+        qtbot, window, lambda: panel.method.setCurrentIndex(panel.method.findData("classical"))
+    )
+    assert restore.scratches.analysis.method == "classical"
+    assert np.array_equal(proposal, detect_scratches(damage.image, 0.5, 8))
+    assert panel.detector_label.text() == "Detector: classical"
+    assert window.settings.scratch_method == "classical"
+    assert AppSettings(app_settings.store).scratch_method == "classical"  # persisted
+    app_settings.store.setValue("restore/scratch_method", "quantum")
+    assert window.settings.scratch_method == "auto"  # a stored value it does not know: the default
+
+
+def test_without_learned_weights_the_panel_says_so(
+    make_window: Any, qtbot: Any, no_shipped_weights: Path, dialogs: Any
+) -> None:
+    window = make_window(image=scratched(seed=5).image)
+    restore, panel = window.restore, window.restore.panel
+    assert panel.detector_label.text() == "Detector: classical (no learned weights installed)"
+    panel.method.setCurrentIndex(panel.method.findData("learned"))
+    assert "not installed" in panel.detector_label.text() and "bold" in panel.detector_label.styleSheet()
+    with qtbot.waitSignal(restore.scratches.failed, timeout=30000) as failed:
+        restore.find_scratches()
+    (text,) = failed.args
+    assert "weights are not installed" in text and "Classical as the detector in the Restore panel" in text
+    assert dialogs.calls and dialogs.calls[-1][1] == "Scratch detection failed"
+    assert not restore.scratches.active and not window.doc.mask_array().any()
 
 
 # -- tone -----------------------------------------------------------------------------------------------------

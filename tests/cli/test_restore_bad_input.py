@@ -339,9 +339,9 @@ def test_scratch_detection_out_of_memory_is_one_line(
     src = _old_photo(tmp_path / "old.png")
     out = tmp_path / "out.png"
     monkeypatch.setattr(scratches, "_analyse", _opencv_out_of_memory)
-    argv = ["detect-scratches", str(src), "-o", str(out)]
+    argv = ["detect-scratches", str(src), "-o", str(out), "--method", "classical"]
     if command == "inpaint":
-        argv = _restore_argv(src, out)
+        argv = _restore_argv(src, out, "--scratch-method", "classical")
     assert main(argv) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "not enough memory to look for scratches on this 128x96 photo" in line
@@ -359,7 +359,7 @@ def test_another_opencv_limit_is_one_plain_line(
 
     src = _old_photo(tmp_path / "old.png")
     monkeypatch.setattr(scratches, "_analyse", limit)
-    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png")]) == 2
+    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png"), "--method", "classical"]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith(
         "error: cannot look for scratches on this 128x96 photo (OpenCV: Assertion failed: "

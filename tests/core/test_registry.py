@@ -106,3 +106,15 @@ def test_pyinstaller_hidden_imports_are_generated_from_commands() -> None:
     spec = (ROOT / "packaging" / "deepfill_studio.spec").read_text(encoding="utf-8")
     assert "*COMMANDS.values()" in spec
     assert '"inpaint_core.cli.' not in spec  # no hand-written copy beside it
+
+
+def test_the_bundle_and_the_wheel_ship_every_weights_file() -> None:
+    """The learned scratch detector ships as resources/weights/*.safetensors beside DeepFill's: the PyInstaller
+    spec copies the whole folder and the package data takes every file under resources/."""
+    import tomllib
+
+    spec = (ROOT / "packaging" / "deepfill_studio.spec").read_text(encoding="utf-8")
+    assert '(str(ROOT / "resources" / "weights"), "resources/weights")' in spec
+    assert "safetensors" not in spec.split("OTHER_EXCLUDES = ", 1)[1].split("\n", 1)[0]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["setuptools"]["package-data"]["resources"] == ["**/*"]
