@@ -20,6 +20,7 @@ benchmark measures how far the detector generalises.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -87,7 +88,9 @@ def _stroke(size: int, lines: list[np.ndarray], width: float, soft: float) -> np
 def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Thin structure that belongs to the scene, in the scene's colours. Shape: (S, S, 3) -> same"""
     size = rgb.shape[0]
-    kind = rng.choice(["wires", "seams", "text", "branches", "blades", "hairs", "weave"])
+    kind = rng.choice(["wires", "seams", "text", "branches", "blades", "hairs", "weave", "boards", "boards"])
+    if kind == "boards":
+        return _boards(rgb, rng)
     lines: list[np.ndarray] = []
     width = float(rng.uniform(1.0, 3.0))
     if kind == "wires":  # long, smooth, nearly straight, often in parallel
@@ -117,12 +120,29 @@ def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         for i in rng.integers(0, len(trunk), int(rng.integers(3, 10))):
             lines.append(_walk(rng, size, rng.uniform(15, 60), 0.15, trunk[i], rng.uniform(0, 2 * np.pi)))
     elif kind in ("blades", "hairs"):
-        count = int(rng.integers(10, 60))
         heading = rng.uniform(0, 2 * np.pi)
-        for _ in range(count):
+        for _ in range(int(rng.integers(10, 60))):
             length = rng.uniform(10, 40) if kind == "blades" else rng.uniform(40, 160)
             lines.append(_walk(rng, size, length, 0.06, None, heading + rng.normal(0, 0.4)))
         width = float(rng.uniform(1.0, 2.0))
+        if kind == "hairs":  # a head of hair: dense, nearly parallel, dark strands and near-white highlights
+            region = np.zeros((size, size), np.float32)
+            centre = tuple(int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+            axes = tuple(int(v) for v in rng.integers(size // 4, size // 2, 2))
+            cv2.ellipse(region, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+            region = cv2.GaussianBlur(region, (0, 0), 6.0)
+            lines += [
+                _walk(rng, size, rng.uniform(40, 160), 0.05, None, heading + rng.normal(0, 0.2))
+                for _ in range(60)
+            ]
+            lit = [
+                _walk(rng, size, rng.uniform(20, 80), 0.05, None, heading + rng.normal(0, 0.2))
+                for _ in range(int(rng.integers(60, 150)))
+            ]
+            bright = np.clip(rgb * np.float32(rng.uniform(1.8, 3.0)) + np.float32(0.1), 0.0, 1.0)
+            alpha = (_stroke(size, lit, float(rng.uniform(1.0, 2.0)), 0.0) * region)[..., None]
+            rgb = rgb * (1.0 - alpha) + bright * alpha
+            return _shade(rgb, _stroke(size, lines, width, 0.0) * region, rng)
     else:  # weave: two families of fine periodic threads
         yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
         pitch = rng.uniform(3, 8)
@@ -137,6 +157,59 @@ def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         )
         return _shade(rgb, pattern * region * rng.uniform(0.3, 1.0), rng)
     return _shade(rgb, _stroke(size, lines, width, 0.0), rng)
+
+
+def _boards(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Boards or tiles: strips (with staggered cross joints) of their own shade and grain, parted by crisp seams.
+
+    The seams can be nearly black (a door's gaps) or light (mortar), with a lit edge on one side: what tells
+    them from scratches is that they bound regions that differ and repeat at a pitch.
+    """
+    size = rgb.shape[0]
+    big = int(size * 1.5)  # drawn larger, then rotated and cropped, so any angle covers the crop
+    pitch = rng.uniform(14, 80)
+    edges = np.cumsum(rng.uniform(0.7, 1.3, int(big / pitch) + 2) * pitch).astype(int)
+    shade = np.ones((big, big), np.float32)
+    seams = np.zeros((big, big), np.uint8)
+    lit = np.zeros((big, big), np.uint8)
+    width = int(rng.integers(1, 4))
+    joint = rng.uniform(40, 200) if rng.random() < 0.6 else None  # cross joints: tiles, bricks, short boards
+    start = 0
+    for edge in edges:
+        stop = min(big, int(edge))
+        if stop <= start:
+            break
+        cuts = (
+            [0, big]
+            if joint is None
+            else sorted({0, big, *np.arange(rng.uniform(0, joint), big, joint).astype(int)})
+        )
+        for a, b in itertools.pairwise(cuts):
+            shade[a:b, start:stop] = rng.uniform(0.75, 1.25)
+            seams[a : a + width, start:stop] = 255 if a > 0 else 0
+        seams[:, stop : stop + width] = 255
+        lit[:, stop + width : stop + 2 * width] = 255
+        start = stop + width
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (big, big)).astype(np.float32), (0, 0), sigmaX=0.7, sigmaY=8.0)
+    shade *= 1.0 + np.float32(rng.uniform(0.0, 0.06)) * grain / max(float(grain.std()), 1e-6)
+    layers = np.stack([shade, seams.astype(np.float32) / 255, lit.astype(np.float32) / 255], axis=2)
+    angle = rng.choice([0.0, 90.0]) + (rng.normal(0, 12) if rng.random() < 0.4 else 0.0)
+    turn = cv2.getRotationMatrix2D((big / 2, big / 2), float(angle), 1.0)
+    layers = cv2.warpAffine(layers, turn, (big, big), flags=cv2.INTER_LINEAR)
+    off = (big - size) // 2
+    shade, seam, edge_lit = (layers[off : off + size, off : off + size, i] for i in range(3))
+    out = np.clip(rgb * shade[..., None], 0.0, 1.0)
+    paint = np.clip(rgb.mean(axis=(0, 1)) * np.float32(rng.uniform(0.6, 1.4)), 0.0, 1.0)
+    painted = rng.random() < 0.5
+    if painted:  # the scene gives way to one paint colour carrying the boards' shading
+        out = np.clip(paint * shade[..., None], 0.0, 1.0)
+    dark = not painted or rng.random() < 0.7  # light seams (mortar) only where the boards are plainly boards
+    seam_value = out * np.float32(rng.uniform(0.05, 0.45)) if dark else np.clip(out * 1.6 + 0.2, 0.0, 1.0)
+    out = out * (1 - seam[..., None]) + seam_value * seam[..., None]
+    if rng.random() < 0.5:
+        glow = np.float32(rng.uniform(0.2, 0.6)) * edge_lit[..., None]
+        out = out * (1 - glow) + np.clip(out * 1.5 + 0.1, 0.0, 1.0) * glow
+    return np.asarray(out, np.float32)
 
 
 def _shade(rgb: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -210,7 +283,7 @@ def _damage_layers(size: int, rng: np.random.Generator) -> list[tuple[np.ndarray
             for _ in range(int(rng.integers(1, 4))):
                 lines.append(_walk(rng, size, rng.uniform(15, 70), 0.2, a))
         add(lines, float(rng.uniform(1.0, 2.5)), rng.random() < 0.7, fade=False)
-    if rng.random() < 0.6:  # dust specks: each its own small blob
+    if rng.random() < 0.75:  # dust specks: each its own small blob
         layer = np.zeros((size * 2, size * 2), np.uint8)
         dark = np.zeros_like(layer)
         for _ in range(int(rng.integers(3, 60))):
@@ -270,7 +343,7 @@ def damaged_sample(photo: np.ndarray, rng: np.random.Generator, size: int) -> Da
     rgb = cv2.resize(crop, (size, size), interpolation=interp).astype(np.float32) / 255.0
     if rng.random() < 0.5:
         rgb = rgb[:, ::-1]
-    if rng.random() < 0.45:
+    for _ in range(int(rng.random() < 0.55) + int(rng.random() < 0.15)):
         rgb = _scene_structure(np.ascontiguousarray(rgb), rng)
     if rng.random() < 0.6:  # the camera's blur, scene structure included
         rgb = np.asarray(cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.3, 1.0)), np.float32)
