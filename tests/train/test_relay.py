@@ -4,7 +4,10 @@ set, and a finish step that keeps a new carry set only when it is at least as go
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,11 +84,26 @@ def test_relay_config_keeps_the_recipe_and_takes_overrides(tmp_path: Path) -> No
     assert config.mask_dir is None and config.mask_dir_ratio == 0.0  # no mask pack: generated masks only
 
 
+@pytest.fixture
+def reaped() -> Iterator[Callable[[Path], None]]:
+    """Register a relay folder; a relay still running there when the test ends (a failed assert) is killed, so a
+    failing test does not leave a training process behind."""
+    folders: list[Path] = []
+    yield folders.append
+    for folder in folders:
+        pid = relay.running_pid(folder)
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.slow
-def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, reaped: Callable[[Path], None]
+) -> None:
     warm = _carry(tmp_path / "warm", samples=400)
     options = _options(tmp_path, warm, minutes=30)
     pid = relay.start(options)
+    reaped(options.out)
     with pytest.raises(InpaintError, match="already running"):
         relay.start(options)
     metrics = options.out / relay.RUN_SUBDIR / "metrics.jsonl"
@@ -111,10 +129,11 @@ def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(tmp
 
 
 @pytest.mark.slow
-def test_relay_ends_by_itself_before_its_deadline(tmp_path: Path) -> None:
+def test_relay_ends_by_itself_before_its_deadline(tmp_path: Path, reaped: Callable[[Path], None]) -> None:
     warm = _carry(tmp_path / "warm", samples=0)
     options = _options(tmp_path, warm, minutes=1.2)
     relay.start(options)
+    reaped(options.out)
     end = time.monotonic() + 150
     while relay.running_pid(options.out) is not None:
         assert time.monotonic() < end, "the relay did not stop by itself"
