@@ -13,6 +13,10 @@ CLI_ADVICE: dict[Remedy, str] = {
     Remedy.CONVERT_WEIGHTS: "convert a published checkpoint with: python main.py convert-weights CHECKPOINT -o "
     "OUT.safetensors",
     Remedy.OVERWRITE: "pass --force to replace it",
+    Remedy.TRAINING_DATA: "pass --data with photo folders or a .pack file",
+    Remedy.RESUME_OR_NEW_RUN: "pass --resume to continue it, or choose another --out",
+    Remedy.WARM_OR_RESUME: "use --warm in a new --out, or --resume without --warm",
+    Remedy.MORE_STEPS: "raise --steps above it to train on",
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from inpaint_core.errors import Remedy
 from inpaint_core.train.checkpoint import load_checkpoint
 from inpaint_core.train.config import ConfigError, TrainConfig
 from inpaint_core.train.data import DevicePhotos, PhotoSource, TrainSamples, batch_indices, to_model_inputs
@@ -77,8 +78,9 @@ def test_refuses_to_reuse_a_run_folder(tmp_path: Path) -> None:
 
     data = make_photos(tmp_path / "p")
     train(tiny_config(data, steps=1), tmp_path / "a", device="cpu")
-    with pytest.raises(RunFolderError):
+    with pytest.raises(RunFolderError) as held:
         train(tiny_config(data, steps=1), tmp_path / "a", device="cpu")
+    assert held.value.remedy == Remedy.RESUME_OR_NEW_RUN and "--" not in str(held.value)
     with pytest.raises(RunFolderError):
         train(tiny_config(data, steps=1), tmp_path / "empty", device="cpu", resume=True)
 
