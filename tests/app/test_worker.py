@@ -235,3 +235,30 @@ def test_missing_deepfill_weights_offer_auto(make_window: Any, qtbot: Any, dialo
     assert window.settings.engine == "auto"
     assert window.engine_panel.model.currentData() == "auto"
     assert window.inpaint.last_engine_used == "auto"
+
+
+def test_the_provenance_record_is_made_on_the_worker_and_arrives_with_the_result(
+    make_window: Any, qtbot: Any, monkeypatch: Any
+) -> None:
+    """The GUI thread only keeps the record: it is built on the pool thread and sent with the result."""
+    import app.workers as workers
+
+    made: list[tuple[bool, Any]] = []
+
+    def spy(request: Any, result: Any) -> Any:
+        record = real(request, result)
+        made.append((threading.current_thread() is threading.main_thread(), record))
+        return record
+
+    real = workers.record_fill
+    monkeypatch.setattr(workers, "record_fill", spy)
+    window = make_window()
+    window.settings.engine = "telea"
+    mask = _paint_hole(window)
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        window.start_inpaint()
+    assert len(made) == 1
+    on_gui_thread, record = made[0]
+    assert not on_gui_thread
+    assert window.restore.provenance.fills() == [record]  # the very record the worker sent
+    assert record.engine == "telea" and np.array_equal(record.mask, mask > 0)
