@@ -124,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         fill_record(request, result)
         record.append(time.perf_counter() - t0)
-    print(f"record one fill ({int(mask.sum())} px, made on the fill's worker): {_ms(statistics.median(record))}")
+    print(
+        f"record one fill ({int(mask.sum())} px, made on the fill's worker): {_ms(statistics.median(record))}"
+    )
 
     window.settings.engine = TELEA
     window.start_inpaint()
