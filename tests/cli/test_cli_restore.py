@@ -13,7 +13,9 @@ import inpaint_core.cli as cli
 from inpaint_core.bench.scratches import score_mask
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
-from inpaint_core.restore.synthetic import add_scratches, add_specks, texture
+from inpaint_core.restore.synthetic import texture
+from tests.cli.conftest import one_error_line
+from tests.helpers.photos import damaged_photo
 
 
 @pytest.fixture(autouse=True)
@@ -23,21 +25,9 @@ def only_these_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in names})
 
 
-def _damaged(seed: int = 0, size: tuple[int, int] = (120, 160)) -> tuple[np.ndarray, np.ndarray]:
-    clean = texture("smooth", *size, seed=seed)
-    scratched = add_scratches(clean, np.random.default_rng(seed), 3.0, count=3)
-    specked = add_specks(scratched.image, np.random.default_rng(seed + 1), (4.0, 7.0), count=6)
-    return specked.image, scratched.truth | specked.truth
-
-
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    return lines[0]
-
-
 def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    image, truth = _damaged()
+    damage = damaged_photo()
+    image, truth = damage.image, damage.truth
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     out = tmp_path / "mask.png"
@@ -49,7 +39,7 @@ def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFi
     assert "px proposed" in capsys.readouterr().out
     # no overwrite without --force; a stricter setting proposes less
     assert main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "0"]) == 2
-    assert "--force" in _one_error_line(capsys.readouterr().err)
+    assert "--force" in one_error_line(capsys.readouterr().err)
     assert main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "0", "--force"]) == 0
     assert (load_image(out).pixels > 0).sum() < (mask > 0).sum()
 
@@ -59,18 +49,18 @@ def test_detect_scratches_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     out = tmp_path / "m.png"
     assert main(["detect-scratches", str(bad), "-o", str(out)]) == 2
-    assert "bad.png" in _one_error_line(capsys.readouterr().err)
+    assert "bad.png" in one_error_line(capsys.readouterr().err)
     good = tmp_path / "good.png"
     Image.fromarray(texture("smooth", 32, 32)).save(good)
     assert main(["detect-scratches", str(good), "-o", str(out), "--max-width", "99"]) == 2
-    assert "maximum width" in _one_error_line(capsys.readouterr().err)
+    assert "maximum width" in one_error_line(capsys.readouterr().err)
     assert main(["detect-scratches", str(good), "-o", str(tmp_path / "m.xyz")]) == 2
-    assert "unknown output format" in _one_error_line(capsys.readouterr().err)
+    assert "unknown output format" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
 def test_inpaint_auto_scratches_with_provenance(tmp_path: Path, random_weights: Path) -> None:
-    image, _ = _damaged(2)
+    image = damaged_photo(seed=2).image
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     out = tmp_path / "restored.png"
@@ -91,7 +81,7 @@ def test_inpaint_auto_scratches_with_provenance(tmp_path: Path, random_weights: 
 
 
 def test_inpaint_notes_filled_regions_even_without_provenance(tmp_path: Path) -> None:
-    image, _ = _damaged(3)
+    image = damaged_photo(seed=3).image
     src, mask_path, out = tmp_path / "a.png", tmp_path / "m.png", tmp_path / "o.jpg"
     Image.fromarray(image).save(src)
     hole = np.zeros(image.shape[:2], np.uint8)
@@ -107,7 +97,7 @@ def test_batch_auto_scratches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     images, out = tmp_path / "scans", tmp_path / "restored"
     images.mkdir()
     for i in range(2):
-        Image.fromarray(_damaged(10 + i)[0]).save(images / f"p{i}.png")
+        Image.fromarray(damaged_photo(seed=10 + i).image).save(images / f"p{i}.png")
     (images / "broken.jpg").write_bytes(b"not a jpeg")
     argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea"]
     code = main([*argv, "--provenance", "--tone", "off"])
@@ -136,7 +126,7 @@ def test_batch_auto_scratches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_conflicting_options(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra, words: str) -> None:
     argv = [str(tmp_path) if a in ("DIR", "IMAGE") else a for a in extra]
     assert main(["inpaint", *argv, "-o", str(tmp_path / "o.png")]) == 2
-    assert words in _one_error_line(capsys.readouterr().err)
+    assert words in one_error_line(capsys.readouterr().err)
 
 
 def test_bench_scratches_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

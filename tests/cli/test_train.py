@@ -13,7 +13,7 @@ import torch
 
 from inpaint_core.cli import train as train_cli
 from tests.cli.conftest import one_error_line
-from tests.train.conftest import make_photos
+from tests.helpers.photos import write_photos
 
 TINY_ARGS = ["--size", "64", "--batch", "2", "--device", "cpu"]
 TINY_SET = ["--set", "cnum=8", "--set", "d_cnum=8", "--set", "workers=1", "--set", "val_count=2"]
@@ -29,7 +29,7 @@ def run_cli(argv: list[str]) -> int:
 
 @pytest.mark.slow
 def test_train_end_to_end(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "photos")
+    data = write_photos(tmp_path / "photos")
     run = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(run), "--steps", "2", *TINY_ARGS, *TINY_SET]
     assert run_cli([*argv, "--set", "sample_every=1", "--set", "log_every=1"]) == 0
@@ -72,7 +72,7 @@ def test_train_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pack_then_train_from_pack(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "photos")
+    data = write_photos(tmp_path / "photos")
     pack = tmp_path / "photos.pack"
     assert run_cli(["train", "pack", "--data", str(data), "-o", str(pack), "--size", "64"]) == 0
     assert pack.stat().st_size < 200_000
