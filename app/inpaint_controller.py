@@ -13,7 +13,6 @@ from app.canvas import mask_ops
 from app.canvas.commands import FillCommand, FillPatch, LayerCrop
 from app.document import FORBID, GUIDE, MASK, Document
 from app.messages import gui_text
-from app.provenance_controller import fill_record
 from app.settings import AppSettings
 from app.workers import InpaintWorker
 from inpaint_core.api import (
@@ -26,6 +25,7 @@ from inpaint_core.api import (
 )
 from inpaint_core.boxes import Box, grow_box, merge_boxes
 from inpaint_core.errors import WeightsMissingError
+from inpaint_core.restore.provenance import FillRecord
 
 
 @dataclass
@@ -152,7 +152,7 @@ class InpaintController(QObject):
         if rid == self.latest_id:
             self.progress.emit(stage, fraction)
 
-    def _on_worker_finished(self, result: InpaintResult) -> None:
+    def _on_worker_finished(self, result: InpaintResult, record: FillRecord) -> None:
         rid = int(result.request_id)
         pending = self._finish(rid)
         if pending is None or rid != self.latest_id:
@@ -162,7 +162,7 @@ class InpaintController(QObject):
             self.message.emit("The photo changed while the fill ran; its result was dropped.")
             return
         request = pending.worker.request
-        self._apply(request, result)
+        self._apply(request, result, record)
         elapsed = time.perf_counter() - pending.started_at
         facts = ", ".join(f for f in (result.model_size_text(), result.note) if f)
         self.message.emit(
@@ -174,9 +174,10 @@ class InpaintController(QObject):
         )
         self.applied.emit(elapsed)
 
-    def _apply(self, request: InpaintRequest, result: InpaintResult) -> None:
-        """Push the fill as one history step holding only its windows (every filled pixel lies in one) and the
-        layer crops it consumed."""
+    def _apply(self, request: InpaintRequest, result: InpaintResult, record: FillRecord) -> None:
+        """Push the fill as one history step holding only its windows (every filled pixel lies in one), the
+        layer crops it consumed and its provenance record (made by the worker; kept in the command, so it
+        follows undo/redo)."""
         patches = [
             FillPatch(
                 box,
@@ -187,7 +188,6 @@ class InpaintController(QObject):
         ]
         layers = self.consumed_layers(request.mask > 0, result.windows)
         label = ENGINE_LABELS.get(request.engine, request.engine)
-        record = fill_record(request, result)  # provenance: kept in the command, so it follows undo/redo
         self.doc.undo_stack.push(
             FillCommand(self.doc, patches, layers, result.attention, f"Fill with {label}", record)
         )

@@ -20,18 +20,16 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.canvas.commands import FillCommand
 from app.document import Document
 from app.settings import AppSettings
-from inpaint_core.api import InpaintRequest, InpaintResult, StagedOutputs
+from inpaint_core.api import StagedOutputs
 from inpaint_core.errors import InpaintError
 from inpaint_core.image_io import save_image
 from inpaint_core.restore.provenance import (
     FillRecord,
-    ModelIdentity,
     embedded_note,
     not_original,
     note_only_fills,
     read_note,
     read_sidecar,
-    record_fill,
     sidecar_path,
     sidecar_reference,
     source_reuse,
@@ -40,16 +38,6 @@ from inpaint_core.restore.provenance import (
 from inpaint_core.restore.reuse import reuse_legend, reuse_rgba
 
 REUSE_LEGEND_SIZE = (640, 128)  # the exported legend: large enough to read beside a figure
-
-
-def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
-    """The record of a fill that is being applied (the weights are identified by SHA-256, once per file)."""
-    try:
-        return record_fill(request, result)
-    except InpaintError:  # the weights file vanished after the fill: the fill still happened, say so plainly
-        name = Path(request.weights).name if request.weights else "the shipped weights"
-        unknown = ModelIdentity("DeepFill v2 (weights could not be identified)", name, "unknown")
-        return record_fill(request, result, model=unknown)
 
 
 class SaveNote:

@@ -7,26 +7,38 @@ engine checks between stages.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from inpaint_core.api import DEEPFILL, Engine, InpaintRequest
+from inpaint_core.api import Engine, InpaintRequest, InpaintResult
 from inpaint_core.errors import CancelledError, InpaintError
-from inpaint_core.restore.provenance import identify_weights
+from inpaint_core.restore.provenance import FillRecord, ModelIdentity, record_fill
 
 log = logging.getLogger(__name__)
 
 
+def fill_record(request: InpaintRequest, result: InpaintResult) -> FillRecord:
+    """The provenance record of a fill (its weights identified by SHA-256, once per file). Made on the worker:
+    finding the filled pixels of a large mask, and hashing weights that a result does not identify, take time."""
+    try:
+        return record_fill(request, result)
+    except InpaintError:  # the weights file vanished after the fill: the fill still happened, say so plainly
+        name = Path(request.weights).name if request.weights else "the shipped weights"
+        unknown = ModelIdentity("DeepFill v2 (weights could not be identified)", name, "unknown")
+        return record_fill(request, result, model=unknown)
+
+
 class WorkerSignals(QObject):
-    """started(request_id), progress(request_id, stage, fraction), finished(result), failed(request_id, error),
-    cancelled(request_id). ``failed`` carries the exception object so the window can react to its type."""
+    """started(request_id), progress(request_id, stage, fraction), finished(result, record), failed(request_id,
+    error), cancelled(request_id). ``finished`` carries the result with its provenance record (`FillRecord`),
+    both made on the pool thread; ``failed`` carries the exception object so the window can react to its type."""
 
     started = Signal(int)
     progress = Signal(int, str, float)
-    finished = Signal(object)
+    finished = Signal(object, object)
     failed = Signal(int, object)
     cancelled = Signal(int)
 
@@ -60,6 +72,7 @@ class InpaintWorker(QRunnable):
                 progress=lambda stage, fraction: self.signals.progress.emit(rid, stage, float(fraction)),
                 cancel=self.cancel_event,
             )
+            record = fill_record(self.request, result)
         except CancelledError:
             self.signals.cancelled.emit(rid)
         except InpaintError as exc:
@@ -75,13 +88,4 @@ class InpaintWorker(QRunnable):
             if self.cancel_event.is_set():
                 self.signals.cancelled.emit(rid)
                 return
-            self._identify_weights()
-            self.signals.finished.emit(result)
-
-    def _identify_weights(self) -> None:
-        """Hash the weights here, on the pool thread, so the fill's provenance record (made on the GUI thread
-        as the fill is applied) finds the identity cached: hashing a weights file takes a noticeable pause."""
-        if self.request.engine != DEEPFILL:
-            return
-        with contextlib.suppress(InpaintError):  # then the record says the weights could not be identified
-            identify_weights(self.request.weights)
+            self.signals.finished.emit(result, record)

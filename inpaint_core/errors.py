@@ -22,6 +22,17 @@ class Remedy(StrEnum):
     OTHER_DETECTOR = (
         "other-detector"  # the learned scratch detector's weights are missing: use the classical one
     )
+    # training's (inpaint_core.train), which runs from the command line only: see TRAINING_REMEDIES
+    TRAINING_DATA = "training-data"  # no photos to train on: name photo folders or a pack
+    RESUME_OR_NEW_RUN = "resume-or-new-run"  # the run folder holds a run: continue it, or use another folder
+    WARM_OR_RESUME = "warm-or-resume"  # a warm start makes a new run: it cannot also resume one
+    MORE_STEPS = "more-steps"  # the run has reached its last step: give it more to train on
+
+
+# The remedies only training raises. Training has no editor front end, so only the CLI words them.
+TRAINING_REMEDIES = frozenset(
+    {Remedy.TRAINING_DATA, Remedy.RESUME_OR_NEW_RUN, Remedy.WARM_OR_RESUME, Remedy.MORE_STEPS}
+)
 
 
 class InpaintError(Exception):

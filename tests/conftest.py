@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers.photos import box_mask, synthetic_photo
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # photos, masks and the reference release; never committed
 QT_PACKAGES = ("PySide6", "shiboken6", "qtpy", "qtawesome", "pytestqt")
@@ -41,41 +43,6 @@ if os.environ.get("DEEPFILL_NO_QT"):
 
 # A narrow generator keeps the engine tests fast; the architecture is the same as with cnum=48.
 TEST_CNUM = 8
-
-
-def synthetic_photo(
-    height: int, width: int, channels: int = 3, dtype: type = np.uint8, seed: int = 0
-) -> np.ndarray:
-    """A smooth photo-like test image (gradients, a disc, mild noise) in the boundary layout.
-
-    Shape: -> (height, width) when channels == 1, else (height, width, channels)
-    """
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    r = 0.5 + 0.4 * np.sin(xx / max(width, 1) * 3.0)
-    g = 0.3 + 0.5 * yy / max(height, 1)
-    b = 0.6 - 0.3 * np.cos((xx + yy) / max(width + height, 1) * 5.0)
-    disc = (xx - width * 0.3) ** 2 + (yy - height * 0.6) ** 2 < (min(height, width) * 0.2) ** 2
-    rgb = np.stack([r, g, b], axis=2)
-    rgb[disc] = (0.9, 0.2, 0.1)
-    rgb += rng.normal(0.0, 0.02, rgb.shape).astype(np.float32)
-    peak = 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
-    rgb = np.clip(rgb, 0.0, 1.0)
-    if channels == 1:
-        out = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    elif channels == 4:
-        alpha = 0.5 + 0.5 * xx / max(width, 1)
-        out = np.concatenate([rgb, alpha[..., None]], axis=2)
-    else:
-        out = rgb
-    return np.rint(out * peak).astype(dtype)
-
-
-def box_mask(height: int, width: int, y0: int, x0: int, y1: int, x1: int) -> np.ndarray:
-    """An HxW bool mask with one rectangular hole [y0:y1, x0:x1]."""
-    mask = np.zeros((height, width), bool)
-    mask[y0:y1, x0:x1] = True
-    return mask
 
 
 @pytest.fixture

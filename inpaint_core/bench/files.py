@@ -118,7 +118,7 @@ def _package_root() -> Path:
 
 def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
     """Time load, save, the engine's paste and the CLI; see the module docstring."""
-    from inpaint_core.api import TELEA, InpaintRequest
+    from inpaint_core.api import DEEPFILL, TELEA, InpaintRequest
     from inpaint_core.engine import InpaintEngine
     from inpaint_core.image_io import load_image, save_image
 
@@ -141,7 +141,7 @@ def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
             f"{many}, telea": InpaintRequest(image=holes_photo, mask=holes, engine=TELEA),
         }
         if weights is not None:
-            deepfill = InpaintRequest(image=photo, mask=stroke, engine="deepfill", weights=weights)
+            deepfill = InpaintRequest(image=photo, mask=stroke, engine=DEEPFILL, weights=weights)
             engine.run(deepfill)  # load the model once, outside the timing
             requests[f"stroke across {mp}, deepfill (random-init weights)"] = deepfill
         # The inputs of the load and CLI rows, written once (not timed) by a fixed encoder, so that every
@@ -151,7 +151,7 @@ def run_files(config: FilesConfig, log: Log | None = None) -> FilesReport:
             cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
         cv2.imwrite(str(holes_png), holes)
         cli = [sys.executable, str(_package_root() / "main.py"), "inpaint", str(holes_jpeg)]
-        cli += ["--mask", str(holes_png), "--engine", "telea", "-o"]
+        cli += ["--mask", str(holes_png), "--engine", TELEA, "-o"]
         for run in range(config.runs):
             say(f"run {run + 1}/{config.runs}")
             _timed(report, f"load {mp} JPEG", load_image, jpeg_in)

@@ -212,7 +212,7 @@ def run_quality(
         model = engine_model(runner, weights, device, report)
         if model is None:
             continue
-        fills["deepfill"] = partial(through, DEEPFILL)
+        fills[DEEPFILL] = partial(through, DEEPFILL)
         if guide_edges:
             if not model.config.guide_channel:
                 report.notes.append(f"{EDGES_ENGINE} skipped: these weights have no guide channel")

@@ -15,6 +15,10 @@ CLI_ADVICE: dict[Remedy, str] = {
     Remedy.OVERWRITE: "pass --force to replace it",
     Remedy.OTHER_DETECTOR: "use --method classical or auto (with inpaint: --scratch-method), or give a "
     "detector weights file with --weights (detect-scratches, bench scratches)",
+    Remedy.TRAINING_DATA: "pass --data with photo folders or a .pack file",
+    Remedy.RESUME_OR_NEW_RUN: "pass --resume to continue it, or choose another --out",
+    Remedy.WARM_OR_RESUME: "use --warm in a new --out, or --resume without --warm",
+    Remedy.MORE_STEPS: "raise --steps above it to train on",
 }
 
 

@@ -130,7 +130,7 @@ def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             centre = tuple(int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
             axes = tuple(int(v) for v in rng.integers(size // 4, size // 2, 2))
             cv2.ellipse(region, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
-            region = cv2.GaussianBlur(region, (0, 0), 6.0)
+            region = np.asarray(cv2.GaussianBlur(region, (0, 0), 6.0), np.float32)
             lines += [
                 _walk(rng, size, rng.uniform(40, 160), 0.05, None, heading + rng.normal(0, 0.2))
                 for _ in range(60)
@@ -195,7 +195,7 @@ def _boards(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     layers = np.stack([shade, seams.astype(np.float32) / 255, lit.astype(np.float32) / 255], axis=2)
     angle = rng.choice([0.0, 90.0]) + (rng.normal(0, 12) if rng.random() < 0.4 else 0.0)
     turn = cv2.getRotationMatrix2D((big / 2, big / 2), float(angle), 1.0)
-    layers = cv2.warpAffine(layers, turn, (big, big), flags=cv2.INTER_LINEAR)
+    layers = np.asarray(cv2.warpAffine(layers, turn, (big, big), flags=cv2.INTER_LINEAR), np.float32)
     off = (big - size) // 2
     shade, seam, edge_lit = (layers[off : off + size, off : off + size, i] for i in range(3))
     out = np.clip(rgb * shade[..., None], 0.0, 1.0)

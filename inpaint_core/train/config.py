@@ -198,7 +198,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or key not in known:
-            raise ConfigError(f"--set needs KEY=VALUE with a known config key, got {item!r}")
+            raise ConfigError(f"a config change needs KEY=VALUE with a known config key, got {item!r}")
         try:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:

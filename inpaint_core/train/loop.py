@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from inpaint_core.errors import Remedy
 from inpaint_core.image_ops import resize_short_side
 from inpaint_core.model import DeepFillV2Generator, DiscriminatorConfig, GeneratorConfig, SNPatchDiscriminator
 from inpaint_core.model.layers import use_fused_gating
@@ -143,7 +144,9 @@ def load_photos(config: TrainConfig) -> tuple[Items, Items]:
     if folders:
         items.extend(list_photos(folders))
     if not items:
-        raise RunFolderError("no training data: pass --data with photo folders or a .pack file")
+        raise RunFolderError(
+            "no training data: no photo folder or .pack file was given", remedy=Remedy.TRAINING_DATA
+        )
     if config.val:
         val_all: Items = list(list_photos([config.val]))
         # +1: the split keeps one back
@@ -309,7 +312,7 @@ def _prepare_run_dir(run_dir: Path, resume: bool) -> Path | None:
     if resume and found is None:
         raise RunFolderError(f"nothing to resume in {run_dir}: no ckpt_*.pt there")
     if not resume and (found is not None or (run_dir / EXPORT_FILE).exists()):
-        raise RunFolderError(f"{run_dir} already holds a training run; pass --resume or choose another --out")
+        raise RunFolderError(f"{run_dir} already holds a training run", remedy=Remedy.RESUME_OR_NEW_RUN)
     return found
 
 
@@ -364,7 +367,10 @@ def train(
             final validation, checkpoint, carry set and export (the relay's SIGTERM handler sets it).
     """
     if warm is not None and resume:
-        raise RunFolderError("--warm starts a new run from weights; it cannot be combined with --resume")
+        raise RunFolderError(
+            "a warm start begins a new run from weights; it cannot also resume one",
+            remedy=Remedy.WARM_OR_RESUME,
+        )
     run = Path(run_dir)
     ctx = distributed.setup(device)
     budget = TimeBudget(deadline, margin_s) if deadline is not None else None
@@ -478,7 +484,9 @@ def _train(
             ema.module.load_state_dict(ckpt.get("G_ema", ckpt["G"]))
         restore_rng_state(ckpt["rng"])
     if start >= config.steps and warm is not None:
-        raise RunFolderError(f"the carry set is at step {start}; raise --steps above it to train on")
+        raise RunFolderError(
+            f"the carry set is at step {start}, the run's last step", remedy=Remedy.MORE_STEPS
+        )
 
     train_items, val_items = photos if photos is not None else load_photos(config)
     val_set: ValSet | None = build_val_set(val_items, config) if ctx.is_main else None

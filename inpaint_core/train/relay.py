@@ -123,7 +123,7 @@ def parse_deadline(text: str, now: float | None = None) -> float:
             return at if at > now else at + 86400.0
         return float(text)
     except ValueError:
-        raise InpaintError(f"--deadline {text!r}: use HH:MM, +MINUTES or Unix seconds") from None
+        raise InpaintError(f"deadline {text!r} is not a time: use HH:MM, +MINUTES or Unix seconds") from None
 
 
 def _alive(pid: int) -> bool:

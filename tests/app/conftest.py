@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.dialogs import ask_box
 from app.main_window import MainWindow
 from app.settings import AppSettings
-from tests.app.qt_helpers import photo
+from tests.helpers.photos import synthetic_photo
 
 
 class DialogRecorder:
@@ -67,7 +67,7 @@ def make_window(
         qtbot.addWidget(window)
         window.resize(900, 700)
         window.show()
-        window.doc.set_photo(photo() if image is None else image)
+        window.doc.set_photo(synthetic_photo() if image is None else image)
         windows.append(window)
         return window
 

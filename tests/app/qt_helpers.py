@@ -1,23 +1,14 @@
-"""Helpers of the editor's tests: a small synthetic photo and real mouse events on the canvas."""
+"""Helpers of the editor's tests: real mouse events on the canvas (photos come from tests/helpers/photos.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from app.main_window import MainWindow
-
-
-def photo(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
-    """A small synthetic RGB photo: smooth gradients plus a little noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    img = np.stack([xx * 255 / width, yy * 255 / height, (xx + yy) * 127 / (width + height)], axis=2)
-    return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
 
 
 def send_mouse(

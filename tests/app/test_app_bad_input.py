@@ -25,7 +25,7 @@ from app.recovery import Snapshot, find_orphans, read_snapshot, write_snapshot
 from inpaint_core import image_io
 from inpaint_core.api import RESOURCES
 from inpaint_core.boxes import Box
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
 Button = QMessageBox.StandardButton

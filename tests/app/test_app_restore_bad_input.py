@@ -23,7 +23,7 @@ from inpaint_core import image_io
 from inpaint_core.files import atomic_write
 from inpaint_core.restore.provenance import sidecar_path
 from tests.app.test_app_bad_input import _answers
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
 Button = QMessageBox.StandardButton

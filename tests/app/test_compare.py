@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
 
 from app import qimage_convert
 from app.theme import apply_theme
-from tests.app.qt_helpers import drag, photo
+from tests.app.qt_helpers import drag
+from tests.helpers.photos import synthetic_photo
 
 
 def shown_photo(window: Any) -> np.ndarray:
@@ -71,7 +72,7 @@ def test_split_compare_by_pixels_through_undo_and_redo(make_window: Any, qtbot: 
 
 def test_another_photo_is_its_own_before(make_window: Any, qtbot: Any) -> None:
     window, _before, _after = filled_window(make_window, qtbot)
-    other = photo(seed=5)
+    other = synthetic_photo(seed=5)
     window.doc.set_photo(other)
     window.view.photo_item.show_original = True
     assert np.array_equal(shown_photo(window), other)

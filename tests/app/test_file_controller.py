@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from inpaint_core import image_io
 from inpaint_core.boxes import Box
-from tests.app.qt_helpers import drag, photo
+from tests.app.qt_helpers import drag
+from tests.helpers.photos import synthetic_photo
 
 
 def _save_dialog(monkeypatch: pytest.MonkeyPatch, path: Path | str) -> None:
@@ -42,7 +43,7 @@ def test_jpeg_export_keeps_exif_and_icc(
     exif = Image.Exif()
     exif[0x010F] = "TestCam"  # Make
     icc = b"\0" * 128  # opaque bytes are enough: PIL stores the profile as is
-    Image.fromarray(photo()).save(src, exif=exif.tobytes(), icc_profile=icc, quality=95)
+    Image.fromarray(synthetic_photo()).save(src, exif=exif.tobytes(), icc_profile=icc, quality=95)
     window = make_window()
     assert window.files.open_path(src)
     out = tmp_path / "export.jpg"
@@ -60,7 +61,7 @@ def test_save_never_overwrites_the_original_without_asking(
     make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialogs: Any
 ) -> None:
     src = tmp_path / "orig.png"
-    Image.fromarray(photo()).save(src)
+    Image.fromarray(synthetic_photo()).save(src)
     original_bytes = src.read_bytes()
     window = make_window()
     assert window.files.open_path(src)
@@ -110,7 +111,7 @@ def test_mask_export_import_round_trip(make_window: Any, tmp_path: Path, dialogs
 
 def test_drop_opens_the_file(make_window: Any, tmp_path: Path) -> None:
     src = tmp_path / "dropped.png"
-    Image.fromarray(photo(30, 40)).save(src)
+    Image.fromarray(synthetic_photo(30, 40)).save(src)
     window = make_window()
     window.view.file_dropped.emit(str(src))
     assert window.doc.path == src and window.doc.width == 40
@@ -120,7 +121,7 @@ def test_saving_a_cmyk_photo_says_it_becomes_rgb(
     make_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialogs: Any
 ) -> None:
     src = tmp_path / "print.jpg"
-    Image.fromarray(photo()).convert("CMYK").save(src, quality=95)
+    Image.fromarray(synthetic_photo()).convert("CMYK").save(src, quality=95)
     original_bytes = src.read_bytes()
     window = make_window()
     assert window.files.open_path(src)
@@ -130,5 +131,5 @@ def test_saving_a_cmyk_photo_says_it_becomes_rgb(
     assert not window.files.save()
     assert src.read_bytes() == original_bytes
     assert dialogs.calls[-1][1] == "Overwrite the original?" and "CMYK colours" in dialogs.calls[-1][2]
-    window.doc.set_photo(photo())  # another photo: nothing to warn about
+    window.doc.set_photo(synthetic_photo())  # another photo: nothing to warn about
     assert window.doc.converted_from is None

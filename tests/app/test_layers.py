@@ -11,7 +11,8 @@ import pytest
 from app.canvas import mask_ops
 from app.document import FORBID, GUIDE, LAYERS, MASK
 from inpaint_core.boxes import Box
-from tests.app.qt_helpers import drag, photo
+from tests.app.qt_helpers import drag
+from tests.helpers.photos import synthetic_photo
 
 PAINT_TOOL = {MASK: "brush", GUIDE: "guide", FORBID: "forbid"}
 
@@ -92,7 +93,7 @@ def _fill(window: Any, qtbot: Any) -> None:
 
 
 def test_a_fill_clears_a_soft_stroke_completely(make_window: Any, qtbot: Any) -> None:
-    window = make_window(image=photo(120, 160))
+    window = make_window(image=synthetic_photo(120, 160))
     window.set_tool("brush")
     window.tool_settings.set_hardness(0.0)  # soft: a wide rim below the hole threshold
     window.tool_settings.set_size(30)
@@ -112,7 +113,7 @@ def test_a_fill_clears_a_soft_stroke_completely(make_window: Any, qtbot: Any) ->
 
 
 def test_a_fill_clears_the_guide_and_do_not_borrow_it_used(make_window: Any, qtbot: Any) -> None:
-    window = make_window(image=photo(200, 400))
+    window = make_window(image=synthetic_photo(200, 400))
     _paint(window, MASK, [(60.0, 100.0), (90.0, 100.0)], size=14)
     _paint(window, GUIDE, [(62.0, 100.0), (88.0, 100.0)])
     _paint(window, FORBID, [(120.0, 60.0), (120.0, 140.0)], size=10)  # beside the hole: inside its window

@@ -4,7 +4,6 @@ facts, --weights for one session only, and error boxes in the editor's language.
 from __future__ import annotations
 
 import argparse
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,12 @@ from app.main import session_settings
 from app.messages import gui_text
 from app.settings import AppSettings
 from app.widgets.engine_panel import NO_DEVICE, SHIPPED, file_key
-from inpaint_core.api import InpaintRequest, InpaintResult
 from inpaint_core.engine import InpaintEngine
-from inpaint_core.errors import CancelledError, InpaintError
+from inpaint_core.errors import InpaintError
 from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
 from tests.app.qt_helpers import drag
+from tests.helpers.fake_engine import FakeEngine
+from tests.helpers.photos import synthetic_photo
 
 
 def _item_enabled(combo: Any, key: str) -> bool:
@@ -33,14 +33,6 @@ def _item_enabled(combo: Any, key: str) -> bool:
 
 def _tooltip(combo: Any, key: str) -> str:
     return str(combo.itemData(combo.findData(key), Qt.ItemDataRole.ToolTipRole))
-
-
-class CpuOnlyEngine(InpaintEngine):
-    """The real engine on a machine without a GPU."""
-
-    @staticmethod
-    def available_devices() -> tuple[str, ...]:
-        return ("auto", "cpu")
 
 
 def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
@@ -58,7 +50,7 @@ def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
 
 
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
-    window = make_window(engine=CpuOnlyEngine())
+    window = make_window(engine=FakeEngine(devices=("auto", "cpu")))  # no GPU here
     device = window.engine_panel.device
     assert not _item_enabled(device, "cuda") and _tooltip(device, "cuda") == NO_DEVICE
     assert _item_enabled(device, "cpu") and _item_enabled(device, "auto")
@@ -151,29 +143,10 @@ def test_a_published_checkpoint_converts_off_the_gui_thread(
     assert Path(blocker.args[0]).name == "states_tf_places2-2.safetensors"
 
 
-class GateConverter:
-    """An engine whose conversion waits for a gate and honours cancel, as the real one does between stages."""
-
-    def __init__(self) -> None:
-        self.gate, self.entered = threading.Event(), threading.Event()
-
-    def run(self, request: InpaintRequest, progress: Any = None, cancel: Any = None) -> InpaintResult:
-        raise AssertionError("not used")
-
-    def available_devices(self) -> tuple[str, ...]:
-        return ("auto", "cpu")
-
-    def convert_weights(self, source: Any, output: Any, progress: Any = None, cancel: Any = None) -> Path:
-        self.entered.set()
-        assert self.gate.wait(10)
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("cancelled")
-        Path(output).write_bytes(b"")
-        return Path(output)
-
-
 def test_cancelling_a_conversion_leaves_nothing(make_window: Any, qtbot: Any, tmp_path: Path) -> None:
-    engine = GateConverter()
+    engine = (
+        FakeEngine()
+    )  # its conversion waits at the gate and honours cancel, as the real one between stages
     window = make_window(engine=engine)
     window.settings.models_dir = tmp_path / "models"
     assert window.weights_loader.load(tmp_path / "snap-0.index")
@@ -244,11 +217,7 @@ def test_the_weights_missing_question_speaks_gui(make_window: Any, qtbot: Any, d
     from inpaint_core.engine import NO_WEIGHTS_MESSAGE
     from inpaint_core.errors import WeightsMissingError
 
-    class NoWeights:
-        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
-            raise WeightsMissingError(NO_WEIGHTS_MESSAGE)
-
-    window = make_window(engine=NoWeights())
+    window = make_window(engine=FakeEngine(error=WeightsMissingError(NO_WEIGHTS_MESSAGE)))
     window.settings.engine = "deepfill"
     window.tool_settings.set_size(10)
     drag(window, [(20.0, 20.0), (40.0, 24.0)])
@@ -264,9 +233,8 @@ def test_fast_fills_sets_a_time_budget_and_the_panel_shows_the_model_size(
     """The "Fast fills" option (on by default) asks the engine for an interactive fill; the panel then says what resolution
     the model worked at, and the choice persists."""
     from inpaint_core.api import INTERACTIVE_SECONDS
-    from tests.app.qt_helpers import photo
 
-    window = make_window(image=photo(160, 200))
+    window = make_window(image=synthetic_photo(160, 200))
     assert window.weights_loader.load(random_weights)
     panel = window.engine_panel
     assert panel.fast_fills.isChecked() and panel.last_fill.text() == "Last fill: none yet"

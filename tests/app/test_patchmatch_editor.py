@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF
 
 from app.settings import AppSettings
 from tests.app.qt_helpers import drag
-from tests.core.test_patchmatch import textured
+from tests.helpers.photos import textured
 
 
 def test_patchmatch_fill_with_its_source_map_in_the_inspector(make_window: Any, qtbot: Any) -> None:

@@ -21,25 +21,23 @@ import app.restore_controller as restore_controller
 from app import qimage_convert
 from app.document import MASK
 from app.widgets.attention_panel import FLOW, REUSE
-from inpaint_core.api import InpaintResult
 from inpaint_core.boxes import Box
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.restore.provenance import not_original, sidecar_path
 from inpaint_core.restore.reuse import reuse_density, reuse_rgba
 from inpaint_core.restore.scratches import detect_scratches
-from inpaint_core.restore.synthetic import Damage, add_scratches, add_specks, texture
-from tests.app.qt_helpers import drag, photo
+from inpaint_core.restore.synthetic import Damage
+from tests.app.qt_helpers import drag
 from tests.conftest import REPO
+from tests.helpers.fake_engine import FakeEngine
+from tests.helpers.photos import damaged_photo, synthetic_photo
 
 SIZE = 160
 
 
 def scratched(seed: int = 0) -> Damage:
     """A sky-like photo with three 2 px scratches and a few specks (the detector's easy case)."""
-    rng = np.random.default_rng(seed)
-    damage = add_scratches(texture("smooth", SIZE, SIZE, seed=seed), rng, 2.0, count=3)
-    specks = add_specks(damage.image, rng, sizes=(3.0, 6.0), count=6)
-    return Damage(specks.image, damage.truth | specks.truth)
+    return damaged_photo(SIZE, SIZE, seed, scratch_width=2.0, speck_sizes=(3.0, 6.0))
 
 
 def _wait_proposal(qtbot: Any, window: Any, action: Any) -> np.ndarray:
@@ -154,7 +152,7 @@ def test_apply_detects_at_full_resolution_on_the_worker(
     _wait_proposal(qtbot, window, restore.find_scratches)
     with qtbot.waitSignal(restore.scratches.busy_changed, timeout=30000):
         restore.scratches.apply()
-        window.doc.set_photo(photo(SIZE, SIZE))
+        window.doc.set_photo(synthetic_photo(SIZE, SIZE))
     qtbot.waitUntil(lambda: not restore.scratches.busy, timeout=30000)
     assert stack.count() == 0 and not window.doc.mask_array().any()
 
@@ -233,7 +231,7 @@ def test_without_learned_weights_the_panel_says_so(
 
 # -- tone -----------------------------------------------------------------------------------------------------
 def test_tone_is_described_and_the_checkbox_reaches_the_request(make_window: Any) -> None:
-    grey = photo().mean(axis=2, keepdims=True)
+    grey = synthetic_photo().mean(axis=2, keepdims=True)
     sepia = np.clip(grey * np.array([1.07, 0.95, 0.78]) + np.array([8, 3, 0]), 0, 255).astype(np.uint8)
     window = make_window(image=sepia)
     panel = window.restore.panel
@@ -242,7 +240,7 @@ def test_tone_is_described_and_the_checkbox_reaches_the_request(make_window: Any
     assert window.inpaint.make_request().tone == "auto"
     panel.tone_box.setChecked(False)
     assert window.settings.tone == "off" and window.inpaint.make_request().tone == "off"
-    window.doc.set_photo(photo())
+    window.doc.set_photo(synthetic_photo())
     assert panel.tone_label.text().startswith("Colour photo")
 
 
@@ -329,25 +327,13 @@ def test_export_provenance_from_the_file_menu(
     assert not (tmp_path / "study.png").exists()  # only the record: the photo is saved with Save
 
 
-class _NoRecordEngine:
-    """Blocks until released; a stand-in whose result is dropped as stale."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-
-    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
-        assert self.gate.wait(10)
-        h, w = request.image.shape[:2]
-        return InpaintResult(request.image.copy(), None, None, [Box(0, 0, w, h)], request.request_id)
-
-
 def test_a_stale_fill_leaves_no_record(make_window: Any, qtbot: Any) -> None:
-    engine = _NoRecordEngine()
+    engine = FakeEngine(honour_cancel=False)  # its result is dropped as stale
     window = make_window(engine=engine)
     _set_mask(window, Box(8, 6, 22, 18))
     window.settings.engine = "telea"
     window.start_inpaint()
-    window.doc.set_photo(photo(seed=3))  # another photo: the running fill is stale
+    window.doc.set_photo(synthetic_photo(seed=3))  # another photo: the running fill is stale
     with qtbot.waitSignal(window.inpaint.running_changed, timeout=10000):
         engine.gate.set()
     assert window.restore.provenance.fills() == [] and window.doc.undo_stack.count() == 0
@@ -396,7 +382,7 @@ def test_reuse_heat_map_shows_beside_the_flow_and_exports(
 def test_opening_a_photo_with_a_record_beside_it_says_so(make_window: Any, tmp_path: Path) -> None:
     window = make_window()
     path = tmp_path / "restored.png"
-    save_image(path, photo())
+    save_image(path, synthetic_photo())
     assert window.files.open_path(path, ask=False)
     assert window.restore.panel.provenance_label.text().startswith("No fills yet")
     sidecar_path(path).mkdir()
@@ -410,8 +396,9 @@ def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
     make_window: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, random_weights: Path
 ) -> None:
     """A save with a fill writes the record's full-size maps on the file worker, with the busy bar up; the
-    weights are hashed on the fill's worker, not as the fill is applied."""
+    weights are hashed on the fill's worker (by the engine, which reports the hash), not as the fill is applied."""
     import app.provenance_controller as provenance_controller
+    import inpaint_core.engine as engine
     import inpaint_core.restore.provenance as provenance
 
     window = make_window()
@@ -420,9 +407,10 @@ def test_the_record_is_written_and_the_weights_hashed_off_the_gui_thread(
     window.settings.weights = str(weights)
     hashed: list[threading.Thread] = []
     real_hash = provenance.sha256_file
-    monkeypatch.setattr(
-        provenance, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1]
-    )
+    for module in (engine, provenance):  # whoever hashes it: the engine does, the record reads the result
+        monkeypatch.setattr(
+            module, "sha256_file", lambda p: (hashed.append(threading.current_thread()), real_hash(p))[1]
+        )
     _fill(window, qtbot, Box(20, 14, 40, 32), "deepfill")
     assert hashed and threading.main_thread() not in hashed
     assert window.restore.provenance.fills()[0].model is not None
@@ -517,7 +505,7 @@ def _earlier_session(tmp_path: Path, mode: str) -> tuple[Path, Path, subprocess.
     """A first editor process: opens scan.png, fills, saves out.png (and in "crash" mode fills again and
     waits to be killed). Returns the scan, the saved photo and the process."""
     scan, out = tmp_path / "scan.png", tmp_path / "out.png"
-    save_image(scan, photo())
+    save_image(scan, synthetic_photo())
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     child = subprocess.Popen(
         [sys.executable, "-c", _EARLIER_SESSION, str(tmp_path), str(scan), str(out), mode],

@@ -4,7 +4,6 @@ theme menu, contrast, the stable attention legend, inspect labels, fill on relea
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,17 @@ from app.canvas.inspect_overlay import percent
 from app.dialogs.shortcuts_dialog import ShortcutsDialog
 from app.theme import icon_color, warning_color
 from app.widgets.flow_legend import WHEEL
-from inpaint_core.api import InpaintResult
-from inpaint_core.boxes import Box
-from inpaint_core.errors import CancelledError
 from inpaint_core.image_io import save_image
-from tests.app.qt_helpers import drag, photo, send_mouse
+from tests.app.qt_helpers import drag, send_mouse
+from tests.helpers.fake_engine import FakeEngine
+from tests.helpers.photos import synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 # -- canvas keys whatever has the focus ---------------------------------------------------------------------
 def test_space_drag_pans_after_a_panel_control_was_clicked(make_window: Any, qtbot: Any) -> None:
-    window = make_window(image=photo(600, 800))
+    window = make_window(image=synthetic_photo(600, 800))
     window.view.zoom_100()
     window.set_tool("lasso")
     button = window.engine_panel.inpaint_button
@@ -118,7 +116,7 @@ def test_startup_shows_the_name_and_a_busy_state_while_the_photo_loads(
 ) -> None:
     window = make_window()
     path = tmp_path / "holiday.png"
-    save_image(path, photo(64, 96))
+    save_image(path, synthetic_photo(64, 96))
     window.open_at_startup(path)
     assert window.windowTitle().startswith("holiday.png")
     assert "holiday.png" in window.statusBar().currentMessage()
@@ -337,31 +335,19 @@ def test_fill_on_release_preference(make_window: Any, qtbot: Any) -> None:
     assert not window.inpaint.is_running and window.doc.undo_stack.count() == steps + 1
 
 
-class ReportingEngine:
-    """Reports per-window progress the way an engine might, then waits for a gate and honours cancel."""
-
-    def __init__(self) -> None:
-        self.gate, self.reported = threading.Event(), threading.Event()
-
-    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
-        progress("paste", 0.91)
-        progress("window 2 of 3: paste", 0.95)
-        self.reported.set()
-        assert self.gate.wait(10)
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("cancelled")
-        height, width = request.image.shape[:2]
-        return InpaintResult(request.image.copy(), None, None, [Box(0, 0, width, height)], request.request_id)
+def reporting_engine() -> FakeEngine:
+    """Reports per-window progress the way an engine might, then waits for its gate and honours cancel."""
+    return FakeEngine(before=(("paste", 0.91), ("window 2 of 3: paste", 0.95)))
 
 
 def test_progress_and_cancel_feedback(make_window: Any, qtbot: Any) -> None:
-    engine = ReportingEngine()
+    engine = reporting_engine()
     window = make_window(engine=engine)
     window.tool_settings.set_size(10)
     drag(window, [(20.0, 20.0), (40.0, 24.0)])
     with qtbot.waitSignal(window.inpaint.progress, timeout=5000):
         window.start_inpaint()
-    assert engine.reported.wait(5)
+    assert engine.entered.wait(5)
     qtbot.waitUntil(lambda: window.progress_bar.value() == 95, timeout=5000)
     assert "window 2 of 3: paste" in window.statusBar().currentMessage()
     assert window.act_cancel.isEnabled()
@@ -487,26 +473,15 @@ def test_a_long_status_message_is_not_cut_off_by_the_fields(make_window: Any, qt
     assert window.status_fields.model.isVisible()  # back once the message is gone
 
 
-class SlowClassicalEngine(ReportingEngine):
-    """A classical fill's one long OpenCV call: "refine" at 10 %, then nothing until the gate opens."""
-
-    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
-        progress("refine", 0.1)
-        self.reported.set()
-        assert self.gate.wait(10)
-        progress("paste", 0.9)
-        height, width = request.image.shape[:2]
-        return InpaintResult(request.image.copy(), None, None, [Box(0, 0, width, height)], request.request_id)
-
-
 def test_a_classical_fill_shows_it_is_busy_not_a_frozen_percentage(make_window: Any, qtbot: Any) -> None:
-    engine = SlowClassicalEngine()
+    # a classical fill's one long OpenCV call: "refine" at 10 %, then nothing until the gate opens
+    engine = FakeEngine(before=(("refine", 0.1),), after=(("paste", 0.9),), honour_cancel=False)
     window = make_window(engine=engine)
     window.settings.engine = "telea"
     window.tool_settings.set_size(10)
     drag(window, [(20.0, 20.0), (40.0, 24.0)])
     window.start_inpaint()
-    assert engine.reported.wait(5)
+    assert engine.entered.wait(5)
     qtbot.waitUntil(lambda: window.progress_bar.maximum() == 0, timeout=5000)  # busy, no percentage
     assert "no progress to report" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith(" 1 s"), timeout=5000)  # it counts

@@ -11,42 +11,19 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.canvas.commands import FillCommand
 from app.workers import InpaintWorker
-from inpaint_core.api import InpaintRequest, InpaintResult
+from inpaint_core.api import InpaintRequest
 from inpaint_core.boxes import Box
 from inpaint_core.engine import InpaintEngine
-from inpaint_core.errors import CancelledError, DeviceError, WeightsMissingError
-from tests.app.qt_helpers import drag, photo
+from inpaint_core.errors import DeviceError, WeightsMissingError
+from tests.app.qt_helpers import drag
+from tests.helpers.fake_engine import FakeEngine
+from tests.helpers.photos import synthetic_photo
 
 
-class GateEngine:
-    """Blocks in ``run`` until ``gate`` is set, then fills the hole with a grey that encodes the request id.
-
-    ``honour_cancel=False`` imitates an engine that finished its last stage before it saw the cancel flag.
-    """
-
-    def __init__(self, honour_cancel: bool = True) -> None:
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.honour_cancel = honour_cancel
-
-    def run(self, request: Any, progress: Any = None, cancel: Any = None) -> InpaintResult:
-        if progress is not None:
-            progress("load", 0.0)
-        self.entered.set()
-        assert self.gate.wait(10), "test never opened the gate"
-        if self.honour_cancel and cancel is not None and cancel.is_set():
-            raise CancelledError("cancelled")
-        out = request.image.copy()
-        out[request.mask > 0] = 40 * request.request_id
-        height, width = out.shape[:2]
-        # One window over the whole photo: like the real engine's, it holds every changed pixel.
-        return InpaintResult(
-            image=out,
-            coarse=None,
-            attention=None,
-            windows=[Box(0, 0, width, height)],
-            request_id=request.request_id,
-        )
+def gate_engine(honour_cancel: bool = True) -> FakeEngine:
+    """Waits at its gate, then fills the hole with a grey that encodes the request id; ``honour_cancel=False``
+    imitates an engine that finished its last stage before it saw the cancel flag."""
+    return FakeEngine(before=(("load", 0.0),), honour_cancel=honour_cancel, grey=True)
 
 
 def _paint_hole(window: Any) -> np.ndarray:
@@ -56,7 +33,7 @@ def _paint_hole(window: Any) -> np.ndarray:
 
 
 def test_worker_result_differs_only_inside_the_mask_real_telea(qtbot: Any) -> None:
-    img = photo()
+    img = synthetic_photo()
     mask = np.zeros(img.shape[:2], np.uint8)
     mask[10:30, 20:40] = 1
     request = InpaintRequest(image=img, mask=mask, engine="telea", request_id=7)
@@ -94,7 +71,7 @@ def test_fill_through_the_window_is_one_undoable_step(make_window: Any, qtbot: A
 
 
 def test_fill_history_keeps_only_the_windows(make_window: Any, qtbot: Any) -> None:
-    window = make_window(image=photo(300, 400))
+    window = make_window(image=synthetic_photo(300, 400))
     window.settings.engine = "telea"
     window.view.zoom_100()
     mask = _paint_hole(window)
@@ -120,7 +97,7 @@ def test_fill_history_keeps_only_the_windows(make_window: Any, qtbot: Any) -> No
 
 
 def test_cancel_leaves_the_document_unchanged(make_window: Any, qtbot: Any) -> None:
-    engine = GateEngine()
+    engine = gate_engine()
     window = make_window(engine=engine)
     _paint_hole(window)
     before, steps = window.doc.image.copy(), window.doc.undo_stack.count()
@@ -136,8 +113,8 @@ def test_cancel_leaves_the_document_unchanged(make_window: Any, qtbot: Any) -> N
 
 
 def test_worker_cancel_signal(qtbot: Any) -> None:
-    engine = GateEngine()
-    img = photo()
+    engine = gate_engine()
+    img = synthetic_photo()
     mask = np.ones(img.shape[:2], np.uint8)
     worker = InpaintWorker(engine, InpaintRequest(image=img, mask=mask, engine="telea", request_id=3))
     pool = QThreadPool()
@@ -151,7 +128,7 @@ def test_worker_cancel_signal(qtbot: Any) -> None:
 
 
 def test_a_superseded_result_is_dropped(make_window: Any, qtbot: Any) -> None:
-    engine = GateEngine(honour_cancel=False)
+    engine = gate_engine(honour_cancel=False)
     window = make_window(engine=engine)
     mask = _paint_hole(window)
     first = window.start_inpaint()
@@ -169,7 +146,7 @@ def test_a_superseded_result_is_dropped(make_window: Any, qtbot: Any) -> None:
 
 
 def test_a_result_for_a_changed_photo_is_dropped(make_window: Any, qtbot: Any) -> None:
-    engine = GateEngine()
+    engine = gate_engine()
     window = make_window(engine=engine)
     _paint_hole(window)
     window.start_inpaint()
@@ -185,7 +162,7 @@ def test_a_result_for_a_changed_photo_is_dropped(make_window: Any, qtbot: Any) -
 
 
 def test_painting_while_the_fill_runs_is_kept(make_window: Any, qtbot: Any) -> None:
-    engine = GateEngine()
+    engine = gate_engine()
     window = make_window(engine=engine)
     hole = _paint_hole(window)
     window.start_inpaint()
@@ -202,11 +179,8 @@ def test_painting_while_the_fill_runs_is_kept(make_window: Any, qtbot: Any) -> N
 def test_engine_error_shows_a_message_and_keeps_the_document(
     make_window: Any, qtbot: Any, dialogs: Any
 ) -> None:
-    class FailingEngine:
-        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
-            raise DeviceError("CUDA ran out of memory; lower the max resolution or use the CPU")
-
-    window = make_window(engine=FailingEngine())
+    error = DeviceError("CUDA ran out of memory; lower the max resolution or use the CPU")
+    window = make_window(engine=FakeEngine(error=error))
     _paint_hole(window)
     before, steps = window.doc.image.copy(), window.doc.undo_stack.count()
     with qtbot.waitSignal(window.inpaint.failed, timeout=10000):
@@ -217,15 +191,9 @@ def test_engine_error_shows_a_message_and_keeps_the_document(
 
 
 def test_missing_deepfill_weights_offer_auto(make_window: Any, qtbot: Any, dialogs: Any) -> None:
-    class NoWeightsEngine(InpaintEngine):
-        """The real engine, as it behaves when no DeepFill weights are installed."""
-
-        def run(self, request: Any, progress: Any = None, cancel: Any = None) -> Any:
-            if request.engine == "deepfill":
-                raise WeightsMissingError("no DeepFill weights are installed")
-            return super().run(request, progress, cancel)
-
-    window = make_window(engine=NoWeightsEngine())
+    # as the real engine behaves when no DeepFill weights are installed
+    missing = WeightsMissingError("no DeepFill weights are installed")
+    window = make_window(engine=FakeEngine(error=missing, error_engines=("deepfill",), gated=False))
     window.settings.engine = "deepfill"
     _paint_hole(window)
     dialogs.answer = QMessageBox.StandardButton.Yes
@@ -235,3 +203,30 @@ def test_missing_deepfill_weights_offer_auto(make_window: Any, qtbot: Any, dialo
     assert window.settings.engine == "auto"
     assert window.engine_panel.model.currentData() == "auto"
     assert window.inpaint.last_engine_used == "auto"
+
+
+def test_the_provenance_record_is_made_on_the_worker_and_arrives_with_the_result(
+    make_window: Any, qtbot: Any, monkeypatch: Any
+) -> None:
+    """The GUI thread only keeps the record: it is built on the pool thread and sent with the result."""
+    import app.workers as workers
+
+    made: list[tuple[bool, Any]] = []
+
+    def spy(request: Any, result: Any) -> Any:
+        record = real(request, result)
+        made.append((threading.current_thread() is threading.main_thread(), record))
+        return record
+
+    real = workers.record_fill
+    monkeypatch.setattr(workers, "record_fill", spy)
+    window = make_window()
+    window.settings.engine = "telea"
+    mask = _paint_hole(window)
+    with qtbot.waitSignal(window.inpaint.applied, timeout=30000):
+        window.start_inpaint()
+    assert len(made) == 1
+    on_gui_thread, record = made[0]
+    assert not on_gui_thread
+    assert window.restore.provenance.fills() == [record]  # the very record the worker sent
+    assert record.engine == "telea" and np.array_equal(record.mask, mask > 0)

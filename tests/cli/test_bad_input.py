@@ -27,8 +27,8 @@ from inpaint_core.errors import InpaintError, MaskError, OutOfMemoryError, Weigh
 from inpaint_core.files import atomic_write, sweep_stale_temps, temp_path_for
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.weights import load_generator
-from tests.cli.conftest import stalled_process
-from tests.conftest import box_mask, synthetic_photo
+from tests.cli.conftest import one_error_line, stalled_process
+from tests.helpers.photos import box_mask, synthetic_photo
 
 REPO = Path(__file__).resolve().parents[2]
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and signals")
@@ -46,12 +46,6 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
         _write(tmp_path / "photo.png", synthetic_photo(48, 64)),
         _write(tmp_path / "mask.png", box_mask(48, 64, 16, 20, 30, 40).astype(np.uint8) * 255),
     )
-
-
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    return lines[0]
 
 
 def _run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,7 +81,7 @@ def test_native_decoder_chatter_stays_off_stderr(tmp_path: Path) -> None:
     assert len(loud.stderr.strip().splitlines()) > 1, "this file no longer makes a native library talk"
     quiet = _run_cli(*args)
     assert quiet.returncode == 2
-    assert "corrupt" in _one_error_line(quiet.stderr)
+    assert "corrupt" in one_error_line(quiet.stderr)
     assert not (tmp_path / "out.png").exists()
 
 
@@ -131,7 +125,7 @@ def test_whole_image_mask_with_a_classical_engine(
     full = _write(tmp_path / "full.png", np.full((48, 64), 255, np.uint8))
     out = tmp_path / "out.png"
     assert main(["inpaint", str(pair[0]), "--mask", str(full), "-o", str(out), "--engine", engine]) == 2
-    assert "covers the whole image" in _one_error_line(capsys.readouterr().err)
+    assert "covers the whole image" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -143,7 +137,7 @@ def test_a_wrong_size_guide_or_forbid_file_is_named_as_such(
     out = tmp_path / "out.png"
     argv = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea"]
     assert main([*argv, flag, str(small)]) == 2
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert f"{word} small.png is 12x10" in line and "64x48" in line
     assert not out.exists()
 
@@ -175,7 +169,7 @@ def test_weights_holding_nan_or_inf_are_refused_at_load(
         load_generator(bad)
     out = tmp_path / "out.png"
     assert main(["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--weights", str(bad)]) == 2
-    assert "NaN" in _one_error_line(capsys.readouterr().err)
+    assert "NaN" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
     tensors[key] = torch.nan_to_num(tensors[key], nan=0.0, posinf=0.0)
     save_file(tensors, str(bad), metadata=metadata)
@@ -208,7 +202,7 @@ def test_bad_number_and_option_values_are_one_line(
     args = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea", *extra]
     assert main(args) == 2
     captured = capsys.readouterr()
-    assert fragment in _one_error_line(captured.err)
+    assert fragment in one_error_line(captured.err)
     assert "usage:" not in captured.err + captured.out
     assert not out.exists()
 
@@ -225,7 +219,7 @@ def test_bad_option_in_a_real_process_prints_no_usage_block(pair: tuple[Path, Pa
         "inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(tmp_path / "o.png"), "--edge-blend", "nan"
     )
     assert result.returncode == 2
-    assert "--edge-blend" in _one_error_line(result.stderr)
+    assert "--edge-blend" in one_error_line(result.stderr)
 
 
 def test_training_config_that_is_binary_or_not_finite(
@@ -237,11 +231,11 @@ def test_training_config_that_is_binary_or_not_finite(
     data.mkdir()
     common = ["train", "--data", str(data), "--out", str(tmp_path / "run")]
     assert main([*common, "--config", str(binary)]) == 2
-    assert "not a text (JSON) file" in _one_error_line(capsys.readouterr().err)
+    assert "not a text (JSON) file" in one_error_line(capsys.readouterr().err)
     assert main([*common, "--set", "lr=NaN"]) == 2
-    assert "lr must be a finite number" in _one_error_line(capsys.readouterr().err)
+    assert "lr must be a finite number" in one_error_line(capsys.readouterr().err)
     assert main([*common, "--steps", "-3"]) == 2
-    assert "--steps: must be at least 0" in _one_error_line(capsys.readouterr().err)
+    assert "--steps: must be at least 0" in one_error_line(capsys.readouterr().err)
 
 
 # --------------------------------------------------------------------------------------------- output paths
@@ -259,7 +253,7 @@ def test_unwritable_output_folder_fails_before_the_fill(
     monkeypatch.setattr(InpaintEngine, "run", lambda self, *a, **k: runs.append(a) or real_run(self, *a, **k))
     out = unwritable_folder / "out.png"
     assert main(["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea"]) == 2
-    assert "cannot write in this folder" in _one_error_line(capsys.readouterr().err)
+    assert "cannot write in this folder" in one_error_line(capsys.readouterr().err)
 
     images, masks = tmp_path / "images", tmp_path / "masks"
     images.mkdir()
@@ -269,10 +263,10 @@ def test_unwritable_output_folder_fails_before_the_fill(
         (masks / f"{name}.png").write_bytes(pair[1].read_bytes())
     batch = ["inpaint", "--images", str(images), "--masks", str(masks), "--engine", "telea"]
     assert main([*batch, "-o", str(unwritable_folder)]) == 2
-    assert "cannot write in this folder" in _one_error_line(capsys.readouterr().err)
+    assert "cannot write in this folder" in one_error_line(capsys.readouterr().err)
     assert runs == []  # refused before any fill ran
     assert main([*batch, "-o", str(unwritable_folder / "sub")]) == 2
-    assert "cannot create the output folder" in _one_error_line(capsys.readouterr().err)
+    assert "cannot create the output folder" in one_error_line(capsys.readouterr().err)
 
 
 def test_flow_out_equal_to_output_is_refused_before_the_run(
@@ -281,7 +275,7 @@ def test_flow_out_equal_to_output_is_refused_before_the_run(
     out = tmp_path / "out.png"
     args = ["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--weights", str(random_weights)]
     assert main([*args, "--flow-out", str(tmp_path / "." / "out.png")]) == 2
-    assert "same file" in _one_error_line(capsys.readouterr().err)
+    assert "same file" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -357,7 +351,7 @@ def test_sigterm_during_a_save_cleans_up(pair: tuple[Path, Path], tmp_path: Path
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=180)  # generous: a loaded machine tears torch down slowly
     assert proc.returncode == 128 + signal.SIGTERM
-    assert _one_error_line(stderr) == "error: terminated"
+    assert one_error_line(stderr) == "error: terminated"
     assert out.read_bytes() == b"precious"
     assert _leftovers(tmp_path) == []
 
@@ -404,5 +398,5 @@ def test_opencv_out_of_memory_in_window_planning_is_one_line(
         )
     out = tmp_path / "out.png"
     assert main(["inpaint", str(pair[0]), "--mask", str(pair[1]), "-o", str(out), "--engine", "telea"]) == 2
-    assert "not enough memory" in _one_error_line(capsys.readouterr().err)
+    assert "not enough memory" in one_error_line(capsys.readouterr().err)
     assert not out.exists() and _leftovers(tmp_path) == []

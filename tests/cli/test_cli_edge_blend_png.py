@@ -13,7 +13,7 @@ from PIL import Image
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
 from inpaint_core.image_ops import grow_mask
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 
 @pytest.fixture

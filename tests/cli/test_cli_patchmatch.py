@@ -14,8 +14,7 @@ import inpaint_core.cli as cli
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
 from tests.cli.conftest import one_error_line
-from tests.conftest import box_mask
-from tests.core.test_patchmatch import textured
+from tests.helpers.photos import box_mask, textured
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,9 @@ import inpaint_core.cli as cli
 from inpaint_core.bench.scratches import score_mask
 from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
-from inpaint_core.restore.synthetic import add_scratches, add_specks, texture
+from inpaint_core.restore.synthetic import texture
+from tests.cli.conftest import one_error_line
+from tests.helpers.photos import damaged_photo
 
 
 @pytest.fixture(autouse=True)
@@ -23,21 +25,9 @@ def only_these_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in names})
 
 
-def _damaged(seed: int = 0, size: tuple[int, int] = (120, 160)) -> tuple[np.ndarray, np.ndarray]:
-    clean = texture("smooth", *size, seed=seed)
-    scratched = add_scratches(clean, np.random.default_rng(seed), 3.0, count=3)
-    specked = add_specks(scratched.image, np.random.default_rng(seed + 1), (4.0, 7.0), count=6)
-    return specked.image, scratched.truth | specked.truth
-
-
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    return lines[0]
-
-
 def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    image, truth = _damaged()
+    damage = damaged_photo()
+    image, truth = damage.image, damage.truth
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     out = tmp_path / "mask.png"
@@ -49,7 +39,7 @@ def test_detect_scratches_writes_a_mask(tmp_path: Path, capsys: pytest.CaptureFi
     assert "px proposed" in capsys.readouterr().out
     # no overwrite without --force; a stricter setting proposes less
     assert main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "0"]) == 2
-    assert "--force" in _one_error_line(capsys.readouterr().err)
+    assert "--force" in one_error_line(capsys.readouterr().err)
     assert main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "0", "--force"]) == 0
     assert (load_image(out).pixels > 0).sum() < (mask > 0).sum()
 
@@ -59,7 +49,7 @@ def test_detect_scratches_names_the_detector_it_used(
 ) -> None:
     from inpaint_core.restore.detector import detect_damage
 
-    image, _ = _damaged(4)
+    image = damaged_photo(seed=4).image
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     masks = {}
@@ -86,7 +76,7 @@ def test_detect_scratches_learned_without_weights_is_one_line(
     Image.fromarray(texture("smooth", 32, 32)).save(src)
     out = tmp_path / "m.png"
     assert main(["detect-scratches", str(src), "-o", str(out), "--method", "learned"]) == 2
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "learned scratch detector's weights are not installed" in line and "--method classical" in line
     assert main(["detect-scratches", str(src), "-o", str(out)]) == 0  # auto falls back to classical
     assert "by the classical detector" in capsys.readouterr().out
@@ -106,7 +96,7 @@ def test_detect_scratches_learned_without_weights_is_one_line(
         )
         == 2
     )
-    assert "--weights" in _one_error_line(capsys.readouterr().err)
+    assert "--weights" in one_error_line(capsys.readouterr().err)
     assert (
         main(
             [
@@ -121,7 +111,7 @@ def test_detect_scratches_learned_without_weights_is_one_line(
         )
         == 2
     )
-    assert "not found" in _one_error_line(capsys.readouterr().err)
+    assert "not found" in one_error_line(capsys.readouterr().err)
 
 
 def test_bad_detector_weights_are_one_line(
@@ -135,13 +125,13 @@ def test_bad_detector_weights_are_one_line(
     for weights, words in cases:
         out = tmp_path / "m.png"
         assert main(["detect-scratches", str(src), "-o", str(out), "--weights", str(weights)]) == 2
-        assert words in _one_error_line(capsys.readouterr().err) and not out.exists()
+        assert words in one_error_line(capsys.readouterr().err) and not out.exists()
     # the shipped file modified after install: its SHA-256 no longer matches the manifest
     data = bytearray(shipped_detector.read_bytes())
     data[-1] ^= 1
     shipped_detector.write_bytes(bytes(data))
     assert main(["detect-scratches", str(src), "-o", str(tmp_path / "m.png")]) == 2
-    assert "expected SHA-256" in _one_error_line(capsys.readouterr().err)
+    assert "expected SHA-256" in one_error_line(capsys.readouterr().err)
 
 
 def test_detect_scratches_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,18 +139,18 @@ def test_detect_scratches_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     out = tmp_path / "m.png"
     assert main(["detect-scratches", str(bad), "-o", str(out)]) == 2
-    assert "bad.png" in _one_error_line(capsys.readouterr().err)
+    assert "bad.png" in one_error_line(capsys.readouterr().err)
     good = tmp_path / "good.png"
     Image.fromarray(texture("smooth", 32, 32)).save(good)
     assert main(["detect-scratches", str(good), "-o", str(out), "--max-width", "99"]) == 2
-    assert "maximum width" in _one_error_line(capsys.readouterr().err)
+    assert "maximum width" in one_error_line(capsys.readouterr().err)
     assert main(["detect-scratches", str(good), "-o", str(tmp_path / "m.xyz")]) == 2
-    assert "unknown output format" in _one_error_line(capsys.readouterr().err)
+    assert "unknown output format" in one_error_line(capsys.readouterr().err)
     assert not out.exists()
 
 
 def test_inpaint_auto_scratches_with_provenance(tmp_path: Path, random_weights: Path) -> None:
-    image, _ = _damaged(2)
+    image = damaged_photo(seed=2).image
     src = tmp_path / "old.png"
     Image.fromarray(image).save(src)
     out = tmp_path / "restored.png"
@@ -185,7 +175,7 @@ def test_inpaint_auto_scratches_with_provenance(tmp_path: Path, random_weights: 
 
 
 def test_inpaint_notes_filled_regions_even_without_provenance(tmp_path: Path) -> None:
-    image, _ = _damaged(3)
+    image = damaged_photo(seed=3).image
     src, mask_path, out = tmp_path / "a.png", tmp_path / "m.png", tmp_path / "o.jpg"
     Image.fromarray(image).save(src)
     hole = np.zeros(image.shape[:2], np.uint8)
@@ -201,7 +191,7 @@ def test_batch_auto_scratches(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     images, out = tmp_path / "scans", tmp_path / "restored"
     images.mkdir()
     for i in range(2):
-        Image.fromarray(_damaged(10 + i)[0]).save(images / f"p{i}.png")
+        Image.fromarray(damaged_photo(seed=10 + i).image).save(images / f"p{i}.png")
     (images / "broken.jpg").write_bytes(b"not a jpeg")
     argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea"]
     code = main([*argv, "--provenance", "--tone", "off"])
@@ -225,7 +215,7 @@ def test_batch_auto_scratches_uses_the_chosen_detector(
 
     images = tmp_path / "scans"
     images.mkdir()
-    sources = {f"p{i}": _damaged(20 + i)[0] for i in range(2)}
+    sources = {f"p{i}": damaged_photo(seed=20 + i).image for i in range(2)}
     for name, pixels in sources.items():
         Image.fromarray(pixels).save(images / f"{name}.png")
     for method in ("auto", "classical"):
@@ -246,10 +236,10 @@ def test_auto_scratches_learned_without_weights_stops_before_any_work(
 ) -> None:
     images, out = tmp_path / "scans", tmp_path / "restored"
     images.mkdir()
-    Image.fromarray(_damaged(5)[0]).save(images / "p.png")
+    Image.fromarray(damaged_photo(seed=5).image).save(images / "p.png")
     argv = ["inpaint", "--images", str(images), "--auto-scratches", "-o", str(out), "--engine", "telea"]
     assert main([*argv, "--scratch-method", "learned"]) == 2
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "weights are not installed" in line and "--scratch-method" in line
     assert not out.exists()
     single = ["inpaint", str(images / "p.png"), "--auto-scratches", "-o", str(tmp_path / "o.png")]
@@ -269,7 +259,7 @@ def test_auto_scratches_learned_without_weights_stops_before_any_work(
 def test_conflicting_options(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra, words: str) -> None:
     argv = [str(tmp_path) if a in ("DIR", "IMAGE") else a for a in extra]
     assert main(["inpaint", *argv, "-o", str(tmp_path / "o.png")]) == 2
-    assert words in _one_error_line(capsys.readouterr().err)
+    assert words in one_error_line(capsys.readouterr().err)
 
 
 def test_bench_scratches_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -315,15 +305,15 @@ def test_bench_scratches_compares_both_and_plots(
     # the plot is not overwritten without --force, before any work
     before = plot.read_bytes()
     assert main([*argv, "--weights", str(random_detector)]) == 2
-    assert "--force" in _one_error_line(capsys.readouterr().err) and plot.read_bytes() == before
+    assert "--force" in one_error_line(capsys.readouterr().err) and plot.read_bytes() == before
     # the learned detector asked for without weights: one line, with the remedy
     assert main([*argv, "--method", "learned", "--plot", str(tmp_path / "other.png")]) == 2
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "weights are not installed" in line and "--method classical" in line
     assert main([*argv, "--method", "classical", "--weights", str(random_detector), "--force"]) == 2
-    assert "--weights" in _one_error_line(capsys.readouterr().err)
+    assert "--weights" in one_error_line(capsys.readouterr().err)
     assert main([*argv[:-1], str(tmp_path / "pr.jpg")]) == 2
-    assert "PNG" in _one_error_line(capsys.readouterr().err)
+    assert "PNG" in one_error_line(capsys.readouterr().err)
 
 
 def test_cli_defaults_match_the_library() -> None:

@@ -17,7 +17,8 @@ from inpaint_core.cli import main
 from inpaint_core.image_io import load_image
 from inpaint_core.weights import sha256_file
 from tests.cli.conftest import one_error_line
-from tests.conftest import REPO, box_mask, synthetic_photo
+from tests.conftest import REPO
+from tests.helpers.photos import box_mask, synthetic_photo
 
 ALL_COMMANDS = dict(cli.COMMANDS)
 

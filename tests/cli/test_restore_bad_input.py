@@ -23,8 +23,8 @@ import inpaint_core.image_io as image_io
 from inpaint_core.cli import main
 from inpaint_core.files import StagedOutputs, atomic_write, sweep_stale_temps
 from inpaint_core.image_io import load_image, save_image
-from inpaint_core.restore.synthetic import add_scratches, add_specks, texture
 from tests.cli.conftest import one_error_line, stalled_process
+from tests.helpers.photos import damaged_photo
 
 REPO = Path(__file__).resolve().parents[2]
 POSIX = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and signals")
@@ -37,12 +37,9 @@ def only_these_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMANDS", {k: v for k, v in cli.COMMANDS.items() if k in names})
 
 
-def _old_photo(path: Path, seed: int = 0, size: tuple[int, int] = (96, 128)) -> Path:
+def _old_photo(path: Path, seed: int = 0) -> Path:
     """A scan with a few scratches and specks, as a file."""
-    clean = texture("smooth", *size, seed=seed)
-    scratched = add_scratches(clean, np.random.default_rng(seed), 3.0, count=3)
-    specked = add_specks(scratched.image, np.random.default_rng(seed + 1), (4.0, 7.0), count=6)
-    Image.fromarray(specked.image).save(path)
+    Image.fromarray(damaged_photo(96, 128, seed).image).save(path)
     return path
 
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from inpaint_core.cli import train as train_cli
-from tests.train.conftest import make_photos
+from tests.cli.conftest import one_error_line
+from tests.helpers.photos import write_photos
 
 TINY_ARGS = ["--size", "64", "--batch", "2", "--device", "cpu"]
 TINY_SET = ["--set", "cnum=8", "--set", "d_cnum=8", "--set", "workers=1", "--set", "val_count=2"]
@@ -28,7 +29,7 @@ def run_cli(argv: list[str]) -> int:
 
 @pytest.mark.slow
 def test_train_end_to_end(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "photos")
+    data = write_photos(tmp_path / "photos")
     run = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(run), "--steps", "2", *TINY_ARGS, *TINY_SET]
     assert run_cli([*argv, "--set", "sample_every=1", "--set", "log_every=1"]) == 0
@@ -71,7 +72,7 @@ def test_train_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pack_then_train_from_pack(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "photos")
+    data = write_photos(tmp_path / "photos")
     pack = tmp_path / "photos.pack"
     assert run_cli(["train", "pack", "--data", str(data), "-o", str(pack), "--size", "64"]) == 0
     assert pack.stat().st_size < 200_000
@@ -79,3 +80,17 @@ def test_pack_then_train_from_pack(tmp_path: Path) -> None:
     argv = ["train", "--data", str(pack), "--out", str(run), "--steps", "1", *TINY_ARGS, *TINY_SET]
     assert run_cli(argv) == 0
     assert (run / "ckpt_00000001.pt").is_file() and (run / "export.safetensors").is_file()
+
+
+def test_a_training_error_gets_the_clis_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The library says what is wrong (no flags); the CLI adds which of its options to change."""
+    from inpaint_core.cli import main
+
+    warm = tmp_path / "warm"
+    argv = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--warm", str(warm), "--resume"]
+    assert main([*argv, "--device", "cpu"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == (
+        "error: a warm start begins a new run from weights; it cannot also resume one; "
+        "use --warm in a new --out, or --resume without --warm"
+    )

@@ -14,7 +14,8 @@ from PIL import Image
 from inpaint_core.bench.quality import BIN_COUNT, make_pairs, mask_bins
 from inpaint_core.cli import main as cli_main
 from inpaint_core.errors import MaskError
-from tests.conftest import SHARED, TEST_CNUM, synthetic_photo
+from tests.conftest import SHARED, TEST_CNUM
+from tests.helpers.photos import synthetic_photo
 
 
 def test_flop_count_positive_and_scales_between_area_and_area_squared() -> None:

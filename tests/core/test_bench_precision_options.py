@@ -12,7 +12,7 @@ from PIL import Image
 
 from inpaint_core.bench.quality import BIN_COUNT
 from inpaint_core.cli import main as cli_main
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 def _rows(out: str, first_cell: str) -> list[list[str]]:

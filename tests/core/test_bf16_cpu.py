@@ -21,7 +21,8 @@ from inpaint_core.errors import DeviceError
 from inpaint_core.model import DeepFillV2Generator, GatedConv2d, GeneratorConfig
 from inpaint_core.model.inference import for_inference
 from inpaint_core.precision import MANIFEST_BF16_LOSS_KEY, resolve_precision
-from tests.conftest import TEST_CNUM, synthetic_photo
+from tests.conftest import TEST_CNUM
+from tests.helpers.photos import synthetic_photo
 
 CPU = torch.device("cpu")
 

@@ -20,7 +20,8 @@ from inpaint_core.budget import (
 from inpaint_core.engine import InpaintEngine, InpaintRequest
 from inpaint_core.errors import InpaintError
 from inpaint_core.model import GeneratorConfig
-from tests.conftest import TEST_CNUM, synthetic_photo
+from tests.conftest import TEST_CNUM
+from tests.helpers.photos import synthetic_photo
 
 
 @pytest.mark.parametrize("config", [GeneratorConfig(), GeneratorConfig(cnum=24, guide_channel=True)])

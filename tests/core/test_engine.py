@@ -20,7 +20,7 @@ from inpaint_core.errors import (
     Remedy,
     WeightsMissingError,
 )
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 LAYOUTS = [(3, np.uint8), (3, np.uint16), (1, np.uint8), (1, np.uint16), (4, np.uint8), (4, np.uint16)]
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageCms
 import inpaint_core.image_io as image_io
 from inpaint_core.errors import InpaintError
 from inpaint_core.image_io import load_image, save_image
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 def _exif(orientation: int) -> bytes:

@@ -24,7 +24,7 @@ from inpaint_core.image_io import (
     to_rgb8,
     to_uint8,
 )
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 # ----------------------------------------------------------------------------------------------------- loading
 

@@ -17,7 +17,7 @@ from inpaint_core.image_ops import (
     to_float_rgb,
     to_model_tensor,
 )
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 # ------------------------------------------------------------------------------------------------- conversions
 

@@ -18,7 +18,7 @@ from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import CancelledError, InpaintError
 from inpaint_core.fillers import WindowFill
 from inpaint_core.image_ops import edge_weights, grow_mask, hole_boxes, resize_rgb, sample_fill
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 FILL = 0.25  # the stub's fill colour, as a fraction of full white
 

@@ -15,20 +15,7 @@ from inpaint_core.errors import CancelledError, EngineUnavailableError, InpaintE
 from inpaint_core.fillers import split_by_width
 from inpaint_core.patchmatch import find_sources
 from inpaint_core.restore.reuse import reuse_density
-from tests.conftest import box_mask, synthetic_photo
-
-
-def textured(height: int, width: int, channels: int = 3, dtype: type = np.uint8, seed: int = 0) -> np.ndarray:
-    """A photo with texture (stripes over noise), so copies are told apart by their values."""
-    rng = np.random.default_rng(seed)
-    base = synthetic_photo(height, width, channels, dtype, seed).astype(np.float64)
-    peak = 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
-    xx = np.arange(width)[None, :]
-    stripes = (np.sin(xx / 3.0) * 0.15 * peak) + rng.normal(0, 0.05 * peak, (height, width))
-    out = base + (stripes[..., None] if base.ndim == 3 else stripes)
-    if channels == 4:
-        out[..., 3] = base[..., 3]  # alpha stays as it was
-    return np.clip(np.rint(out), 0, peak).astype(dtype)
+from tests.helpers.photos import box_mask, textured
 
 
 def assert_exact_sources(result: InpaintResult, mask: np.ndarray, forbid: np.ndarray | None = None) -> None:

@@ -25,7 +25,7 @@ from inpaint_core.restore.provenance import (
 )
 from inpaint_core.restore.reuse import reuse_density
 from inpaint_core.weights import sha256_file
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 H, W = 80, 112
 

@@ -13,7 +13,7 @@ from PIL import Image
 from inpaint_core.api import InpaintRequest
 from inpaint_core.bench.quality import BIN_COUNT, run_quality
 from inpaint_core.engine import InpaintEngine
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 # The fields the benchmark chooses; every other field must keep the request's default.
 CHOSEN = {"image", "mask", "guide", "engine", "weights", "device"}

@@ -11,7 +11,7 @@ from inpaint_core.engine import InpaintEngine, InpaintRequest
 from inpaint_core.flow import AttentionField, WindowAttention
 from inpaint_core.image_ops import Box
 from inpaint_core.restore.reuse import REUSE_RANGE, reuse_density, reuse_legend, reuse_rgba
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 def _one_target_window() -> WindowAttention:

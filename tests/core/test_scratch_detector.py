@@ -15,7 +15,7 @@ from inpaint_core.errors import InpaintError, WeightsError, WeightsMissingError
 from inpaint_core.restore import detector
 from inpaint_core.restore.detector import LearnedAnalysis, analyse_damage, detect_damage, save_detector
 from inpaint_core.restore.scratch_net import MULTIPLE, ScratchNet, macs_per_pixel
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 @pytest.fixture(scope="module")

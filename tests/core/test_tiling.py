@@ -13,7 +13,7 @@ from inpaint_core.api import InpaintRequest
 from inpaint_core.boxes import Box
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.tiling import TILE, is_thin, plan_jobs
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 H, W = 700, 1400
 

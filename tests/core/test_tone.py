@@ -11,7 +11,7 @@ from inpaint_core.engine import InpaintEngine, InpaintRequest
 from inpaint_core.errors import InpaintError
 from inpaint_core.image_io import load_image, save_image
 from inpaint_core.restore.tone import apply_tone, fit_tone, keep_tone
-from tests.conftest import box_mask, synthetic_photo
+from tests.helpers.photos import box_mask, synthetic_photo
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 H, W = 96, 128

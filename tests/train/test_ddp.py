@@ -12,7 +12,8 @@ import torch.multiprocessing as mp
 
 from inpaint_core.train.checkpoint import load_checkpoint
 from inpaint_core.train.loop import train
-from tests.train.conftest import make_photos, tiny_config
+from tests.helpers.photos import write_photos
+from tests.train.conftest import tiny_config
 
 
 def _free_port() -> int:
@@ -33,7 +34,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "p")
+    data = write_photos(tmp_path / "p")
     mp.spawn(_worker, args=(2, _free_port(), str(data), str(tmp_path / "ddp")), nprocs=2, join=True)
     ddp = load_checkpoint(tmp_path / "ddp" / "ckpt_00000002.pt")
     assert (tmp_path / "ddp" / "export.safetensors").is_file()

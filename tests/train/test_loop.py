@@ -9,12 +9,14 @@ import pytest
 import torch
 from PIL import Image
 
+from inpaint_core.errors import Remedy
 from inpaint_core.train.checkpoint import load_checkpoint
 from inpaint_core.train.config import ConfigError, TrainConfig
 from inpaint_core.train.data import DevicePhotos, PhotoSource, TrainSamples, batch_indices, to_model_inputs
 from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train, train_step
 from inpaint_core.train.losses import discounted_weight
-from tests.train.conftest import make_photos, tiny_config
+from tests.helpers.photos import write_photos
+from tests.train.conftest import tiny_config
 
 
 def _fixed_batch(config: TrainConfig, folder: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -26,7 +28,7 @@ def _fixed_batch(config: TrainConfig, folder: Path) -> tuple[torch.Tensor, torch
 @pytest.mark.slow
 def test_overfits_one_batch(tmp_path: Path) -> None:
     # a high lr and a light adversarial term: a cnum-8 net needs ~20 steps to move the L1 noticeably
-    config = tiny_config(make_photos(tmp_path / "p"), lr=3e-3, gan_alpha=0.1)
+    config = tiny_config(write_photos(tmp_path / "p"), lr=3e-3, gan_alpha=0.1)
     image, mask, guide = _fixed_batch(config, tmp_path / "p")
     generator, discriminator = build_models(config)
     opt_g, opt_d = build_optimizers(config, generator, discriminator)
@@ -38,7 +40,7 @@ def test_overfits_one_batch(tmp_path: Path) -> None:
 
 
 def test_v1_options_run(tmp_path: Path) -> None:
-    config = tiny_config(make_photos(tmp_path / "p"), gan_loss="wgan-gp", l1_mode="discounted")
+    config = tiny_config(write_photos(tmp_path / "p"), gan_loss="wgan-gp", l1_mode="discounted")
     image, mask, guide = _fixed_batch(config, tmp_path / "p")
     generator, discriminator = build_models(config)
     before = generator.coarse.conv1.conv.weight.detach().clone()
@@ -52,7 +54,7 @@ def test_v1_options_run(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_resume_is_exact(tmp_path: Path) -> None:
-    data = make_photos(tmp_path / "p")
+    data = write_photos(tmp_path / "p")
     train(tiny_config(data, steps=4), tmp_path / "a", device="cpu")
     train(tiny_config(data, steps=2), tmp_path / "b", device="cpu")
     train(tiny_config(data, steps=4), tmp_path / "b", device="cpu", resume=True)
@@ -75,16 +77,17 @@ def test_resume_is_exact(tmp_path: Path) -> None:
 def test_refuses_to_reuse_a_run_folder(tmp_path: Path) -> None:
     from inpaint_core.train.loop import RunFolderError
 
-    data = make_photos(tmp_path / "p")
+    data = write_photos(tmp_path / "p")
     train(tiny_config(data, steps=1), tmp_path / "a", device="cpu")
-    with pytest.raises(RunFolderError):
+    with pytest.raises(RunFolderError) as held:
         train(tiny_config(data, steps=1), tmp_path / "a", device="cpu")
+    assert held.value.remedy == Remedy.RESUME_OR_NEW_RUN and "--" not in str(held.value)
     with pytest.raises(RunFolderError):
         train(tiny_config(data, steps=1), tmp_path / "empty", device="cpu", resume=True)
 
 
 def test_samples_are_a_function_of_the_index(tmp_path: Path) -> None:
-    config = tiny_config(make_photos(tmp_path / "p"))
+    config = tiny_config(write_photos(tmp_path / "p"))
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in sorted((tmp_path / "p").iterdir())]
     ds = TrainSamples(PhotoSource(photos, 80), config)
     a, b = ds[5], ds[5]

@@ -11,18 +11,12 @@ from PIL import Image
 from inpaint_core.errors import ImageLoadError
 from inpaint_core.train.data import list_photos
 from inpaint_core.train.pack import is_pack, read_pack, write_pack
+from tests.helpers.photos import write_photos
 
 
-def _photos(folder: Path, count: int = 3) -> list[np.ndarray]:
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for i in range(count):
-        h, w = 100 + 20 * i, 160
-        yy, xx = np.mgrid[0:h, 0:w]
-        rgb = np.stack([xx * 255 // w, yy * 255 // h, np.full_like(xx, 40 * i)], -1).astype(np.uint8)
-        Image.fromarray(rgb).save(folder / f"p{i}.{'png' if i % 2 else 'jpg'}", quality=98)
-        out.append(rgb)
-    return out
+def _photos(folder: Path, count: int = 3) -> Path:
+    """Photos of several sizes, PNG and JPEG."""
+    return write_photos(folder, count, height=100, width=160, step=20, jpeg_every_other=True)
 
 
 def test_round_trip(tmp_path: Path) -> None:

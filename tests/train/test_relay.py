@@ -39,7 +39,7 @@ def test_deadline_forms() -> None:
     assert relay.parse_deadline("15:00", now) == now + 23 * 3600  # past today: tomorrow
     assert relay.parse_deadline(str(now + 7), now) == now + 7
     for bad in ("soon", "25:00", "+x", "12:61"):
-        with pytest.raises(InpaintError, match="--deadline"):
+        with pytest.raises(InpaintError, match="deadline"):
             relay.parse_deadline(bad, now)
 
 

@@ -19,7 +19,7 @@ from inpaint_core.train.scratch import (
     detector_loss,
     train_detector,
 )
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 def test_samples_are_seeded_and_carry_their_truth() -> None:

@@ -9,7 +9,7 @@ import torch
 
 from inpaint_core.train.canny import blur, canny, gaussian_kernel, grey_levels, guide_from_images
 from inpaint_core.train.guide import DEFAULT_BLUR_SIGMA, DEFAULT_HIGH, DEFAULT_LOW
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 
 def shapes_photo(size: int = 128, seed: int = 0) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 
 from inpaint_core.train.config import TrainConfig
 from inpaint_core.train.device_data import DeviceBatches, PhotoBank
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 CPU = torch.device("cpu")
 

@@ -35,7 +35,7 @@ def test_a_step_never_waits_on_the_host() -> None:
     from inpaint_core.train.device_data import DeviceBatches
     from inpaint_core.train.ema import ModelEma
     from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train_step
-    from tests.conftest import synthetic_photo
+    from tests.helpers.photos import synthetic_photo
 
     dev = torch.device("cuda")
     config = preset_config("phase2").replace(**{**TINY_RECIPE, "batch": 8})

@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image
 
 from inpaint_core.train.pack import write_pack
-from tests.conftest import synthetic_photo
+from tests.helpers.photos import synthetic_photo
 
 TINY_RECIPE = {  # phase-1/phase-2 presets shrunk for a CPU: 64 px crops, narrow nets, tiny banks
     "size": 64,
