@@ -137,7 +137,7 @@ def learned_weights() -> tuple[Path, str] | None:
 
 
 def resolve_method(method: str = "auto") -> str:
-    """ "learned" or "classical": what `method` means on this installation.
+    """What `method` means on this installation: "learned" or "classical".
 
     Raises:
         InpaintError: an unknown method.
@@ -207,9 +207,8 @@ def analyse_learned(
         model, threshold = load_detector(*shipped)
     rgb = _as_rgb8(image)
     height, width = rgb.shape[:2]
-    if (
-        max_width > TRAINED_MAX_WIDTH
-    ):  # wider damage: look at a copy where it is as wide as the widest trained
+    # Wider damage than trained: look at a copy where it is as wide as the widest trained.
+    if max_width > TRAINED_MAX_WIDTH:
         scale = TRAINED_MAX_WIDTH / max_width
         size = (max(32, round(width * scale)), max(32, round(height * scale)))
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
