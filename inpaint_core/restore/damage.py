@@ -5,7 +5,7 @@ One sample is made in the order a real old photo is:
    plank seams, text strokes, branches, grass blades, hairs, a woven pattern. They are drawn in the scene's
    own colours (a darker or lighter shade of what is under them), then the whole scene goes through the
    camera's blur: thin scene structure is as soft as the rest of the photo.
-2. **The print's tone**: grey, sepia or faded colour.
+2. **The print's tone**: grey, sepia, faded colour or full colour.
 3. **Damage on the print**: scratches 1-10 px wide (straight, curved or branching; light where emulsion is
    gone, dark where dirt is; semi-transparent, with soft edges and fading along their length), crack networks,
    dust specks and hairs. Damage does not care about the scene: its value comes from the paper or the dirt,
@@ -221,17 +221,23 @@ def _shade(rgb: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> n
 
 
 def _tone(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Grey, sepia or faded colour, with the print's contrast and exposure."""
+    """Grey, sepia, faded colour or the photo's own colours, with the print's contrast and exposure.
+
+    Full colour is a quarter of the prints: the detector also runs on colour scans, where saturated edges (a red
+    shutter on a grey wall) must not read as damage.
+    """
     grey = _luma(rgb)[..., None]
     pick = rng.random()
-    if pick < 0.4:
+    if pick < 0.3:
         out = np.repeat(grey, 3, axis=2)
-    elif pick < 0.7:
+    elif pick < 0.55:
         out = grey * (_SEPIA * np.float32(rng.uniform(0.9, 1.05)))
-    else:  # faded colour: washed towards grey, with a warm cast
+    elif pick < 0.75:  # faded colour: washed towards grey, with a warm cast
         keep = np.float32(rng.uniform(0.3, 0.9))
         out = rgb * keep + grey * (1 - keep)
         out = out * np.array([1.0, rng.uniform(0.9, 1.0), rng.uniform(0.7, 0.95)], np.float32)
+    else:
+        out = rgb
     contrast, lift = np.float32(rng.uniform(0.6, 1.1)), np.float32(rng.uniform(-0.05, 0.15))
     return np.clip((out - 0.5) * contrast + 0.5 + lift, 0.0, 1.0).astype(np.float32)
 
