@@ -5,9 +5,10 @@ costs when a photo is saved.
                                                           [--method auto|learned|classical]
 
 Prints medians over `--repeats` runs of: Find scratches until the proposal is on the canvas (analysis on the
-worker: the classical detector at the preview size, the learned one at full size; the line names the detector), one sensitivity step until the canvas shows it (re-threshold + drawing, on the GUI
-thread), Apply at full resolution until the mask step is pushed, the tone check when a photo opens, recording a
-fill, and Save As with the note and the sidecar against Save As without provenance.
+worker: the classical detector at the preview size, the learned one at full size; the line names the
+detector), one sensitivity step until the canvas shows it (re-threshold + drawing, on the GUI thread), Apply
+at full resolution until the mask step is pushed, the tone check when a photo opens, recording a fill, and
+Save As with the note and the sidecar against Save As without provenance.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ class RestorePanel(QWidget):
 
     Signals:
         preview_toggled(bool), sensitivity_changed(float 0..1), max_width_changed(int px),
-        method_changed(str "auto" | "learned" | "classical"), apply_requested(str "replace" | "add"), tone_toggled(bool), record_toggled(bool), export_requested().
+        method_changed(str "auto" | "learned" | "classical"), apply_requested(str "replace" | "add"),
+        tone_toggled(bool), record_toggled(bool), export_requested().
     """
 
     preview_toggled = Signal(bool)
