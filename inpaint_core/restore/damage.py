@@ -88,9 +88,13 @@ def _stroke(size: int, lines: list[np.ndarray], width: float, soft: float) -> np
 def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Thin structure that belongs to the scene, in the scene's colours. Shape: (S, S, 3) -> same"""
     size = rgb.shape[0]
-    kind = rng.choice(["wires", "seams", "text", "branches", "blades", "hairs", "weave", "boards", "boards"])
+    kind = rng.choice(
+        ["wires", "seams", "text", "branches", "blades", "hairs", "weave", "boards", "boards", "leaves"]
+    )
     if kind == "boards":
         return _boards(rgb, rng)
+    if kind == "leaves":
+        return _leaves(rgb, rng)
     lines: list[np.ndarray] = []
     width = float(rng.uniform(1.0, 3.0))
     if kind == "wires":  # long, smooth, nearly straight, often in parallel
@@ -210,6 +214,22 @@ def _boards(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         glow = np.float32(rng.uniform(0.2, 0.6)) * edge_lit[..., None]
         out = out * (1 - glow) + np.clip(out * 1.5 + 0.1, 0.0, 1.0) * glow
     return np.asarray(out, np.float32)
+
+
+def _leaves(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Foliage: overlapping leaf shapes of their own shades over a darker ground; the gaps between leaves make
+    networks of thin dark lines that are not cracks. Leaves are painted as labels, later ones on top."""
+    size = rgb.shape[0]
+    count = int(rng.integers(60, 260))
+    labels = np.zeros((size, size), np.uint16)
+    for index in range(1, count + 1):
+        centre = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+        length = float(rng.uniform(5, 22))
+        axes = (max(1, int(length)), max(1, int(length * rng.uniform(0.3, 0.7))))
+        cv2.ellipse(labels, centre, axes, float(rng.uniform(0, 180)), 0, 360, index, -1)
+    palette = np.clip(rgb.mean(axis=(0, 1)) * rng.uniform(0.6, 1.5, (count + 1, 3)), 0.0, 1.0)
+    palette[0] = np.clip(rgb.mean(axis=(0, 1)) * rng.uniform(0.2, 0.5), 0.0, 1.0)  # the shadowed ground
+    return np.asarray(palette[labels], np.float32)
 
 
 def _shade(rgb: np.ndarray, coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
