@@ -97,10 +97,18 @@ def _scene_structure(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return _leaves(rgb, rng)
     lines: list[np.ndarray] = []
     width = float(rng.uniform(1.0, 3.0))
-    if kind == "wires":  # long, smooth, nearly straight, often in parallel
+    if kind == "wires":  # long, smooth, sagging, often in parallel; as soft as the lens makes them
         base = _walk(rng, size, size * 1.6, 0.004)
+        sag = rng.uniform(0.0, 0.15) * size * np.sin(np.linspace(0.0, np.pi, len(base)))
+        base = base + np.stack([np.zeros_like(sag), sag], axis=1)
         for k in range(int(rng.integers(1, 4))):
             lines.append(base + np.array([0.0, k * rng.uniform(4, 14)]))
+        # A wire is the scene's: a mid shade, never paper white or dirt black, and never sharper than the lens.
+        # (A crisp, extreme straight line is what a film scratch looks like; the wires must not teach otherwise.)
+        cov = _stroke(size, lines, width, float(rng.uniform(0.7, 1.2)))
+        shaded = np.clip(rgb * np.float32(rng.uniform(0.4, 0.75) if rng.random() < 0.75 else 1.35), 0.0, 1.0)
+        alpha = cov[..., None] * np.float32(rng.uniform(0.5, 0.9))
+        return rgb * (1.0 - alpha) + shaded * alpha
     elif kind == "seams":  # boards: parallel straight lines at a regular pitch across the crop
         pitch, angle = rng.uniform(10, 40), rng.uniform(0, np.pi)
         normal = np.array([np.cos(angle), np.sin(angle)])
@@ -369,6 +377,10 @@ def damaged_sample(photo: np.ndarray, rng: np.random.Generator, size: int) -> Da
     rgb = cv2.resize(crop, (size, size), interpolation=interp).astype(np.float32) / 255.0
     if rng.random() < 0.5:
         rgb = rgb[:, ::-1]
+    if rng.random() < 0.08:  # a plain sky or wall: damage on a flat ground must be found too
+        yy = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None, None]
+        top, bottom = rgb[:8].mean(axis=(0, 1)), rgb[-8:].mean(axis=(0, 1))
+        rgb = np.ascontiguousarray(np.broadcast_to(top + (bottom - top) * yy, rgb.shape), np.float32)
     for _ in range(int(rng.random() < 0.55) + int(rng.random() < 0.15)):
         rgb = _scene_structure(np.ascontiguousarray(rgb), rng)
     if rng.random() < 0.6:  # the camera's blur, scene structure included
