@@ -182,13 +182,28 @@ def add_specks(
     polarity: Polarity = "both",
 ) -> Damage:
     """Draw `count` dust specks: ellipses `sizes[0]`..`sizes[1]` px across, bright or dark, opacity 0.6 to 1."""
+
+    def ellipse(r: np.random.Generator) -> tuple[float, float, float]:
+        return float(r.uniform(*sizes)), float(r.uniform(0.6, 1.0)), float(r.uniform(0, 180))
+
+    return _scatter(image, rng, count, ellipse, 0.6, polarity)
+
+
+def _scatter(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    count: int,
+    shape: Callable[[np.random.Generator], tuple[float, float, float]],
+    min_opacity: float,
+    polarity: Polarity,
+) -> Damage:
+    """`count` specks at uniform centres; `shape(rng)` gives each one's (diameter, aspect, angle)."""
     height, width = image.shape[:2]
     strokes = []
     for _ in range(count):
         centre = (float(rng.uniform(0, width - 1)), float(rng.uniform(0, height - 1)))
-        diameter = float(rng.uniform(*sizes))
-        cov = speck_coverage(centre, diameter, rng.uniform(0.6, 1.0), rng.uniform(0, 180), height, width)
-        strokes.append((cov, _target(rng, polarity), float(rng.uniform(0.6, 1.0))))
+        cov = speck_coverage(centre, *shape(rng), height, width)
+        strokes.append((cov, _target(rng, polarity), float(rng.uniform(min_opacity, 1.0))))
     return _composite(image, strokes)
 
 
@@ -235,13 +250,7 @@ def add_dust(
     polarity: Polarity = "both",
 ) -> Damage:
     """Held-out style dust: `count` round discs `diameters[0]`..`diameters[1]` px across, opacity 0.7-1."""
-    height, width = image.shape[:2]
-    strokes = []
-    for _ in range(count):
-        centre = (float(rng.uniform(0, width - 1)), float(rng.uniform(0, height - 1)))
-        cov = speck_coverage(centre, float(rng.uniform(*diameters)), 1.0, 0.0, height, width)
-        strokes.append((cov, _target(rng, polarity), float(rng.uniform(0.7, 1.0))))
-    return _composite(image, strokes)
+    return _scatter(image, rng, count, lambda r: (float(r.uniform(*diameters)), 1.0, 0.0), 0.7, polarity)
 
 
 # ------------------------------------------------------------------------------------------------- textures
