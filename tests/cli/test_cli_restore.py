@@ -80,37 +80,10 @@ def test_detect_scratches_learned_without_weights_is_one_line(
     assert "learned scratch detector's weights are not installed" in line and "--method classical" in line
     assert main(["detect-scratches", str(src), "-o", str(out)]) == 0  # auto falls back to classical
     assert "by the classical detector" in capsys.readouterr().out
-    assert (
-        main(
-            [
-                "detect-scratches",
-                str(src),
-                "-o",
-                str(out),
-                "--force",
-                "--method",
-                "classical",
-                "--weights",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    detect = ["detect-scratches", str(src), "-o", str(out), "--force"]
+    assert main([*detect, "--method", "classical", "--weights", str(out)]) == 2
     assert "--weights" in one_error_line(capsys.readouterr().err)
-    assert (
-        main(
-            [
-                "detect-scratches",
-                str(src),
-                "-o",
-                str(out),
-                "--force",
-                "--weights",
-                str(tmp_path / "none.safetensors"),
-            ]
-        )
-        == 2
-    )
+    assert main([*detect, "--weights", str(tmp_path / "none.safetensors")]) == 2
     assert "not found" in one_error_line(capsys.readouterr().err)
 
 
