@@ -7,9 +7,9 @@ One sample is made in the order a real old photo is:
    camera's blur: thin scene structure is as soft as the rest of the photo.
 2. **The print's tone**: grey, sepia, faded colour or full colour.
 3. **Damage on the print**: scratches 1-10 px wide (straight, curved or branching; light where emulsion is
-   gone, dark where dirt is; semi-transparent, with soft edges and fading along their length), crack networks,
-   dust specks and hairs. Damage does not care about the scene: its value comes from the paper or the dirt,
-   not from the pixels it covers.
+   gone, dark where dirt is; semi-transparent, with soft edges and fading along their length), film scratches
+   along the whole frame, crack networks, dust specks and hairs. Damage does not care about the scene: its
+   value comes from the paper or the dirt, not from the pixels it covers.
 4. **The scan**: a little blur, film grain, paper texture, JPEG.
 
 The truth is what `synthetic.VISIBLE_CHANGE` calls visible: the pixels whose luminance step 3 changed by at
@@ -310,6 +310,16 @@ def _damage_layers(size: int, rng: np.random.Generator) -> list[tuple[np.ndarray
             for i in rng.integers(0, len(line), int(rng.integers(1, 4))):
                 lines.append(_walk(rng, size, rng.uniform(10, 60), 0.08, line[i]))
         add(lines, width, rng.random() < light_bias)
+    if (
+        rng.random() < 0.2
+    ):  # film scratches: straight, along the film (vertical, or horizontal), the whole frame
+        across = rng.random() < 0.3
+        for _ in range(int(rng.integers(1, 4))):
+            at = rng.uniform(0, size)
+            start = np.array([at, -5.0]) if not across else np.array([-5.0, at])
+            heading = (np.pi / 2 if not across else 0.0) + rng.normal(0, 0.01)
+            line = _walk(rng, size, size * 1.2, 0.002, start, heading)
+            add([line], float(np.clip(np.exp(rng.normal(0.4, 0.5)), 1.0, 6.0)), rng.random() < light_bias)
     if rng.random() < 0.25:  # a crack network: short thin segments joined in cells
         seeds = rng.uniform(0, size, (int(rng.integers(4, 14)), 2))
         lines = []
