@@ -33,6 +33,7 @@ from inpaint_core.errors import InpaintError
 from inpaint_core.restore.damage import damaged_sample
 from inpaint_core.restore.detector import LearnedAnalysis, load_detector, save_detector
 from inpaint_core.restore.scratch_net import ScratchNet
+from inpaint_core.restore.scratches import DEFAULT_MAX_WIDTH
 from inpaint_core.train.ema import ModelEma
 from inpaint_core.train.pack import read_pack, write_pack
 
@@ -102,14 +103,14 @@ class ValResult:
 
 @torch.no_grad()
 def validate(
-    model: ScratchNet, val: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+    model: ScratchNet, val: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], dice_weight: float
 ) -> ValResult:
     """Loss on the damaged validation samples; recall and precision at the 1 %-of-clean threshold."""
     images, truth, weight, clean = val
     model.eval()
     logits = torch.cat([model(images[i : i + 8]).float() for i in range(0, len(images), 8)])
     clean_logits = torch.cat([model(clean[i : i + 8]).float() for i in range(0, len(clean), 8)])
-    loss = float(detector_loss(logits, truth, weight, 0.5))
+    loss = float(detector_loss(logits, truth, weight, dice_weight))
     threshold = float(torch.quantile(clean_logits.flatten()[::7], 0.99))
     found = (logits > threshold).numpy()[:, 0]
     true = truth.numpy()[:, 0] > 0
@@ -155,7 +156,9 @@ def calibrate_threshold(
     lo, hi = -8.0, 16.0
     for _ in range(18):  # bisection: the flagged share falls as the threshold rises
         mid = (lo + hi) / 2
-        flagged = np.mean([LearnedAnalysis(m, mid, 10, m.shape, m.shape).mask(0.5).mean() for m in maps])
+        flagged = np.mean(
+            [LearnedAnalysis(m, mid, DEFAULT_MAX_WIDTH, m.shape, m.shape).mask(0.5).mean() for m in maps]
+        )
         lo, hi = (mid, hi) if flagged > share else (lo, mid)
     return hi
 
@@ -205,7 +208,7 @@ def train_detector(
             elapsed = time.monotonic() - start
             done = elapsed >= seconds
             if done or time.monotonic() - last_eval >= cfg.eval_every_s:
-                result = validate(ema.module, val)
+                result = validate(ema.module, val, cfg.dice_weight)
                 row = [
                     step,
                     samples,

@@ -211,9 +211,8 @@ def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path) -> Non
         "--count",
         "1",
     ]
-    assert (
-        cli_main([*argv, "-o", str(out)]) == 0
-    )  # no weights ship: input | NS | PatchMatch | Auto | original
+    # no weights ship: input | NS | PatchMatch | Auto | original
+    assert cli_main([*argv, "-o", str(out)]) == 0
     assert np.asarray(Image.open(out)).shape[1] == 5 * 32
 
 
