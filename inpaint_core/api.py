@@ -166,6 +166,9 @@ class InpaintRequest:
     return_coarse: bool = False  # also return DeepFill's coarse stage pasted into the hole (for study)
     # "auto": a grey or toned (sepia) RGB photo's fill keeps its tone (restore/tone.py); "off" does not
     tone: str = "auto"
+    # DeepFill: shift the fill to meet the photo at the hole's border without a step (seam.py, Poisson
+    # blending); False = the model's raw output (for study, and to measure what the blending adds)
+    match_seam: bool = True
     patch_radius: int = PATCH_RADIUS  # PatchMatch (and auto's wide holes): patches of (2r+1)^2 pixels
     request_id: int = 0
 

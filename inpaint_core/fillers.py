@@ -30,6 +30,7 @@ from inpaint_core.image_ops import (
 )
 from inpaint_core.patchmatch import CopyFill, patchmatch_fill
 from inpaint_core.registry import MODEL_MULTIPLE, PATCHMATCH
+from inpaint_core.seam import match_seam
 
 # torch loads on first use: a classical fill never needs it (the engine module's docstring).
 if TYPE_CHECKING:
@@ -228,8 +229,8 @@ class DeepFillFiller:
             with autocast(request.precision, device):
                 fine, att = model.refine_stage(win.image, win.mask, coarse, win.forbid, True)
         mh, mw = win.size
-        fine_rgb = self._to_image(fine, win)
-        coarse_rgb = self._to_image(coarse, win) if request.return_coarse else None
+        fine_rgb = self._to_image(fine, win, request.match_seam)
+        coarse_rgb = self._to_image(coarse, win, False) if request.return_coarse else None  # study: raw
         win_att = None
         if att is not None:
             win_att = WindowAttention(
@@ -247,14 +248,19 @@ class DeepFillFiller:
         return WindowFill(fine_rgb, coarse_rgb, win_att, win.size)
 
     @staticmethod
-    def _to_image(stage_out: torch.Tensor, win: _ModelInput) -> np.ndarray:
-        """A stage's output pasted into the model-space hole and unpadded (RGB float, model resolution).
+    def _to_image(stage_out: torch.Tensor, win: _ModelInput, match: bool) -> np.ndarray:
+        """A stage's output pasted into the model-space hole and unpadded (RGB float, model resolution); with
+        `match`, shifted to meet the known pixels without a step (seam.match_seam).
 
         Outside the hole it holds the known pixels, which the paste's bicubic resampling reads at the hole's edge.
         """
-        pasted = stage_out.float() * win.mask + win.image * (1.0 - win.mask)
         mh, mw = win.size
-        return np.ascontiguousarray(from_model_tensor(pasted)[:mh, :mw])
+        out = from_model_tensor(stage_out)[:mh, :mw]
+        known = from_model_tensor(win.image)[:mh, :mw]
+        hole = win.mask[0, 0, :mh, :mw].cpu().numpy() > 0.5
+        if match:
+            return match_seam(out, known, hole)
+        return np.ascontiguousarray(np.where(hole[..., None], out, known))
 
     def _prepare(self, work: np.ndarray, box: Box, hole: np.ndarray) -> _ModelInput:
         """Crop, resize (longer side <= max_side) and pad one window into model tensors."""

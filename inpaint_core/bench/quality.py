@@ -15,6 +15,8 @@ Protocol (the one the model card's table comes from):
   result would cost PSNR (a fill of the true pixels would hide it). `precision` (e.g. bf16 against fp32) and
   `max_side` (the model sees the window resized to it: what the adaptive model resolution costs, docs/BENCHMARKS.md
   "Interactive path") can be overridden to measure their quality cost.
+- DeepFill's fill is seam-matched (seam.py) as users get it; `raw` adds a row without it, to show what the
+  model alone gives.
 - Metrics (metrics.py): inside the hole, on [0, 1] values; the table reports their means over the pairs.
 """
 
@@ -41,6 +43,7 @@ from inpaint_core.model.generator import DeepFillV2Generator
 BIN_COUNT = 6
 BIN_LABELS: tuple[str, ...] = ("1-10%", "10-20%", "20-30%", "30-40%", "40-50%", "50-60%")
 EDGES_ENGINE = "deepfill+edges"
+RAW_ENGINE = "deepfill-raw"  # DeepFill's output without seam matching (seam.py): what the blending adds
 
 Log = Callable[[str], None]
 
@@ -168,6 +171,7 @@ def run_quality(
     seed: int = 0,
     weights: str | Path | None = None,
     guide_edges: bool = False,
+    raw: bool = False,
     device: str = "auto",
     edge_blend: int | None = None,
     precision: str | None = None,
@@ -178,7 +182,8 @@ def run_quality(
 
     `count` pairs per bin (default: the number of images, so each image is used once per bin). DeepFill is
     skipped with a note when there are no weights (none shipped and `weights` is None); `guide_edges` adds the
-    row "deepfill+edges" with the guide channel fed the ground truth's edges (weights with a guide channel only).
+    row "deepfill+edges" with the guide channel fed the ground truth's edges (weights with a guide channel only);
+    `raw` adds the row "deepfill-raw": the model's output as it is, without seam matching.
     `edge_blend`, `precision` and `max_side` override the request's defaults (None: the default, what users get).
     """
     say: Log = log or (lambda _msg: None)
@@ -213,6 +218,15 @@ def run_quality(
         if model is None:
             continue
         fills[DEEPFILL] = partial(through, DEEPFILL)
+        if raw:
+            fills[RAW_ENGINE] = partial(
+                engine_result,
+                runner,
+                DEEPFILL,
+                weights=weights,
+                device=device,
+                overrides={**through.keywords["overrides"], "match_seam": False},
+            )
         if guide_edges:
             if not model.config.guide_channel:
                 report.notes.append(f"{EDGES_ENGINE} skipped: these weights have no guide channel")

@@ -2,7 +2,7 @@
 the time of loading, saving and pasting a large photo, and scratch detection's precision/recall.
 
     python main.py bench quality --images DIR --masks DIR [--size 256] [--engines deepfill,telea,ns]
-                                 [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges]
+                                 [--bins 1,3,5] [--count N] [--seed S] [--weights W] [--guide-edges] [--raw]
                                  [--precision fp32|bf16] [--max-side N]
     python main.py bench speed [--device cpu|cuda] [--sizes 256,512] [--precision fp32,bf16] [--runs N]
                                [--warmup N] [--attention] [--interactive-options]
@@ -83,6 +83,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         "--guide-edges",
         action="store_true",
         help="also run deepfill with the guide channel fed the ground truth's edges",
+    )
+    q.add_argument(
+        "--raw",
+        action="store_true",
+        help="also score deepfill's raw output, without seam matching (the row deepfill-raw)",
     )
     q.add_argument(
         "--edge-blend",
@@ -271,6 +276,7 @@ def run_quality_cmd(args: argparse.Namespace) -> int:
         seed=args.seed,
         weights=args.weights,
         guide_edges=args.guide_edges,
+        raw=args.raw,
         device=args.device,
         edge_blend=args.edge_blend,
         precision=args.precision,

@@ -201,6 +201,7 @@ def record_fill(
         settings |= {
             "device": result.device or request.device,
             "precision": result.precision or request.precision,
+            "match_seam": request.match_seam,
         }
     if request.engine in (PATCHMATCH, AUTO):
         settings["patch_radius"] = request.patch_radius

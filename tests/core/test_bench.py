@@ -104,13 +104,15 @@ def test_quality_table_rows_with_classical_and_random_deepfill(
         "3",
         "--weights",
         str(random_weights),
+        "--raw",
     ]
     assert cli_main(argv) == 0
     rows = _table_rows(capsys.readouterr().out)
     assert [(r[0], r[1]) for r in rows] == [
         ("telea", "10-20%"), ("telea", "40-50%"), ("ns", "10-20%"), ("ns", "40-50%"),
-        ("deepfill", "10-20%"), ("deepfill", "40-50%"),
+        ("deepfill", "10-20%"), ("deepfill", "40-50%"), ("deepfill-raw", "10-20%"), ("deepfill-raw", "40-50%"),
     ]  # fmt: skip
+    assert rows[4][4:7] != rows[6][4:7]  # the raw row is the model without seam matching: other figures
     for r in rows:
         assert r[3] == "3"
         psnr, l1, ssim = float(r[4]), float(r[5]), float(r[6])
