@@ -17,7 +17,7 @@ from pathlib import Path
 
 from inpaint_core import manifest
 from inpaint_core.errors import Remedy, WeightsError, WeightsMissingError
-from inpaint_core.registry import CLASSICAL_ENGINES, DEEPFILL, ENGINE_INFO
+from inpaint_core.registry import CLASSICAL_ENGINES, DEEPFILL, ENGINE_INFO, PATCHMATCH
 
 # Our metadata's "format" value: `weights.save_generator` writes it, `weights.load_generator` requires it.
 FORMAT = "deepfill-studio/1"
@@ -31,20 +31,26 @@ _DTYPES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float
 _TRAINING_SETS = (("places2", "Places2"), ("celeba", "CelebA-HQ"))
 # The model card describes the weights beside it (resources/weights/, e.g. the CPU candidate).
 MODEL_CARD = manifest.MANIFEST.parent / "MODEL_CARD.md"
-# Fewer training samples than this (the model card's target for one GPU session) marks a model experimental.
+# Without bench figures, fewer training samples than this (the model card's target for one GPU session) marks a
+# model experimental; with figures, they decide.
 EXPERIMENTAL_SAMPLES = 1_000_000
+# The fills a model must beat: the ones that need no weights (the issue's "best classical fill").
+BASELINE_ENGINES: tuple[str, ...] = (*CLASSICAL_ENGINES, PATCHMATCH)
 # A row of the card's `bench quality` table: | engine | mask bin | hole | n | PSNR | L1 | SSIM |
-_CARD_ROW = re.compile(r"^\|\s*(deepfill|telea|ns)\s*\|\s*(\d+-\d+%)\s*\|[^|]*\|[^|]*\|\s*([\d.]+)\s*\|")
+_CARD_ROW = re.compile(
+    r"^\|\s*(deepfill|telea|ns|patchmatch)\s*\|\s*(\d+-\d+%)\s*\|[^|]*\|[^|]*\|\s*([\d.]+)\s*\|"
+)
 
 
 @dataclass(frozen=True)
 class BinScore:
-    """The model against the best classical fill on one hole-size bin of `bench quality` (hole PSNR, dB)."""
+    """The model against the best fill without weights (Telea, NS, PatchMatch) on one hole-size bin of
+    `bench quality` (hole PSNR, dB)."""
 
     bin: str  # "10-20%"
     model_db: float
     classical_db: float
-    classical: str  # the best classical engine's name on this bin
+    classical: str  # the best baseline engine's name on this bin
 
     @property
     def gain(self) -> float:
@@ -66,9 +72,10 @@ class Quality:
 
     @property
     def experimental(self) -> bool:
-        """Trained on too few samples, or measured below the classical fills."""
-        few = self.samples_seen is not None and self.samples_seen < EXPERIMENTAL_SAMPLES
-        return few or bool(self.below_classical)
+        """Measured below a classical fill on some bin; without figures, trained on too few samples."""
+        if self.scores:
+            return bool(self.below_classical)
+        return self.samples_seen is not None and self.samples_seen < EXPERIMENTAL_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -173,10 +180,10 @@ def _quality(path: Path, metadata: dict[str, str]) -> Quality:
 
 
 def _scores(table: dict[str, dict[str, float]]) -> tuple[BinScore, ...]:
-    """Per bin, the model ("deepfill") against the best classical engine; bins without both are skipped."""
+    """Per bin, the model ("deepfill") against the best baseline engine; bins without both are skipped."""
     out = []
     for bin_, row in table.items():
-        classical = {name: db for name, db in row.items() if name in CLASSICAL_ENGINES}
+        classical = {name: db for name, db in row.items() if name in BASELINE_ENGINES}
         if DEEPFILL in row and classical:
             best = max(classical, key=lambda name: classical[name])
             out.append(BinScore(bin_, row[DEEPFILL], classical[best], ENGINE_INFO[best].short))

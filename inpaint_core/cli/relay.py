@@ -4,6 +4,8 @@ train relay start --deadline HH:MM|+MIN [--size 256] [--batch 8] [--set KEY=VALU
 train relay status            time to the deadline, samples/s, the last validation
 train relay stop              SIGTERM: the run ends with its checkpoint and carry set
 train relay finish [--count 30]   stop, judge against the committed carry set, keep if as good, log the row
+train relay ship [--count 107]    bench the committed carry set; if it beats every fill without weights in
+                                  every bin, write the shipped file and make it the manifest's default
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from inpaint_core.errors import InpaintError
 
-RELAY_ACTIONS = ("start", "run", "status", "stop", "finish")
+RELAY_ACTIONS = ("start", "run", "status", "stop", "finish", "ship")
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 DEFAULTS = {
@@ -32,13 +34,16 @@ MASK_PACK_COUNT = 6000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "relay_action", nargs="?", choices=RELAY_ACTIONS, help="relay: start, status, stop or finish"
+        "relay_action", nargs="?", choices=RELAY_ACTIONS, help="relay: start, status, stop, finish or ship"
     )
     parser.add_argument("--deadline", help="relay start: HH:MM (local), +MINUTES or Unix seconds")
     parser.add_argument("--relay-dir", help=f"relay folder (default {DEFAULTS['relay_dir']})")
-    parser.add_argument("--eval-images", help="relay finish: held-out photos (default ../shared/data/eval)")
     parser.add_argument(
-        "--eval-masks", help="relay finish: NVIDIA masks (default ../shared/data/masks/nvidia_irregular)"
+        "--eval-images", help="relay finish and ship: held-out photos (default ../shared/data/eval)"
+    )
+    parser.add_argument(
+        "--eval-masks",
+        help="relay finish and ship: NVIDIA masks (default ../shared/data/masks/nvidia_irregular)",
     )
     parser.add_argument("--nice", type=int, default=19, help="relay start: niceness of the run (default 19)")
     parser.add_argument(
@@ -104,14 +109,27 @@ def run(args: argparse.Namespace) -> int:
     if action == "stop":
         print("relay stopped" if relay.stop(out) else "no relay was running")
         return 0
+    candidate = Path(args.warm) if args.warm else DEFAULTS["warm"]
+    images = Path(args.eval_images) if args.eval_images else DEFAULTS["eval_images"]
+    masks = Path(args.eval_masks) if args.eval_masks else DEFAULTS["mask_folder"]
+    if action == "ship":
+        from inpaint_core.manifest import MANIFEST
+        from inpaint_core.train.ship import SHIP_COUNT, ship
+
+        shipped = ship(
+            candidate, MANIFEST, images, masks, args.count or SHIP_COUNT, lambda s: print(s, flush=True)
+        )
+        for line in shipped.lines():
+            print(line)
+        return 0
     from inpaint_core.train.relay_finish import finish
 
     report = finish(
         out,
-        candidate=Path(args.warm) if args.warm else DEFAULTS["warm"],
+        candidate=candidate,
         card=DEFAULTS["card"],
-        images=Path(args.eval_images) if args.eval_images else DEFAULTS["eval_images"],
-        masks=Path(args.eval_masks) if args.eval_masks else DEFAULTS["mask_folder"],
+        images=images,
+        masks=masks,
         count=args.count or 30,
         say=lambda line: print(line, flush=True),
         carry=Path(args.carry) if args.carry else None,

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_core.bench.quality import BIN_COUNT, make_pairs, mask_bins
+from inpaint_core.bench.quality import make_pairs, mask_bins
 from inpaint_core.cli import main as cli_main
 from inpaint_core.errors import MaskError
 from tests.conftest import SHARED, TEST_CNUM
-from tests.helpers.photos import synthetic_photo
+from tests.helpers.photos import write_bench_folders
 
 
 def test_flop_count_positive_and_scales_between_area_and_area_squared() -> None:
@@ -66,25 +66,6 @@ def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture
     assert "random-init" in out
 
 
-def _write_dataset(root: Path, n_images: int = 3, masks_per_bin: int = 4) -> tuple[Path, Path]:
-    images, masks = root / "images", root / "masks"
-    (images / "sub").mkdir(parents=True)
-    masks.mkdir()
-    for i in range(n_images):
-        folder = images / "sub" if i % 2 else images
-        Image.fromarray(synthetic_photo(40 + 8 * i, 56, seed=i)).save(folder / f"p{i}.png")
-    Image.fromarray(synthetic_photo(48, 48, channels=1, seed=9)).save(images / "grey.png")  # grey -> RGB
-    rng = np.random.default_rng(0)
-    for b in range(BIN_COUNT):
-        for k in range(masks_per_bin):
-            m = np.zeros((64, 64), np.uint8)
-            side = 8 + 6 * b + int(rng.integers(0, 3))
-            y, x = rng.integers(0, 64 - side, size=2)
-            m[y : y + side, x : x + side] = 255
-            Image.fromarray(m).save(masks / f"{b * masks_per_bin + k:05d}.png")
-    return images, masks
-
-
 def _table_rows(out: str) -> list[list[str]]:
     rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ")]
     return [[c.strip() for c in r] for r in rows[1:]]  # without the header
@@ -93,7 +74,7 @@ def _table_rows(out: str) -> list[list[str]]:
 def test_quality_table_rows_with_classical_and_random_deepfill(
     tmp_path: Path, random_weights: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    images, masks = _write_dataset(tmp_path)
+    images, masks = write_bench_folders(tmp_path)
     argv = ["bench", "quality", "--images", str(images), "--masks", str(masks), "--size", "32"]
     argv += [
         "--engines",
@@ -124,7 +105,7 @@ def test_quality_table_rows_with_classical_and_random_deepfill(
 def test_quality_skips_deepfill_without_weights(
     tmp_path: Path, no_shipped_weights: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    images, masks = _write_dataset(tmp_path)
+    images, masks = write_bench_folders(tmp_path)
     argv = ["bench", "quality", "--images", str(images), "--masks", str(masks), "--size", "32"]
     assert cli_main([*argv, "--engines", "deepfill,telea", "--bins", "2", "--count", "2"]) == 0
     out = capsys.readouterr().out
@@ -133,7 +114,7 @@ def test_quality_skips_deepfill_without_weights(
 
 
 def test_pairing_is_deterministic_per_seed(tmp_path: Path) -> None:
-    _, masks = _write_dataset(tmp_path, masks_per_bin=80)
+    _, masks = write_bench_folders(tmp_path, masks_per_bin=80)
     bins = mask_bins(masks)
     a = make_pairs(50, bins, (1, 3), 10, seed=0)
     b = make_pairs(50, bins, (1, 3), 10, seed=0)
@@ -145,12 +126,12 @@ def test_pairing_is_deterministic_per_seed(tmp_path: Path) -> None:
 
 
 def test_mask_bins_are_consecutive_blocks_of_held_out_masks(tmp_path: Path) -> None:
-    _, masks = _write_dataset(tmp_path, masks_per_bin=8)
+    _, masks = write_bench_folders(tmp_path, masks_per_bin=8)
     bins = mask_bins(masks)
     # block 1 is 00008..00015; only index % 4 == 0 is drawn (the rest is for training)
     assert [[p.name for p in b] for b in bins][1] == ["00008.png", "00012.png"]
     with pytest.raises(MaskError):  # a block without a held-out mask
-        mask_bins(_write_dataset(tmp_path / "few", masks_per_bin=2)[1])
+        mask_bins(write_bench_folders(tmp_path / "few", masks_per_bin=2)[1])
 
 
 @pytest.mark.shared_data
@@ -176,7 +157,7 @@ def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], gene
     save_generator(
         DeepFillV2Generator(GeneratorConfig(cnum=8, guide_channel=True)), weights, dtype=torch.float32
     )
-    images, masks = _write_dataset(tmp_path)
+    images, masks = write_bench_folders(tmp_path)
     out = tmp_path / "grid.png"
     mask_arg = "generated" if generated else str(masks)  # generated: free-form masks, no mask folder read
     argv = ["bench", "figure", "--images", str(images), "--masks", mask_arg, "--weights", str(weights)]
@@ -199,7 +180,7 @@ def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], gene
 
 
 def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path) -> None:
-    images, _ = _write_dataset(tmp_path)
+    images, _ = write_bench_folders(tmp_path)
     out = tmp_path / "g.png"
     argv = [
         "bench",
@@ -219,7 +200,7 @@ def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path) -> Non
 
 
 def test_figure_without_a_guide_channel_has_no_sketch_column(tmp_path: Path, random_weights: Path) -> None:
-    images, masks = _write_dataset(tmp_path)
+    images, masks = write_bench_folders(tmp_path)
     argv = [
         "bench",
         "figure",
@@ -248,7 +229,7 @@ def test_figure_fills_through_the_engine(tmp_path: Path, monkeypatch: pytest.Mon
     save_generator(
         DeepFillV2Generator(GeneratorConfig(cnum=8, guide_channel=True)), weights, dtype=torch.float32
     )
-    images, _ = _write_dataset(tmp_path)
+    images, _ = write_bench_folders(tmp_path)
     seen: list[tuple[str, bool]] = []
     run = InpaintEngine.run
 

@@ -164,7 +164,22 @@ def test_quality_from_the_file_s_metadata(random_weights: Path, tmp_path: Path) 
         bench_quality=json.dumps(good),
     )
     assert not read_weights_info(path).quality.experimental
-    # Too few samples marks a model experimental even without figures; no figures and no count say nothing.
+    # Figures decide over the count: few samples, but above every fill without weights (PatchMatch included).
+    above = {
+        "10-20%": {"deepfill": 20.4, "ns": 19.8, "patchmatch": 19.6},
+        "50-60%": {"deepfill": 17.5, "patchmatch": 17.6},
+    }
+    path = _with_metadata(
+        random_weights, tmp_path / "above.safetensors", samples_seen="86856", bench_quality=json.dumps(above)
+    )
+    quality = read_weights_info(path).quality
+    assert [(q.bin, q.classical) for q in quality.below_classical] == [("50-60%", "PatchMatch")]
+    above["50-60%"]["patchmatch"] = 16.1
+    path = _with_metadata(
+        random_weights, tmp_path / "above2.safetensors", samples_seen="86856", bench_quality=json.dumps(above)
+    )
+    assert not read_weights_info(path).quality.experimental
+    # Too few samples marks a model experimental without figures; no figures and no count say nothing.
     few = _with_metadata(random_weights, tmp_path / "few.safetensors", samples_seen="5000")
     assert read_weights_info(few).quality.experimental and not read_weights_info(few).quality.scores
     assert not read_weights_info(random_weights).quality.experimental

@@ -90,3 +90,26 @@ def write_photos(
             folder / f"p{i}.{suffix}", quality=98
         )
     return folder
+
+
+def write_bench_folders(root: Path, n_images: int = 3, masks_per_bin: int = 4) -> tuple[Path, Path]:
+    """An images folder (a subfolder and a grey photo among them) and a masks folder of square holes, a block
+    of `masks_per_bin` per hole-ratio bin, bigger holes in later blocks: `bench quality`'s inputs, tiny."""
+    from inpaint_core.bench.quality import BIN_COUNT  # the bench loads torch: only when asked
+
+    images, masks = root / "images", root / "masks"
+    (images / "sub").mkdir(parents=True)
+    masks.mkdir()
+    for i in range(n_images):
+        folder = images / "sub" if i % 2 else images
+        Image.fromarray(synthetic_photo(40 + 8 * i, 56, seed=i)).save(folder / f"p{i}.png")
+    Image.fromarray(synthetic_photo(48, 48, channels=1, seed=9)).save(images / "grey.png")  # grey -> RGB
+    rng = np.random.default_rng(0)
+    for b in range(BIN_COUNT):
+        for k in range(masks_per_bin):
+            m = np.zeros((64, 64), np.uint8)
+            side = 8 + 6 * b + int(rng.integers(0, 3))
+            y, x = rng.integers(0, 64 - side, size=2)
+            m[y : y + side, x : x + side] = 255
+            Image.fromarray(m).save(masks / f"{b * masks_per_bin + k:05d}.png")
+    return images, masks

@@ -26,7 +26,7 @@ from inpaint_core.train.relay_finish import (
 )
 from inpaint_core.train.warm import EMA_FILE, G_FILE, save_carry_set
 from inpaint_core.weights import sha256_file
-from tests.core.test_bench import _write_dataset
+from tests.helpers.photos import write_bench_folders
 from tests.train.tiny_pack import TINY_RECIPE, make_pack
 
 TINY_SETS = tuple(f"{k}={json.dumps(v)}" for k, v in TINY_RECIPE.items() if k != "size")
@@ -167,7 +167,7 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
 
     committed = _carry(tmp_path / "candidate", samples=100)
     before = (committed / EMA_FILE).read_bytes()
-    images, masks = _write_dataset(tmp_path / "eval")
+    images, masks = write_bench_folders(tmp_path / "eval")
     card = tmp_path / "MODEL_CARD.md"
 
     def finished_run(samples: int) -> relay.RelayOptions:
@@ -208,7 +208,7 @@ def test_finish_judges_a_carried_in_set_without_a_relay(
 
     committed = _carry(tmp_path / "candidate", samples=100)
     gpu_out = _carry(tmp_path / "gpu_out", samples=5000)
-    images, masks = _write_dataset(tmp_path / "eval")
+    images, masks = write_bench_folders(tmp_path / "eval")
     card = tmp_path / "MODEL_CARD.md"
     monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: True)
     with pytest.raises(InpaintError, match="photo pack"):
