@@ -91,6 +91,7 @@ class ModelInfo:
     dtype: str  # "float16", "float32", ...
     source: str = ""  # the checkpoint it was converted from, if any
     quality: Quality = Quality()
+    cnum: int | None = None  # the model's width from its recorded config (None when the file does not say)
 
 
 def guess_training_set(name: str) -> str:
@@ -161,7 +162,13 @@ def read_weights_info(path: str | Path, name: str = "", trained_on: str = "") ->
         dtype=metadata.get("dtype", "") or _DTYPES.get(first_dtype, first_dtype.lower()),
         source=source,
         quality=_quality(p, metadata),
+        cnum=_width(config),
     )
+
+
+def _width(config: object) -> int | None:
+    width = config.get("cnum") if isinstance(config, dict) else None
+    return width if isinstance(width, int) and width > 0 else None
 
 
 def _quality(path: Path, metadata: dict[str, str]) -> Quality:

@@ -2,7 +2,8 @@
 memory, the interactive 12 MP path end to end, training throughput and (CUDA only) graph capture.
 
 All timings are medians over several runs after a warm-up; the model has random-init weights (timing only: the
-work does not depend on the weights' values).
+work does not depend on the weights' values) of the shipped model's width (`default_cnum`: what the default path
+runs), and the published full width (cnum 48) is timed as extra rows when the shipped model is narrower.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from inpaint_core.registry import MODEL_MULTIPLE
 
 _MATMUL_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _MIB = 1024.0 * 1024.0
+FULL_WIDTH = GeneratorConfig().cnum  # the published model (cnum 48)
 
 Log = Callable[[str], None]
 
@@ -58,14 +60,19 @@ class SpeedConfig:
     train_steps: int = 0  # 0 = skip the training-throughput figure
     train_batch: int = 8
     gpu_options: bool = True  # CUDA graph capture and batch throughput (CUDA only)
-    cnum: int = GeneratorConfig().cnum
+    cnum: int | None = None  # None: the shipped model's width (`default_cnum`)
     attention: bool = False  # also time contextual attention alone at each size
     interactive_options: bool = False  # also time the ways to a 0.5 s fill (`interactive_options`)
+
+    @property
+    def width(self) -> int:
+        """The default path's model width: `cnum`, else the shipped model's."""
+        return self.cnum or default_cnum()
 
 
 @dataclass
 class SpeedRow:
-    """One (size, precision) measurement."""
+    """One (model width, size, precision) measurement."""
 
     size: int
     precision: str
@@ -73,6 +80,7 @@ class SpeedRow:
     gflop: float
     peak_mib: float | None = None  # forward's peak memory above the model (CPU: RSS; CUDA: allocator)
     note: str = ""
+    cnum: int = FULL_WIDTH
 
     @property
     def achieved_gflops(self) -> float | None:
@@ -120,8 +128,11 @@ class SpeedReport:
         """
         if not self.rows or not self.matmul:
             return None, "nothing measured"
-        largest = max(r.size for r in self.rows)
-        candidates = [r for r in self.rows if r.size == largest and r.achieved_gflops]
+        default_width = self.rows[0].cnum  # the first rows are the default path's model
+        largest = max(r.size for r in self.rows if r.cnum == default_width)
+        candidates = [
+            r for r in self.rows if r.size == largest and r.cnum == default_width and r.achieved_gflops
+        ]
         if not candidates:
             return None, f"no precision ran at {largest}"
         row = next((r for r in candidates if r.precision == self.default_precision), candidates[0])
@@ -166,6 +177,18 @@ def matmul_precisions(device: torch.device) -> list[str]:
             out.insert(1, "bf16")
         return out
     return ["fp32", "bf16"] if cpu_has_native_bf16() else ["fp32"]
+
+
+def default_cnum() -> int:
+    """The shipped model's width (the default path's work), from its file's recorded config; the published
+    width while none ships or when the file cannot say."""
+    from inpaint_core.model_info import shipped_model_info
+
+    try:
+        shipped = shipped_model_info()
+    except InpaintError:
+        return FULL_WIDTH
+    return FULL_WIDTH if shipped is None or shipped.cnum is None else shipped.cnum
 
 
 def build_model(cnum: int, device: torch.device) -> DeepFillV2Generator:
@@ -444,20 +467,21 @@ def time_interactive(
 
 def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> list[InteractiveRun]:
     """The ways to a fill under 0.5 s on this device through the engine (issue 14), per precision: the full
-    model; lower max sides; the device's budget (`budget.interactive_gflop_budget`); the width-reduced model
-    (cnum 24). A coarse-only preview is estimated from the full model's stage timings (all but "refine").
+    model; lower max sides; the device's budget (`budget.interactive_gflop_budget`); the other width (the
+    full one when the default is the lite model, else cnum 24). A coarse-only preview is estimated from the full model's stage timings (all but "refine").
     """
     from inpaint_core.budget import interactive_gflop_budget
 
     cases: list[InteractiveCase] = []
+    other = FULL_WIDTH if config.width != FULL_WIDTH else 24  # the other model: full width, or the lite one
     for precision in config.precisions:
         budget = interactive_gflop_budget(device, precision)
         cases += [
-            InteractiveCase("full model (max side 512)", precision, config.cnum),
-            InteractiveCase("max side 320", precision, config.cnum, 320),
-            InteractiveCase("max side 256", precision, config.cnum, 256),
-            InteractiveCase(f"budget {budget:.0f} GFLOP", precision, config.cnum, 512, budget),
-            InteractiveCase("cnum 24 (max side 512)", precision, 24),
+            InteractiveCase("full model (max side 512)", precision, config.width),
+            InteractiveCase("max side 320", precision, config.width, 320),
+            InteractiveCase("max side 256", precision, config.width, 256),
+            InteractiveCase(f"budget {budget:.0f} GFLOP", precision, config.width, 512, budget),
+            InteractiveCase(f"cnum {other} (max side 512)", precision, other),
         ]
     log(f"interactive options: {len(cases)} cases, {min(config.runs, 3)} interleaved rounds")
     runs = time_interactive_cases(cases, str(device), config.photo, config.hole, min(config.runs, 3))
@@ -467,7 +491,7 @@ def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> 
         if run.option.startswith("full model"):
             name = "coarse-only preview (the full model's runs without the refine stage)"
             h, w = (padded(side) for side in run.model_size)
-            gflop = count_generator_flops(GeneratorConfig(cnum=config.cnum), h, w, coarse_only=True) / 1e9
+            gflop = count_generator_flops(GeneratorConfig(cnum=config.width), h, w, coarse_only=True) / 1e9
             out.append(
                 InteractiveRun(
                     name, run.precision, float("nan"), run.without_refine_s, {}, run.model_size, gflop
@@ -569,6 +593,37 @@ def _gpu_options(model: DeepFillV2Generator, config: SpeedConfig, report: SpeedR
 # ---------------------------------------------------------------------------------------------------- run
 
 
+def _time_rows(
+    model: DeepFillV2Generator,
+    cnum: int,
+    config: SpeedConfig,
+    device: torch.device,
+    only: str | None,
+    say: Log,
+) -> list[SpeedRow]:
+    """Forward latency (and peak memory) of `model` at each size, in each precision (`only`: that one)."""
+    rows = []
+    for size in config.sizes:
+        gflop = count_forward_flops(model, size) / 1e9
+        for precision in (only,) if only else config.precisions:
+            say(f"timing cnum {cnum} {size}x{size} {precision}")
+            row = SpeedRow(size=size, precision=precision, median_s=None, gflop=gflop, cnum=cnum)
+            rows.append(row)
+            try:
+                autocast_dtype(precision, device)
+                row.median_s = median(time_forward(model, size, precision, config.runs, config.warmup))
+            except (RuntimeError, DeviceError) as exc:
+                row.note = f"not run: {str(exc).splitlines()[0]}"
+                continue
+            if config.memory:
+                if device.type == "cuda":
+                    row.peak_mib = cuda_forward_peak_mib(model, size, precision)
+                else:
+                    say(f"peak memory cnum {cnum} {size}x{size} {precision} (subprocess)")
+                    row.peak_mib, row.note = cpu_forward_peak_mib(size, precision, cnum)
+    return rows
+
+
 def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
     """Measure everything in `config` in one process, so ratios compare figures taken under the same load."""
     say: Log = log or (lambda _msg: None)
@@ -594,37 +649,25 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
         report.matmul[precision] = matmul_gflops(dtype, config.matmul_n, repeats=5, device=device)
         report.conv[precision] = conv_gflops(dtype, repeats=5, device=device)
 
-    model = build_model(config.cnum, device)
-    for size in config.sizes:
-        gflop = count_forward_flops(model, size) / 1e9
-        for precision in config.precisions:
-            say(f"timing {size}x{size} {precision}")
-            row = SpeedRow(size=size, precision=precision, median_s=None, gflop=gflop)
-            try:
-                autocast_dtype(precision, device)
-                row.median_s = median(time_forward(model, size, precision, config.runs, config.warmup))
-            except (RuntimeError, DeviceError) as exc:
-                row.note = f"not run: {str(exc).splitlines()[0]}"
-                report.rows.append(row)
-                continue
-            if config.memory:
-                if device.type == "cuda":
-                    row.peak_mib = cuda_forward_peak_mib(model, size, precision)
-                else:
-                    say(f"peak memory {size}x{size} {precision} (subprocess)")
-                    row.peak_mib, row.note = cpu_forward_peak_mib(size, precision, config.cnum)
+    cnum = config.width
+    model = build_model(cnum, device)
+    widths = [(cnum, model)] + ([] if cnum == FULL_WIDTH else [(FULL_WIDTH, build_model(FULL_WIDTH, device))])
+    for width, timed in widths:
+        for row in _time_rows(
+            timed, width, config, device, default_precision if width != cnum else None, say
+        ):
             report.rows.append(row)
-            if config.attention:
-                say(f"contextual attention {size}x{size} {precision}")
+            if config.attention and width == cnum and row.median_s is not None:
+                say(f"contextual attention {row.size}x{row.size} {row.precision}")
                 report.attention.append(
-                    time_attention(size, precision, config.runs, config.warmup, config.cnum, device)
+                    time_attention(row.size, row.precision, config.runs, config.warmup, cnum, device)
                 )
 
     say("interactive path")
     try:
         precision = default_precision if default_precision in config.precisions else config.precisions[0]
         run = time_interactive(
-            str(device), precision, config.photo, config.hole, min(config.runs, 3), config.cnum
+            str(device), precision, config.photo, config.hole, min(config.runs, 3), config.width
         )
         report.interactive_cold_s, report.interactive_s = run.cold_s, run.median_s
         stage_text = ", ".join(f"{k} {v:.3f}" for k, v in run.stages.items())
@@ -665,9 +708,9 @@ def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) 
     """Markdown tables; the last line is `efficiency=<ratio> interactive_s=<seconds>` for scripts."""
     lines = [
         f"Speed: {report.device} ({report.machine}), {report.threads} threads, torch {torch_version}",
-        f"Medians of {config.runs} runs after {config.warmup} warm-up; generator cnum={config.cnum} with "
-        "random-init weights (timing only), weights converted once to each precision (for_inference). FLOPs "
-        "counted by torch FlopCounterMode (multiply-add = 2).",
+        f"Medians of {config.runs} runs after {config.warmup} warm-up; the default path's generator is cnum "
+        f"{config.width} (the shipped model's width), with random-init weights (timing only), converted once to "
+        "each precision (for_inference). FLOPs counted by torch FlopCounterMode (multiply-add = 2).",
         "",
         f"| precision | matmul n={config.matmul_n} GFLOP/s (best) | 3x3 conv 256ch@64² GFLOP/s (best) |",
         "|---|---:|---:|",
@@ -675,23 +718,24 @@ def format_report(report: SpeedReport, config: SpeedConfig, torch_version: str) 
     lines += [f"| {p} | {g:.1f} | {_fmt(report.conv.get(p), '.1f')} |" for p, g in report.matmul.items()]
     lines += [
         "",
-        "| size | precision | GFLOP | median (s) | GFLOP/s | of same-precision matmul | of same-precision conv "
-        "| peak forward memory (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| model | size | precision | GFLOP | median (s) | GFLOP/s | of same-precision matmul "
+        "| of same-precision conv | peak forward memory (MiB) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report.rows:
         mm, cv = report.matmul.get(r.precision), report.conv.get(r.precision)
         ratio = r.achieved_gflops / mm if r.achieved_gflops and mm else None
         conv_ratio = r.achieved_gflops / cv if r.achieved_gflops and cv else None
         lines.append(
-            f"| {r.size}x{r.size} | {r.precision} | {r.gflop:.1f} | {_fmt(r.median_s, '.3f')} | "
+            f"| cnum {r.cnum}{' (default path)' if r.cnum == config.width else ''} | {r.size}x{r.size} | "
+            f"{r.precision} | {r.gflop:.1f} | {_fmt(r.median_s, '.3f')} | "
             f"{_fmt(r.achieved_gflops, '.1f')} | {_fmt(ratio, '.2f')} | {_fmt(conv_ratio, '.2f')} | "
             f"{_fmt(r.peak_mib, '.0f')} |"
         )
     lines.append("")
     for r in report.rows:
         if r.note:
-            lines.append(f"note: {r.size}x{r.size} {r.precision}: {r.note}")
+            lines.append(f"note: cnum {r.cnum} {r.size}x{r.size} {r.precision}: {r.note}")
     if report.attention:
         lines += [
             "| contextual attention at | precision | GFLOP | median (s) | GFLOP/s | of same-precision conv |",

@@ -49,7 +49,12 @@ def test_count_is_batch_linear() -> None:
 
 
 @pytest.mark.slow
-def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture[str]) -> None:
+def test_speed_command_end_to_end_last_line_parses(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inpaint_core.bench import speed
+
+    monkeypatch.setattr(speed, "default_cnum", lambda: 24)  # a lite model ships: the full width is extra rows
     rc = cli_main(
         [
             "bench", "speed", "--sizes", "64", "--runs", "1", "--warmup", "0", "--matmul-n", "128",
@@ -62,8 +67,27 @@ def test_speed_command_end_to_end_last_line_parses(capsys: pytest.CaptureFixture
     match = re.fullmatch(r"efficiency=([0-9.]+) interactive_s=([0-9.]+)", lines[-1])
     assert match, lines[-1]
     assert float(match.group(1)) > 0 and float(match.group(2)) > 0
-    assert re.search(r"\| 64x64 \| fp32 \| [0-9.]+ \| [0-9.]+ \|", out)
+    assert re.search(r"\| cnum 24 \(default path\) \| 64x64 \| fp32 \| [0-9.]+ \| [0-9.]+ \|", out)
+    assert re.search(r"\| cnum 48 \| 64x64 \| fp32 \| [0-9.]+ \| [0-9.]+ \|", out)
     assert "random-init" in out
+
+
+def test_speed_times_the_shipped_model_s_width(
+    random_weights: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    import inpaint_core.manifest as manifest
+    from inpaint_core.bench.speed import FULL_WIDTH, default_cnum
+    from inpaint_core.files import sha256_file
+
+    target = tmp_path / "manifest.json"
+    monkeypatch.setattr(manifest, "MANIFEST", target)
+    assert default_cnum() == FULL_WIDTH  # none ships: the published width
+    (tmp_path / "w.safetensors").write_bytes(random_weights.read_bytes())
+    entry = {"file": "w.safetensors", "sha256": sha256_file(random_weights)}
+    target.write_text(json.dumps({"default": entry}))
+    assert default_cnum() == TEST_CNUM
 
 
 def _table_rows(out: str) -> list[list[str]]:

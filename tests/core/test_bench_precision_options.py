@@ -24,16 +24,19 @@ def _rows(out: str, first_cell: str) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_speed_reports_conv_peaks_attention_and_interactive_options(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from inpaint_core.bench import speed
+
+    monkeypatch.setattr(speed, "default_cnum", lambda: 48)  # the full model is the default: cnum 24 the option
     argv = ["bench", "speed", "--sizes", "64", "--runs", "1", "--warmup", "0", "--matmul-n", "128"]
     argv += ["--photo", "240x200", "--hole", "40", "--precision", "fp32", "--no-memory"]
     assert cli_main([*argv, "--attention", "--interactive-options"]) == 0
     out = capsys.readouterr().out
     peak = _rows(out, "fp32")[0]
     assert float(peak[1]) > 0 and float(peak[2]) > 0  # matmul and conv peaks
-    forward = _rows(out, "64x64")[0]
-    assert len(forward) == 8 and float(forward[6]) > 0  # the "of same-precision conv" ratio
+    forward = _rows(out, r"cnum 48 \(default path\)")[0]
+    assert len(forward) == 9 and float(forward[7]) > 0  # the "of same-precision conv" ratio
     attention = [r for r in _rows(out, "64x64") if len(r) == 6]
     assert attention and float(attention[0][2]) > 0  # attention GFLOP counted
     options = {r[0]: r for r in _rows(out, r"(full model|max side|budget|cnum 24|coarse-only).*")}
