@@ -144,7 +144,9 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
     except InpaintError as exc:
         shipped, why = None, f"The shipped weights cannot be used: {gui_text(exc)}"
     # The shipped weights by their manifest name, e.g. "DeepFill v2 lite (CPU-trained, 86,856 samples)"
-    label = f"DeepFill · {shipped.name}" if shipped is not None and shipped.name else "DeepFill · shipped weights"
+    label = (
+        f"DeepFill · {shipped.name}" if shipped is not None and shipped.name else "DeepFill · shipped weights"
+    )
     choices = [ModelChoice(SHIPPED, DEEPFILL, None, label, shipped is not None, why, shipped)]
     paths = list(
         dict.fromkeys(p for p in (settings.session_weights, settings.weights, *settings.weights_files) if p)

@@ -652,10 +652,10 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
     cnum = config.width
     model = build_model(cnum, device)
     widths = [(cnum, model)] + ([] if cnum == FULL_WIDTH else [(FULL_WIDTH, build_model(FULL_WIDTH, device))])
+    # The full width's extra rows: one precision, the default path's where this run times it
+    extra = default_precision if default_precision in config.precisions else config.precisions[0]
     for width, timed in widths:
-        for row in _time_rows(
-            timed, width, config, device, default_precision if width != cnum else None, say
-        ):
+        for row in _time_rows(timed, width, config, device, extra if width != cnum else None, say):
             report.rows.append(row)
             if config.attention and width == cnum and row.median_s is not None:
                 say(f"contextual attention {row.size}x{row.size} {row.precision}")

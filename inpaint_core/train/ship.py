@@ -117,7 +117,15 @@ def ship(
     engines = (DEEPFILL, *BASELINE_ENGINES)
     say(f"bench quality of {weights} and {', '.join(BASELINE_ENGINES)}, {count} pairs per bin, fp32")
     bench = partial(
-        run_quality, images, masks, size=bench_size, bins=BINS, count=count, weights=weights, device="cpu"
+        run_quality,
+        images,
+        masks,
+        size=bench_size,
+        bins=BINS,
+        count=count,
+        weights=weights,
+        device="cpu",
+        log=say,
     )
     fp32 = bench(engines=engines, raw=True, precision="fp32")
     table = bench_table(fp32)

@@ -17,6 +17,7 @@ from app.main import session_settings
 from app.messages import gui_text
 from app.settings import AppSettings
 from app.widgets.engine_panel import NO_DEVICE, SHIPPED, file_key
+from inpaint_core.api import default_engine
 from inpaint_core.engine import InpaintEngine
 from inpaint_core.errors import InpaintError
 from inpaint_core.model import DeepFillV2Generator, GeneratorConfig
@@ -47,6 +48,21 @@ def test_deepfill_without_weights_is_listed_disabled_with_the_reason(
     assert window.engine_panel.weights_note.isVisibleTo(window)
     assert window.status_fields.model.text() == "Auto (PatchMatch or Navier-Stokes)"
     assert window.engine_panel.patch_radius.isEnabled()  # Auto reads it
+
+
+def test_the_shipped_weights_are_the_default_by_their_name(make_window: Any) -> None:
+    """A fresh start with the shipped weights: DeepFill is picked, named as the manifest names it, no warning."""
+    from inpaint_core.api import shipped_model_info
+
+    shipped = shipped_model_info()
+    if shipped is None:
+        pytest.skip("no default weights ship in this checkout")
+    window = make_window()
+    combo = window.engine_panel.model
+    assert combo.currentData() == SHIPPED and _item_enabled(combo, SHIPPED)
+    assert combo.currentText() == f"DeepFill · {shipped.name}"
+    assert "CPU-trained" in combo.currentText()
+    assert not window.engine_panel.model_warning.text()  # it beats the fills without weights: not experimental
 
 
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
@@ -168,7 +184,7 @@ def test_weights_from_the_command_line_last_one_session(random_weights: Path, tm
     settings.theme = "light"  # any other change is still stored
     settings.sync()
     later = AppSettings.from_ini(ini)  # the next plain launch
-    assert later.weights is None and later.engine == "auto" and later.theme == "light"
+    assert later.weights is None and later.engine == default_engine() and later.theme == "light"
     assert later.weights_files == []
 
 

@@ -203,7 +203,7 @@ def test_figure_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str], gene
     assert "--force" in capsys.readouterr().err
 
 
-def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path) -> None:
+def test_figure_without_weights_shows_the_fills_users_get(tmp_path: Path, no_shipped_weights: Path) -> None:
     images, _ = write_bench_folders(tmp_path)
     out = tmp_path / "g.png"
     argv = [

@@ -28,7 +28,8 @@ def test_speed_reports_conv_peaks_attention_and_interactive_options(
 ) -> None:
     from inpaint_core.bench import speed
 
-    monkeypatch.setattr(speed, "default_cnum", lambda: 48)  # the full model is the default: cnum 24 the option
+    # the full model is the default path here, so cnum 24 is the interactive option
+    monkeypatch.setattr(speed, "default_cnum", lambda: 48)
     argv = ["bench", "speed", "--sizes", "64", "--runs", "1", "--warmup", "0", "--matmul-n", "128"]
     argv += ["--photo", "240x200", "--hole", "40", "--precision", "fp32", "--no-memory"]
     assert cli_main([*argv, "--attention", "--interactive-options"]) == 0

@@ -65,7 +65,7 @@ def test_toned_photo_round_trip(
     assert "tone" in toned.note
     assert _chroma_error(toned.image, photo, HOLE) < 0.02  # within the 8-bit rounding of the tone curve
     if engine_name == "deepfill":  # the untrained network's own colours are far off: the test can fail
-        raw = engine.run(InpaintRequest(**{**request.__dict__, "tone": "off"}))
+        raw = engine.run(InpaintRequest(**{**request.__dict__, "tone": "off", "match_seam": False}))
         assert _chroma_error(raw.image, photo, HOLE) > 0.1
         assert "tone" not in raw.note
 
@@ -85,7 +85,11 @@ def test_grey_photo_stored_as_rgb_is_filled_grey(engine: InpaintEngine, random_w
     np.testing.assert_array_equal(filled[:, 0], filled[:, 1])
     np.testing.assert_array_equal(filled[:, 0], filled[:, 2])
     assert "grey" in result.note
-    raw = engine.run(InpaintRequest(image=photo, mask=HOLE, weights=random_weights, device="cpu", tone="off"))
+    raw = engine.run(
+        InpaintRequest(
+            image=photo, mask=HOLE, weights=random_weights, device="cpu", tone="off", match_seam=False
+        )
+    )
     assert np.any(raw.image[HOLE][:, 0] != raw.image[HOLE][:, 2])  # without it the network adds colour
 
 
