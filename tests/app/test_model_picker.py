@@ -62,7 +62,9 @@ def test_the_shipped_weights_are_the_default_by_their_name(make_window: Any) -> 
     assert combo.currentData() == SHIPPED and _item_enabled(combo, SHIPPED)
     assert combo.currentText() == f"DeepFill · {shipped.name}"
     assert "CPU-trained" in combo.currentText()
-    assert not window.engine_panel.model_warning.text()  # it beats the fills without weights: not experimental
+    assert (
+        not window.engine_panel.model_warning.text()
+    )  # it beats the fills without weights: not experimental
 
 
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
