@@ -131,6 +131,11 @@ def quality_warning(choice: ModelChoice) -> str:
     )
 
 
+def _says_deepfill(name: str, wrap: str = "DeepFill · {}") -> str:
+    """A model's name as shown: as it is when it already says DeepFill, else wrapped to say so."""
+    return name if name.startswith("DeepFill") else wrap.format(name)
+
+
 def model_choices(settings: AppSettings) -> list[ModelChoice]:
     """The shipped weights, the user's weights files (the session's ``--weights`` one first), the classical
     engines; what cannot work is listed disabled with the reason."""
@@ -145,7 +150,7 @@ def model_choices(settings: AppSettings) -> list[ModelChoice]:
         shipped, why = None, f"The shipped weights cannot be used: {gui_text(exc)}"
     # The shipped weights by their manifest name, e.g. "DeepFill v2 lite (CPU-trained, 86,856 samples)"
     label = (
-        f"DeepFill · {shipped.name}" if shipped is not None and shipped.name else "DeepFill · shipped weights"
+        _says_deepfill(shipped.name) if shipped is not None and shipped.name else "DeepFill · shipped weights"
     )
     choices = [ModelChoice(SHIPPED, DEEPFILL, None, label, shipped is not None, why, shipped)]
     paths = list(
@@ -358,9 +363,8 @@ class EnginePanel(QWidget):
             return ""
         if choice.engine != DEEPFILL:
             return ENGINE_INFO[choice.engine].label
-        return (
-            f"DeepFill v2 ({choice.info.name if choice.info else Path(choice.weights or '').name or 'none'})"
-        )
+        name = choice.info.name if choice.info else Path(choice.weights or "").name or "none"
+        return _says_deepfill(name, "DeepFill v2 ({})")
 
     def set_available_devices(self, devices: tuple[str, ...] | None) -> None:
         """Disable the devices this machine lacks (None: unknown, all stay enabled)."""

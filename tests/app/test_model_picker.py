@@ -60,8 +60,8 @@ def test_the_shipped_weights_are_the_default_by_their_name(make_window: Any) -> 
     window = make_window()
     combo = window.engine_panel.model
     assert combo.currentData() == SHIPPED and _item_enabled(combo, SHIPPED)
-    assert combo.currentText() == f"DeepFill · {shipped.name}"
-    assert "CPU-trained" in combo.currentText()
+    assert combo.currentText() == shipped.name and shipped.name.startswith("DeepFill v2 lite (CPU-trained")
+    assert window.status_fields.model.text() == shipped.name
     assert (
         not window.engine_panel.model_warning.text()
     )  # it beats the fills without weights: not experimental
