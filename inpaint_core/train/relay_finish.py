@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inpaint_core.errors import InpaintError
+from inpaint_core.registry import NS, TELEA
 from inpaint_core.train.metrics_log import METRICS_JSONL
 from inpaint_core.train.relay import RUN_SUBDIR, RelayOptions, read_rows, read_state, relay_config, stop
 from inpaint_core.train.warm import EMA_FILE, G_FILE
 
 BINS = (1, 3, 5)  # NVIDIA mask blocks: 10-20 %, 30-40 %, 50-60 %
 BIN_NAMES = {1: "10-20 %", 3: "30-40 %", 5: "50-60 %"}
-CLASSICAL = ("ns", "telea")
+CLASSICAL = (NS, TELEA)  # the curve's baselines (ship also weighs PatchMatch: train/ship.py)
 CURVE_HEADING = "## Relay curve"
 CURVE_HEADER = (
     "| finished | CPU | samples seen | samples/s | val hole PSNR 256² (dB) | "
