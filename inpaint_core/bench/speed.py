@@ -468,7 +468,8 @@ def time_interactive(
 def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> list[InteractiveRun]:
     """The ways to a fill under 0.5 s on this device through the engine (issue 14), per precision: the full
     model; lower max sides; the device's budget (`budget.interactive_gflop_budget`); the other width (the
-    full one when the default is the lite model, else cnum 24). A coarse-only preview is estimated from the full model's stage timings (all but "refine").
+    full one when the default is the lite model, else cnum 24). A coarse-only preview is estimated from the
+    full model's stage timings (all but "refine").
     """
     from inpaint_core.budget import interactive_gflop_budget
 

@@ -5,6 +5,7 @@ through `InpaintEngine.run` as users get it) beside every fill that needs no wei
 the same run, and once more in bf16. Only when the model beats the best of them in every bin does it write the
 shipped file (the same tensors, with the figures in its metadata, which the editor's picker shows) and make it
 `manifest.json`'s default, with its SHA-256 and the measured bf16 loss that lets "auto" precision pick bf16.
+Shipped weights are never replaced by ones whose bench mean over the bins is lower.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from inpaint_core.bench.quality import RAW_ENGINE, QualityReport, format_table, 
 from inpaint_core.devices import cpu_has_native_bf16
 from inpaint_core.errors import InpaintError
 from inpaint_core.files import sha256_file
-from inpaint_core.model_info import BASELINE_ENGINES
+from inpaint_core.model_info import BASELINE_ENGINES, read_weights_info
 from inpaint_core.precision import MANIFEST_BF16_LOSS_KEY
 from inpaint_core.registry import DEEPFILL
 from inpaint_core.train.config import write_bytes_atomic, write_text_atomic
@@ -40,6 +41,7 @@ class ShipReport:
     margins: dict[str, float]  # bin label -> model minus the best baseline (dB)
     bf16_loss_db: float | None  # the largest fp32 - bf16 hole PSNR over the bins
     shipped: Path | None  # the written file; None when the model does not win every bin
+    previous_mean: float | None = None  # the shipped weights' recorded bench mean, when some ship
 
     def lines(self) -> list[str]:
         out = [format_table(self.table), ""]
@@ -53,11 +55,36 @@ class ShipReport:
             out.append("bf16 not measured: this CPU has no native bf16 (auto precision stays fp32)")
         else:
             out.append(f"bf16 loss (largest over the bins): {self.bf16_loss_db:.3f} dB")
-        if self.shipped is None:
+        if self.shipped is None and self.previous_mean is not None and min(self.margins.values()) > 0:
+            out.append(
+                f"not shipped: its bench mean {self.mean:.2f} dB is below the shipped weights' "
+                f"{self.previous_mean:.2f} dB"
+            )
+        elif self.shipped is None:
             out.append("not shipped: the model does not beat the best fill without weights in every bin")
         else:
             out.append(f"shipped: {self.shipped} is the manifest's default")
         return out
+
+    @property
+    def mean(self) -> float:
+        """The model's hole PSNR averaged over the bins (fp32)."""
+        rows = [s.psnr for s in self.table.scores if s.engine == DEEPFILL]
+        return sum(rows) / max(1, len(rows))
+
+
+def shipped_mean(manifest: Path) -> float | None:
+    """The bench mean recorded in the shipped file's metadata (the model over the bins), or None when nothing
+    ships or the file records no figures."""
+    try:
+        entry = json.loads(manifest.read_text(encoding="utf-8"))["default"]
+        path = manifest.parent / str(entry["file"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not path.is_file():
+        return None
+    scores = read_weights_info(path).quality.scores
+    return sum(s.model_db for s in scores) / len(scores) if scores else None
 
 
 def bench_table(report: QualityReport) -> dict[str, dict[str, float]]:
@@ -136,9 +163,11 @@ def ship(
         bf16 = bench(engines=(DEEPFILL,), precision="bf16")
         low = bench_table(bf16)
         loss = max(table[b][DEEPFILL] - low[b][DEEPFILL] for b in table if DEEPFILL in low.get(b, {}))
-    report = ShipReport(fp32, bf16, gains, loss, None)
+    report = ShipReport(fp32, bf16, gains, loss, None, shipped_mean(manifest))
     if not gains or min(gains.values()) <= 0:
         return report
+    if report.previous_mean is not None and round(report.mean, 2) < round(report.previous_mean, 2):
+        return report  # never replace the shipped weights with weaker ones
     samples = carry_samples(weights)
     target = manifest.parent / SHIPPED_FILE
     shipped_rows = {b: {e: db for e, db in row.items() if e != RAW_ENGINE} for b, row in table.items()}

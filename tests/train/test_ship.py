@@ -81,3 +81,11 @@ def test_ship_writes_only_a_winner_and_keeps_the_manifest_s_other_entries(
     assert all("deepfill-raw" not in row and "patchmatch" in row for row in figures.values())
     # the picker reads the figures from the file itself
     assert read_weights_info(shipped).quality.source == "the file's metadata"
+    assert ship_module.shipped_mean(manifest) == pytest.approx(report.mean, abs=0.01)
+
+    # 3. a winner over the baselines, but weaker than what ships: the shipped file stays
+    inodes = (shipped.stat().st_ino, manifest.stat().st_ino)  # an atomic rewrite would bring new ones
+    monkeypatch.setattr(ship_module, "shipped_mean", lambda _manifest: report.mean + 1.0)
+    weaker = ship(candidate, manifest, **run)  # type: ignore[arg-type]
+    assert weaker.shipped is None and (shipped.stat().st_ino, manifest.stat().st_ino) == inodes
+    assert "below the shipped weights'" in "\n".join(weaker.lines())
