@@ -152,6 +152,8 @@ def augment_mask(grey: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
         grey = grey[:, ::-1]
     if rng.random() < 0.5:
         grey = grey[::-1, :]
+    # Half coverage, not the engine's "any non-black" rule (image_io.load_mask): the rotation and the area
+    # resize above blur the edge, and a pixel less than half covered was not hole in the mask drawn.
     return (grey > 127).astype(np.uint8)
 
 
