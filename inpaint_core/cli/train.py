@@ -42,8 +42,8 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="run (default): train; pack: write a .pack of pre-sized photos; pack-masks: a mask pack of a "
         "folder's training masks; export: fp16 weights of a run; session: one self-contained GPU call "
         "(probe, train to the budget, carry set to --out); carry: the size of a device call's carry; "
-        "relay start|status|stop|finish: the background CPU training relay; scratches: the learned "
-        "scratch-and-dust detector",
+        "relay start|status|stop|finish|ship: the background CPU training relay and shipping its weights; "
+        "scratches: the learned scratch-and-dust detector",
     )
     add_relay_arguments(parser)
     parser.add_argument("--data", help="photo folders and/or .pack files, comma separated")
