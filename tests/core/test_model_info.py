@@ -140,45 +140,36 @@ def _with_metadata(src: Path, dst: Path, **extra: str) -> Path:
 
 
 def test_quality_from_the_file_s_metadata(random_weights: Path, tmp_path: Path) -> None:
-    from inpaint_core.model_info import EXPERIMENTAL_SAMPLES
+    from inpaint_core.model_info import EXPERIMENTAL_SAMPLES, Quality
+
+    def quality_of(name: str, samples: int, bench: dict[str, dict[str, float]]) -> Quality:
+        path = tmp_path / f"{name}.safetensors"
+        _with_metadata(random_weights, path, samples_seen=str(samples), bench_quality=json.dumps(bench))
+        return read_weights_info(path).quality
 
     bench = {
         "10-20%": {"deepfill": 19.5, "telea": 20.3, "ns": 20.4},
         "50-60%": {"deepfill": 17.0, "ns": 16.1},
     }
-    path = _with_metadata(
-        random_weights, tmp_path / "w.safetensors", samples_seen="69560", bench_quality=json.dumps(bench)
-    )
-    quality = read_weights_info(path).quality
+    quality = quality_of("w", 69560, bench)
     assert quality.samples_seen == 69560 and quality.source == "the file's metadata"
     small, large = quality.scores
     assert (small.bin, small.classical, round(small.gain, 2)) == ("10-20%", "Navier-Stokes", -0.9)
     assert (large.bin, large.classical, round(large.gain, 2)) == ("50-60%", "Navier-Stokes", 0.9)
     assert quality.below_classical == (small,) and quality.experimental
     # Enough samples and above the classical fills everywhere: not experimental.
-    good = {"10-20%": {"deepfill": 22.0, "telea": 20.3}}
-    path = _with_metadata(
-        random_weights,
-        tmp_path / "good.safetensors",
-        samples_seen=str(EXPERIMENTAL_SAMPLES * 2),
-        bench_quality=json.dumps(good),
-    )
-    assert not read_weights_info(path).quality.experimental
+    assert not quality_of(
+        "good", EXPERIMENTAL_SAMPLES * 2, {"10-20%": {"deepfill": 22.0, "telea": 20.3}}
+    ).experimental
     # Figures decide over the count: few samples, but above every fill without weights (PatchMatch included).
     above = {
         "10-20%": {"deepfill": 20.4, "ns": 19.8, "patchmatch": 19.6},
         "50-60%": {"deepfill": 17.5, "patchmatch": 17.6},
     }
-    path = _with_metadata(
-        random_weights, tmp_path / "above.safetensors", samples_seen="86856", bench_quality=json.dumps(above)
-    )
-    quality = read_weights_info(path).quality
-    assert [(q.bin, q.classical) for q in quality.below_classical] == [("50-60%", "PatchMatch")]
+    below = quality_of("above", 86856, above).below_classical
+    assert [(q.bin, q.classical) for q in below] == [("50-60%", "PatchMatch")]
     above["50-60%"]["patchmatch"] = 16.1
-    path = _with_metadata(
-        random_weights, tmp_path / "above2.safetensors", samples_seen="86856", bench_quality=json.dumps(above)
-    )
-    assert not read_weights_info(path).quality.experimental
+    assert not quality_of("above2", 86856, above).experimental
     # Too few samples marks a model experimental without figures; no figures and no count say nothing.
     few = _with_metadata(random_weights, tmp_path / "few.safetensors", samples_seen="5000")
     assert read_weights_info(few).quality.experimental and not read_weights_info(few).quality.scores

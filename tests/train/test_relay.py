@@ -14,8 +14,6 @@ import pytest
 
 from inpaint_core.errors import InpaintError
 from inpaint_core.train import relay
-from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.loop import build_models
 from inpaint_core.train.relay_finish import (
     CURVE_HEADING,
     Evaluation,
@@ -24,10 +22,10 @@ from inpaint_core.train.relay_finish import (
     carry_samples,
     finish,
 )
-from inpaint_core.train.warm import EMA_FILE, G_FILE, save_carry_set
+from inpaint_core.train.warm import EMA_FILE, G_FILE
 from inpaint_core.weights import sha256_file
 from tests.helpers.photos import write_bench_folders
-from tests.train.tiny_pack import TINY_RECIPE, make_pack
+from tests.train.tiny_pack import TINY_RECIPE, make_carry, make_pack
 
 TINY_SETS = tuple(f"{k}={json.dumps(v)}" for k, v in TINY_RECIPE.items() if k != "size")
 
@@ -52,14 +50,6 @@ def test_horizon_is_floored_hours_and_minutes() -> None:
         "2:30",
         "0:00",
     ]
-
-
-def _carry(folder: Path, samples: int) -> Path:
-    config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
-    generator, _ = build_models(config)
-    ema, _ = build_models(config)
-    save_carry_set(folder, generator, ema, None, step=samples // 4, samples=samples, config=config)
-    return folder
 
 
 def _options(tmp_path: Path, warm: Path, minutes: float) -> relay.RelayOptions:
@@ -100,7 +90,7 @@ def reaped() -> Iterator[Callable[[Path], None]]:
 def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(
     tmp_path: Path, reaped: Callable[[Path], None]
 ) -> None:
-    warm = _carry(tmp_path / "warm", samples=400)
+    warm = make_carry(tmp_path / "warm", samples=400)
     options = _options(tmp_path, warm, minutes=30)
     pid = relay.start(options)
     reaped(options.out)
@@ -130,7 +120,7 @@ def test_started_relay_trains_in_the_background_and_stops_cleanly_on_sigterm(
 
 @pytest.mark.slow
 def test_relay_ends_by_itself_before_its_deadline(tmp_path: Path, reaped: Callable[[Path], None]) -> None:
-    warm = _carry(tmp_path / "warm", samples=0)
+    warm = make_carry(tmp_path / "warm", samples=0)
     options = _options(tmp_path, warm, minutes=1.2)
     relay.start(options)
     reaped(options.out)
@@ -165,7 +155,7 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
 ) -> None:
     from inpaint_core.train import relay_finish
 
-    committed = _carry(tmp_path / "candidate", samples=100)
+    committed = make_carry(tmp_path / "candidate", samples=100)
     before = (committed / EMA_FILE).read_bytes()
     images, masks = write_bench_folders(tmp_path / "eval")
     card = tmp_path / "MODEL_CARD.md"
@@ -177,7 +167,7 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
             options.out / relay.STATE_FILE,
             json.dumps({"pid": 2**22 + 1, "options": json.loads(options.to_json())}),
         )
-        _carry(options.out / relay.RUN_SUBDIR / "carry", samples=samples)
+        make_carry(options.out / relay.RUN_SUBDIR / "carry", samples=samples)
         return options
 
     # 1. the bench says worse: the committed carry set stays, the row says "no"
@@ -206,8 +196,8 @@ def test_finish_judges_a_carried_in_set_without_a_relay(
     """A GPU call's carry set goes through the same judgement; no relay ran in the folder."""
     from inpaint_core.train import relay_finish
 
-    committed = _carry(tmp_path / "candidate", samples=100)
-    gpu_out = _carry(tmp_path / "gpu_out", samples=5000)
+    committed = make_carry(tmp_path / "candidate", samples=100)
+    gpu_out = make_carry(tmp_path / "gpu_out", samples=5000)
     images, masks = write_bench_folders(tmp_path / "eval")
     card = tmp_path / "MODEL_CARD.md"
     monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: True)

@@ -12,20 +12,10 @@ from safetensors import safe_open
 from inpaint_core.files import sha256_file
 from inpaint_core.model_info import read_weights_info
 from inpaint_core.train import ship as ship_module
-from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.loop import build_models
 from inpaint_core.train.ship import SHIPPED_FILE, margins, ship
-from inpaint_core.train.warm import EMA_FILE, save_carry_set
+from inpaint_core.train.warm import EMA_FILE
 from tests.helpers.photos import write_bench_folders
-from tests.train.tiny_pack import TINY_RECIPE
-
-
-def _candidate(folder: Path, samples: int) -> Path:
-    config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
-    generator, _ = build_models(config)
-    ema, _ = build_models(config)
-    save_carry_set(folder, generator, ema, None, step=samples // 4, samples=samples, config=config)
-    return folder
+from tests.train.tiny_pack import make_carry
 
 
 def test_margins_are_against_the_best_fill_without_weights() -> None:
@@ -43,7 +33,7 @@ def test_margins_are_against_the_best_fill_without_weights() -> None:
 def test_ship_writes_only_a_winner_and_keeps_the_manifest_s_other_entries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    candidate = _candidate(tmp_path / "candidate", samples=86856)
+    candidate = make_carry(tmp_path / "candidate", samples=86856)
     images, masks = write_bench_folders(tmp_path / "eval")
     manifest = tmp_path / "weights" / "manifest.json"
     manifest.parent.mkdir()

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from inpaint_core.train.config import TrainConfig
+from inpaint_core.train.loop import build_models
 from inpaint_core.train.pack import write_pack
+from inpaint_core.train.warm import save_carry_set
 from tests.helpers.photos import synthetic_photo
 
 TINY_RECIPE = {  # phase-1/phase-2 presets shrunk for a CPU: 64 px crops, narrow nets, tiny banks
@@ -31,3 +34,12 @@ def make_pack(folder: Path, count: int = 6) -> Path:
     pack = folder / "tiny.pack"
     write_pack(sorted(photos.iterdir()), pack, size=64, quality=90)
     return pack
+
+
+def make_carry(folder: Path, samples: int) -> Path:
+    """A carry set of the tiny recipe's untrained models (EMA 0.9) in `folder`, `samples` seen."""
+    config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
+    generator, _ = build_models(config)
+    ema, _ = build_models(config)
+    save_carry_set(folder, generator, ema, None, step=samples // 4, samples=samples, config=config)
+    return folder
