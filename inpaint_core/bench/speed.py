@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ class SpeedConfig:
     attention: bool = False  # also time contextual attention alone at each size
     interactive_options: bool = False  # also time the ways to a 0.5 s fill (`interactive_options`)
 
-    @property
+    @cached_property  # read once per config: it opens the manifest and the weights file's header
     def width(self) -> int:
         """The default path's model width: `cnum`, else the shipped model's."""
         return self.cnum or default_cnum()
