@@ -55,7 +55,8 @@ class ShipReport:
             out.append("bf16 not measured: this CPU has no native bf16 (auto precision stays fp32)")
         else:
             out.append(f"bf16 loss (largest over the bins): {self.bf16_loss_db:.3f} dB")
-        if self.shipped is None and self.previous_mean is not None and min(self.margins.values()) > 0:
+        won = bool(self.margins) and min(self.margins.values()) > 0
+        if self.shipped is None and self.previous_mean is not None and won:
             out.append(
                 f"not shipped: its bench mean {self.mean:.2f} dB is below the shipped weights' "
                 f"{self.previous_mean:.2f} dB"
