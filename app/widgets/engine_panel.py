@@ -107,7 +107,7 @@ def describe(choice: ModelChoice) -> str:
         parts.append(f"{quality.samples_seen:,} training samples seen.")
     if quality.scores:
         figures = ", ".join(f"{s.bin.replace('%', ' %')} {s.gain:+.2f} dB" for s in quality.scores)
-        parts.append(f"Hole PSNR against the best classical fill ({quality.source}): {figures}.")
+        parts.append(f"Hole PSNR against the best fill without weights ({quality.source}): {figures}.")
     else:
         parts.append("No quality figures in the file or a model card.")
     return " ".join(parts)
