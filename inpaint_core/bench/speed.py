@@ -61,6 +61,7 @@ class SpeedConfig:
     train_steps: int = 0  # 0 = skip the training-throughput figure
     train_batch: int = 8
     gpu_options: bool = True  # CUDA graph capture and batch throughput (CUDA only)
+    gpu_batches: tuple[int, ...] = (8, 32)  # the batch-throughput sizes at 256x256 (CUDA only)
     cnum: int | None = None  # None: the shipped model's width (`default_cnum`)
     attention: bool = False  # also time contextual attention alone at each size
     interactive_options: bool = False  # also time the ways to a 0.5 s fill (`interactive_options`)
@@ -119,6 +120,7 @@ class SpeedReport:
     interactive_cold_s: float | None = None  # first run: includes loading the weights
     interactive_note: str = ""
     train_samples_per_s: float | None = None
+    cuda_graph_s: float | None = None  # 512x512 batch-1 forward replayed from a captured CUDA graph
     notes: list[str] = field(default_factory=list)
 
     def efficiency(self) -> tuple[float | None, str]:
@@ -575,14 +577,14 @@ def cuda_graph_latency(model: DeepFillV2Generator, size: int, precision: str, ru
 def _gpu_options(model: DeepFillV2Generator, config: SpeedConfig, report: SpeedReport, log: Log) -> None:
     precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     try:
-        graph_s = cuda_graph_latency(model, 512, precision, config.runs)
+        graph_s = report.cuda_graph_s = cuda_graph_latency(model, 512, precision, config.runs)
         report.notes.append(
             f"CUDA graph replay, 512x512 batch 1, {precision}: {graph_s * 1000:.1f} ms (median)"
         )
     except (RuntimeError, DeviceError) as exc:
         report.notes.append(f"CUDA graph capture failed: {str(exc).splitlines()[0]}")
     log("gpu: batch throughput at 256x256")
-    for batch in (8, 32):
+    for batch in config.gpu_batches:
         try:
             times = time_forward(model, 256, precision, config.runs, max(1, config.warmup), batch=batch)
             report.notes.append(

@@ -4,6 +4,7 @@ train relay start --deadline HH:MM|+MIN [--size 256] [--batch 8] [--set KEY=VALU
 train relay status            time to the deadline, samples/s, the last validation
 train relay stop              SIGTERM: the run ends with its checkpoint and carry set
 train relay finish [--count 30]   stop, judge against the committed carry set, keep if as good, log the row
+                                  (--carry DIR: a GPU session's; its speed figures go to docs/BENCHMARKS.md)
 train relay ship [--count 107]    bench the committed carry set; if it beats every fill without weights in
                                   every bin, write the shipped file and make it the manifest's default
 """
@@ -28,6 +29,7 @@ DEFAULTS = {
     "photos": SHARED / "train",
     "mask_folder": SHARED / "masks" / "nvidia_irregular",
     "eval_images": SHARED / "eval",
+    "benchmarks": REPO / "docs" / "BENCHMARKS.md",
 }
 MASK_PACK_COUNT = 6000
 
@@ -137,7 +139,26 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in report.lines():
         print(line)
+    if args.carry:
+        _record_speed(Path(args.carry) / "summary.json")
     return 0
+
+
+def _record_speed(summary_path: Path) -> None:
+    """A GPU session's speed figures (`train session --speed`) become a row of docs/BENCHMARKS.md."""
+    import json
+
+    from inpaint_core.train.session_speed import append_row, benchmarks_row
+
+    if not summary_path.is_file():
+        return
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    if "speed" not in summary:
+        print(f"no speed figures in {summary_path} (the session ran without --speed)")
+        return
+    row = benchmarks_row(summary)
+    added = append_row(DEFAULTS["benchmarks"], row)
+    print(f"{'added to' if added else 'already in'} {DEFAULTS['benchmarks']}: {row}")
 
 
 def _overrides(items: list[str]) -> dict[str, object]:

@@ -87,6 +87,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument("--probe-seconds", type=float, default=45.0, help="session: time for all probes")
     parser.add_argument("--run-dir", help="session: run folder for checkpoints (default: a temp folder)")
     parser.add_argument(
+        "--speed",
+        action="store_true",
+        help="session: bench speed on the device first (512², fp32/bf16/fp16), into summary.json",
+    )
+    parser.add_argument(
         "--margin",
         type=float,
         default=10.0,
@@ -189,6 +194,7 @@ def _run_carry(args: argparse.Namespace) -> int:
 
 def _run_session(args: argparse.Namespace, started: float) -> int:
     from inpaint_core.train.session import SessionOptions, run_session
+    from inpaint_core.train.session_speed import session_speed_config
 
     if not args.out or args.time_budget is None:
         raise InpaintError("train session needs --out DIR and --time-budget SECONDS")
@@ -205,6 +211,7 @@ def _run_session(args: argparse.Namespace, started: float) -> int:
         run_dir=Path(args.run_dir) if args.run_dir else None,
         device=args.device,
         margin_s=args.margin,
+        speed=session_speed_config(args.device) if args.speed else None,
     )
     run_session(config, options, started, lambda line: print(line, flush=True))
     return 0

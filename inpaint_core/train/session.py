@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from inpaint_core.bench.speed import SpeedConfig
 from inpaint_core.errors import InpaintError
 from inpaint_core.files import atomic_write
 from inpaint_core.train.config import TrainConfig, write_text_atomic
@@ -74,6 +75,7 @@ class SessionOptions:
     run_dir: Path | None = None  # default: a new temporary folder (checkpoints with Adam states stay there)
     device: str = "auto"
     margin_s: float = 10.0
+    speed: SpeedConfig | None = None  # `bench speed` on the device before training (session_speed.py)
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -275,6 +277,10 @@ def run_session(config: TrainConfig, options: SessionOptions, started: float, sa
             )
         write_summary()
 
+        if options.speed is not None:
+            _measure_speed(options.speed, summary, note)
+            write_summary()
+
         run_dir = options.run_dir or Path(tempfile.mkdtemp(prefix="deepfill-run-"))
         summary |= {"run_dir": str(run_dir), "config": config.to_dict(), "status": "training"}
         note(f"training: run folder {run_dir}, {deadline - time.monotonic():.0f} s left")
@@ -339,6 +345,23 @@ def run_session(config: TrainConfig, options: SessionOptions, started: float, sa
         raise
     finally:
         write_summary()
+
+
+def _measure_speed(config: SpeedConfig, summary: dict[str, Any], note: Say) -> None:
+    """`bench speed` into summary["speed"]; a failure is noted, never fatal: the training matters more."""
+    from inpaint_core.train.session_speed import measure_speed
+
+    note(f"speed: bench speed on {config.device}, {config.sizes} in {', '.join(config.precisions)}")
+    t0 = time.monotonic()
+    try:
+        summary["speed"] = measure_speed(config, lambda line: note(f"speed: {line}"))
+    except (RuntimeError, InpaintError) as exc:
+        summary["speed_error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        note(f"speed: failed: {summary['speed_error']}")
+        return
+    for line in summary["speed"]["report"].splitlines():
+        note(line)
+    note(f"speed: done in {time.monotonic() - t0:.0f} s")
 
 
 def check_out_folder(out: Path) -> list[str]:
