@@ -1,6 +1,6 @@
 """`python main.py train relay start|run|status|stop|finish`: the CPU training relay (docs/TRAINING.md).
 
-train relay start --deadline HH:MM|+MIN [--size 256] [--batch 8] [--set KEY=VALUE ...]
+train relay start --deadline HH:MM|+MIN [--size 256] [--batch 8] [--set KEY=VALUE ...] [--gan]
 train relay status            time to the deadline, samples/s, the last validation
 train relay stop              SIGTERM: the run ends with its checkpoint and carry set
 train relay finish [--count 30]   stop, judge against the committed carry set, keep if as good, log the row
@@ -12,6 +12,7 @@ train relay ship [--count 107]    bench the committed carry set; if it beats eve
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ SHARED = REPO.parent / "shared" / "data"
 DEFAULTS = {
     "relay_dir": REPO / "runs" / "relay",
     "warm": REPO / "resources" / "weights" / "candidate",
+    "gan_warm": REPO / "resources" / "weights" / "candidate-gan",
     "card": REPO / "resources" / "weights" / "MODEL_CARD.md",
     "data": REPO / "train.pack",
     "masks": REPO / "masks.pack",
@@ -48,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="relay finish and ship: NVIDIA masks (default ../shared/data/masks/nvidia_irregular)",
     )
     parser.add_argument("--nice", type=int, default=19, help="relay start: niceness of the run (default 19)")
+    parser.add_argument(
+        "--gan",
+        action="store_true",
+        help="relay start: the GAN lane (a small SN-PatchGAN term; warm from candidate-gan once it exists)",
+    )
     parser.add_argument(
         "--carry",
         help="relay finish: judge this carry set (e.g. a GPU call's files) instead of the relay's run",
@@ -87,18 +94,24 @@ def run(args: argparse.Namespace) -> int:
         data = Path(args.data) if args.data else DEFAULTS["data"]
         masks = DEFAULTS["masks"]
         _ensure_packs(data, masks)
+        sets = list(args.set)
+        warm = DEFAULTS["warm"]
+        if args.gan:  # the lane's recipe first, so an explicit --set still wins
+            sets = [f"{key}={json.dumps(value)}" for key, value in relay.RELAY_GAN.items()] + sets
+            if (DEFAULTS["gan_warm"] / "G.safetensors").is_file():
+                warm = DEFAULTS["gan_warm"]
         options = relay.RelayOptions(
             out=out,
-            warm=Path(args.warm) if args.warm else DEFAULTS["warm"],
+            warm=Path(args.warm) if args.warm else warm,
             deadline=relay.parse_deadline(args.deadline),
             data=data,
             masks=masks if masks.is_file() else None,
             size=args.size or 256,
             batch=args.batch or 8,
             nice=args.nice,
-            overrides=tuple(args.set),
+            overrides=tuple(sets),
         )
-        relay.relay_config(options, _overrides(args.set))  # a bad --set fails here, not in the background
+        relay.relay_config(options, _overrides(sets))  # a bad --set fails here, not in the background
         pid = relay.start(options)
         until = time.strftime("%H:%M", time.localtime(options.deadline))
         print(f"relay started (pid {pid}, nice {options.nice}) until {until}; log: {out / relay.LOG_FILE}")
@@ -146,8 +159,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _record_speed(summary_path: Path) -> None:
     """A GPU session's speed figures (`train session --speed`) become a row of docs/BENCHMARKS.md."""
-    import json
-
     from inpaint_core.train.session_speed import append_row, benchmarks_row
 
     if not summary_path.is_file():

@@ -54,6 +54,11 @@ RELAY_RECIPE: dict[str, Any] = {
     "mask_dir_ratio": 0.5,
 }
 
+# The GAN lane (issue #19 part 3, `train relay start --gan`): phase 2's SN-PatchGAN hinge term, small, over the
+# relay recipe, with phase 2's Adam betas; the discriminator at d_cnum 32 (the published 64 is for cnum 48: halved
+# with the lite generator). Its runs are judged and kept apart from the L1 chain (relay_finish.py).
+RELAY_GAN: dict[str, Any] = {"gan_alpha": 0.05, "d_cnum": 32, "beta1": 0.5, "beta2": 0.999}
+
 
 @dataclass(frozen=True)
 class RelayOptions:

@@ -1,10 +1,16 @@
 """Finishing a relay run (docs/TRAINING.md, "The relay"): stop it, judge its carry set against the committed one
 on the same validation photos and the same `bench quality` pairs (NS and Telea measured in the same run), keep
 it only if it is at least as good, and append a row to the model card's relay curve either way.
+
+A run trained with a GAN term (its carry set's `train_config` has `gan_alpha` > 0: `train relay start --gan`)
+belongs to the GAN lane (issue #19 part 3): it is judged against the same committed L1 carry set, but by another
+rule (sharper, and at most GAN_TOLERANCE_DB below it on the bench), and kept in its own folder (`candidate-gan`,
+discriminator included), so the L1 chain and its shipped weights never move because of it.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -16,7 +22,7 @@ from inpaint_core.errors import InpaintError
 from inpaint_core.registry import NS, TELEA
 from inpaint_core.train.metrics_log import METRICS_JSONL
 from inpaint_core.train.relay import RUN_SUBDIR, RelayOptions, read_rows, read_state, relay_config, stop
-from inpaint_core.train.warm import EMA_FILE, G_FILE
+from inpaint_core.train.warm import D_FILE, EMA_FILE, G_FILE
 
 BINS = (1, 3, 5)  # NVIDIA mask blocks: 10-20 %, 30-40 %, 50-60 %
 BIN_NAMES = {1: "10-20 %", 3: "30-40 %", 5: "50-60 %"}
@@ -30,6 +36,11 @@ CURVE_HEADER = (
     + "---:|" * len(BINS)
     + "---:|---|\n"
 )
+
+GAN_TOLERANCE_DB = (
+    0.2  # issue #19 part 3: what a GAN term may cost of the bench mean, if the fills get sharper
+)
+GAN_LANE = "candidate-gan"  # beside candidate/: the GAN lane's carry set (G, G_ema, D)
 
 Say = Callable[[str], None]
 
@@ -48,6 +59,10 @@ class Evaluation:
     def mean(self) -> float:
         return sum(self.bins.values()) / max(1, len(self.bins))
 
+    @property
+    def mean_sharpness(self) -> float:
+        return sum(self.sharpness.values()) / max(1, len(self.sharpness))
+
 
 @dataclass
 class FinishReport:
@@ -57,6 +72,7 @@ class FinishReport:
     kept: bool
     samples_per_s: float
     row: str
+    kept_in: Path | None = None  # where a kept carry set went: candidate/, or the GAN lane's folder
 
     def lines(self) -> list[str]:
         out = [f"{'':10s} {'val':>7s} " + " ".join(f"{BIN_NAMES[b]:>9s}" for b in BINS) + "     mean"]
@@ -66,7 +82,7 @@ class FinishReport:
         for engine, per_bin in self.classical.items():
             cells = " ".join(f"{per_bin.get(b, float('nan')):9.2f}" for b in BINS)
             out.append(f"{engine:10s} {'':7s} {cells}")
-        verdict = "kept: the new carry set replaces the committed one" if self.kept else "not kept"
+        verdict = f"kept: the new carry set replaces the one in {self.kept_in}" if self.kept else "not kept"
         out.append(f"{verdict}; model card row: {self.row.strip()}")
         return out
 
@@ -87,11 +103,21 @@ def cpu_label() -> str:
     return f"{kind}, {machine_name()}"
 
 
-def carry_samples(path: Path) -> int:
+def _metadata(path: Path) -> dict[str, str]:
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as fh:
-        return int((fh.metadata() or {}).get("samples_seen", 0))
+        return dict(fh.metadata() or {})
+
+
+def carry_samples(path: Path) -> int:
+    return int(_metadata(path).get("samples_seen", 0))
+
+
+def carry_gan_alpha(path: Path) -> float:
+    """The GAN weight the carry set was trained with (0: the L1 chain), from its recorded training config."""
+    config = json.loads(_metadata(path).get("train_config") or "{}")
+    return float(config.get("gan_alpha", 0.0))
 
 
 def evaluate(
@@ -145,14 +171,23 @@ def at_least_as_good(old: Evaluation, new: Evaluation) -> bool:
     return new.mean >= old.mean
 
 
+def sharper_and_close(l1: Evaluation, gan: Evaluation) -> bool:
+    """The GAN lane's rule (issue #19 part 3): sharper fills (gradient energy, mean over the bins) than the
+    committed L1 carry set, for at most GAN_TOLERANCE_DB of its bench mean. Always against the L1 set, so
+    the losses of successive GAN runs cannot add up."""
+    return gan.mean_sharpness > l1.mean_sharpness and gan.mean >= l1.mean - GAN_TOLERANCE_DB
+
+
 def curve_row(
     report_new: Evaluation,
     classical: dict[str, dict[int, float]],
     rate: float,
     kept: bool,
     machine: str | None = None,
+    gan_alpha: float = 0.0,
 ) -> str:
-    """One row of the relay curve; `machine` names where it trained when that was not this CPU."""
+    """One row of the relay curve; `machine` names where it trained when that was not this CPU; a GAN run's
+    row says so in its last cell."""
     cells = []
     for b in BINS:
         best = max((per_bin[b] for per_bin in classical.values() if b in per_bin), default=float("nan"))
@@ -164,7 +199,7 @@ def curve_row(
         f"{report_new.val_psnr:.2f} | "
         + " | ".join(cells)
         + f" | {'-' if sharp is None else f'{sharp:.2f}'} | "
-        f"{'yes' if kept else 'no'} |\n"
+        f"{'yes' if kept else 'no'}{f' (GAN lane, alpha {gan_alpha:g})' if gan_alpha else ''} |\n"
     )
 
 
@@ -188,12 +223,16 @@ def append_curve_row(card: Path, row: str) -> None:
 
 
 def replace_carry_set(source: Path, target: Path) -> None:
-    """Copy G and G_ema from `source` over `target`, each file atomically (a temp copy renamed into place), then
-    record their SHA-256 in `target/SHA256SUMS`, which loading checks."""
+    """Copy G, G_ema and D (when `source` has one; a stale one in `target` is removed) over `target`, each file
+    atomically (a temp copy renamed into place), then record their SHA-256 in `target/SHA256SUMS`, which loading
+    checks."""
     from inpaint_core.weights import write_candidate_sums
 
     target.mkdir(parents=True, exist_ok=True)
-    for name in (G_FILE, EMA_FILE):
+    has_d = (source / D_FILE).is_file()
+    if not has_d:
+        (target / D_FILE).unlink(missing_ok=True)
+    for name in (G_FILE, EMA_FILE, *((D_FILE,) if has_d else ())):
         with tempfile.NamedTemporaryFile(dir=target, prefix=f".{name}.", delete=False) as tmp:
             tmp_path = Path(tmp.name)
         try:
@@ -226,8 +265,12 @@ def finish(
     bench_size: int = 256,
     carry: Path | None = None,
     data: Path | None = None,
+    gan_lane: Path | None = None,
 ) -> FinishReport:
     """Judge a carry set against `candidate`, keep it if it is at least as good, log the row in `card`.
+
+    A GAN run's carry set is judged by `sharper_and_close` and kept in `gan_lane` (default: candidate-gan
+    beside `candidate`), never in `candidate`.
 
     Without `carry`: stop the relay in `out` if it runs and judge its run's carry set; the run folder is then
     renamed `run-<time>` so the next `start` begins a fresh one. With `carry`: judge that folder instead (a GPU
@@ -260,11 +303,17 @@ def finish(
     rows = read_rows((new if carry is not None else run_dir) / METRICS_JSONL)
     rates = sorted(r["samples_per_s"] for r in rows if "samples_per_s" in r)
     rate = rates[len(rates) // 2] if rates else 0.0
-    kept = new_ev.samples > old_ev.samples and at_least_as_good(old_ev, new_ev)
+    alpha = carry_gan_alpha(new / EMA_FILE)
+    target = candidate if not alpha else gan_lane or candidate.parent / GAN_LANE
+    newer = new_ev.samples > old_ev.samples and (
+        not (target / EMA_FILE).is_file() or new_ev.samples > carry_samples(target / EMA_FILE)
+    )
+    kept = newer and (sharper_and_close(old_ev, new_ev) if alpha else at_least_as_good(old_ev, new_ev))
     if kept:
-        replace_carry_set(new, candidate)
-    row = curve_row(new_ev, classical, rate, kept, machine=None if carry is None else "carried in")
+        replace_carry_set(new, target)
+    machine = None if carry is None else "carried in"
+    row = curve_row(new_ev, classical, rate, kept, machine=machine, gan_alpha=alpha)
     append_curve_row(card, row)
     if carry is None:
         _archive(run_dir)
-    return FinishReport(old_ev, new_ev, classical, kept, rate, row)
+    return FinishReport(old_ev, new_ev, classical, kept, rate, row, target if kept else None)

@@ -16,13 +16,16 @@ from inpaint_core.errors import InpaintError
 from inpaint_core.train import relay
 from inpaint_core.train.relay_finish import (
     CURVE_HEADING,
+    GAN_LANE,
     Evaluation,
     append_curve_row,
     at_least_as_good,
+    carry_gan_alpha,
     carry_samples,
     finish,
+    sharper_and_close,
 )
-from inpaint_core.train.warm import EMA_FILE, G_FILE
+from inpaint_core.train.warm import D_FILE, EMA_FILE, G_FILE
 from inpaint_core.weights import sha256_file
 from tests.helpers.photos import write_bench_folders
 from tests.train.tiny_pack import TINY_RECIPE, make_carry, make_pack
@@ -139,6 +142,18 @@ def test_judgement_is_the_bench_mean() -> None:
     assert not at_least_as_good(old, Evaluation(Path("b"), 20, 18.0, {1: 19.9, 3: 18.0, 5: 16.0}))
 
 
+def test_the_gan_lane_trades_at_most_two_tenths_of_a_db_for_sharpness() -> None:
+    l1 = Evaluation(Path("a"), 10, 17.0, {1: 20.0, 3: 18.0, 5: 16.0}, {1: 0.25, 3: 0.15, 5: 0.10})
+
+    def gan(psnr_drop: float, sharpness: float) -> Evaluation:
+        bins = {b: v - psnr_drop for b, v in l1.bins.items()}
+        return Evaluation(Path("b"), 20, 16.0, bins, dict.fromkeys(l1.sharpness, sharpness))
+
+    assert sharper_and_close(l1, gan(0.19, 0.30))
+    assert not sharper_and_close(l1, gan(0.21, 0.30))  # too much of the bench given away
+    assert not sharper_and_close(l1, gan(0.0, 0.16))  # no sharper on the mean over the bins (0.1667)
+
+
 def test_curve_rows_append_under_one_heading(tmp_path: Path) -> None:
     card = tmp_path / "MODEL_CARD.md"
     card.write_text("# Card\n\ntext\n")
@@ -187,6 +202,66 @@ def test_finish_keeps_only_a_carry_set_at_least_as_good(
     sums = (committed / "SHA256SUMS").read_text()  # rewritten with the files: loading checks them
     assert f"{sha256_file(committed / EMA_FILE)}  {EMA_FILE}" in sums
     assert card.read_text().rstrip().endswith("| yes |") and "| 900 |" in card.read_text()
+
+
+@pytest.mark.slow
+def test_a_gan_run_is_judged_by_its_own_rule_and_kept_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inpaint_core.train import relay_finish
+
+    committed = make_carry(tmp_path / "candidate", samples=100)
+    before = (committed / EMA_FILE).read_bytes()
+    images, masks = write_bench_folders(tmp_path / "eval")
+    card, lane = tmp_path / "MODEL_CARD.md", tmp_path / GAN_LANE
+    pack = make_pack(tmp_path)
+
+    def judge(samples: int) -> relay_finish.FinishReport:
+        carry = make_carry(tmp_path / f"gan{samples}", samples=samples, gan_alpha=0.05)
+        assert carry_gan_alpha(carry / EMA_FILE) == 0.05 and (carry / D_FILE).is_file()
+        return finish(
+            tmp_path / "none", committed, card, images, masks, count=2, say=lambda _: None,
+            bench_size=32, carry=carry, data=pack,
+        )  # fmt: skip
+
+    # the L1 rule would keep it; the GAN rule decides, and says no
+    monkeypatch.setattr(relay_finish, "at_least_as_good", lambda old, new: True)
+    monkeypatch.setattr(relay_finish, "sharper_and_close", lambda l1, gan: False)
+    assert not judge(500).kept and not lane.exists()
+    assert card.read_text().rstrip().endswith("| no (GAN lane, alpha 0.05) |")
+
+    monkeypatch.setattr(relay_finish, "sharper_and_close", lambda l1, gan: True)
+    report = judge(900)
+    assert report.kept and report.kept_in == lane and carry_samples(lane / EMA_FILE) == 900
+    assert (lane / D_FILE).is_file() and f"{sha256_file(lane / D_FILE)}  {D_FILE}" in (
+        lane / "SHA256SUMS"
+    ).read_text()
+    assert (committed / EMA_FILE).read_bytes() == before and not (
+        committed / D_FILE
+    ).exists()  # L1 chain untouched
+    assert card.read_text().rstrip().endswith("| yes (GAN lane, alpha 0.05) |")
+    assert not judge(700).kept  # fewer samples than the lane already holds
+
+
+def test_relay_start_gan_sets_the_lane_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_core.cli import main as cli_main
+    from inpaint_core.cli import relay as relay_cli
+
+    started: list[relay.RelayOptions] = []
+    monkeypatch.setattr(relay, "start", lambda options: started.append(options) or 4242)
+    for key, name in (("warm", "candidate"), ("gan_warm", GAN_LANE), ("masks", "none.pack")):
+        monkeypatch.setitem(relay_cli.DEFAULTS, key, tmp_path / name)
+    argv = ["train", "relay", "start", "--deadline", "+60", "--data", str(make_pack(tmp_path))]
+    argv += ["--relay-dir", str(tmp_path / "relay")]
+    assert cli_main([*argv, "--gan", "--set", "gan_alpha=0.1"]) == 0
+    config = relay.relay_config(started[-1], relay.parse_overrides(list(started[-1].overrides)))
+    assert (config.gan_alpha, config.d_cnum, config.beta1) == (0.1, 32, 0.5)  # an explicit --set wins
+    assert started[-1].warm == tmp_path / "candidate"  # no GAN lane yet: it starts from the L1 chain
+    make_carry(tmp_path / GAN_LANE, samples=10, gan_alpha=0.05)
+    assert cli_main([*argv, "--gan"]) == 0
+    assert started[-1].warm == tmp_path / GAN_LANE
+    assert cli_main(argv) == 0  # without --gan: the L1 chain's recipe
+    assert relay.relay_config(started[-1], relay.parse_overrides(list(started[-1].overrides))).gan_alpha == 0
 
 
 @pytest.mark.slow

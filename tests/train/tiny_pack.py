@@ -36,10 +36,13 @@ def make_pack(folder: Path, count: int = 6) -> Path:
     return pack
 
 
-def make_carry(folder: Path, samples: int) -> Path:
-    """A carry set of the tiny recipe's untrained models (EMA 0.9) in `folder`, `samples` seen."""
-    config = TrainConfig(**{k: v for k, v in TINY_RECIPE.items() if k != "compile"}, ema=0.9)
-    generator, _ = build_models(config)
+def make_carry(folder: Path, samples: int, gan_alpha: float = 0.0) -> Path:
+    """A carry set of the tiny recipe's untrained models (EMA 0.9) in `folder`, `samples` seen; with a
+    discriminator when `gan_alpha` > 0 (a GAN-lane run's)."""
+    recipe = {k: v for k, v in TINY_RECIPE.items() if k != "compile"}
+    config = TrainConfig(**recipe, ema=0.9, gan_alpha=gan_alpha)
+    generator, discriminator = build_models(config)
     ema, _ = build_models(config)
-    save_carry_set(folder, generator, ema, None, step=samples // 4, samples=samples, config=config)
+    kept_d = discriminator if gan_alpha > 0 else None
+    save_carry_set(folder, generator, ema, kept_d, step=samples // 4, samples=samples, config=config)
     return folder
