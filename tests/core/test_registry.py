@@ -109,12 +109,18 @@ def test_pyinstaller_hidden_imports_are_generated_from_commands() -> None:
 
 
 def test_the_bundle_and_the_wheel_ship_every_weights_file() -> None:
-    """The learned scratch detector ships as resources/weights/*.safetensors beside DeepFill's: the PyInstaller
-    spec copies the whole folder and the package data takes every file under resources/."""
+    """Every file the manifest names (DeepFill's weights, the scratch detector's, their cards) lies directly in
+    resources/weights/, whose files (not its training carry-set subfolders) the PyInstaller spec copies; the
+    package data takes every file under resources/."""
+    import json
     import tomllib
 
+    weights = ROOT / "resources" / "weights"
+    manifest = json.loads((weights / "manifest.json").read_text(encoding="utf-8"))
+    named = [entry[key] for entry in manifest.values() for key in ("file", "card") if key in entry]
+    assert named and all((weights / name).is_file() and "/" not in name for name in named)
     spec = (ROOT / "packaging" / "deepfill_studio.spec").read_text(encoding="utf-8")
-    assert '(str(ROOT / "resources" / "weights"), "resources/weights")' in spec
+    assert 'sorted((ROOT / "resources" / "weights").iterdir()) if f.is_file()]' in spec
     assert "safetensors" not in spec.split("OTHER_EXCLUDES = ", 1)[1].split("\n", 1)[0]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["tool"]["setuptools"]["package-data"]["resources"] == ["**/*"]
