@@ -46,6 +46,7 @@ class TrainSpeedReport:
     precision: str
     threads: int
     conv_peak_gflops: float
+    heap_reuse: bool = False  # glibc kept freed memory (train/heap.py), as the training loop does
     timings: list[PathTiming] = field(default_factory=list)
     first_step_s: dict[str, float] = field(default_factory=dict)  # compile cost shows here
 
@@ -116,16 +117,22 @@ def run_train_speed(
     rounds: int = 5,
     precision: str = "auto",
     log: Log | None = None,
+    heap_reuse: bool = True,
 ) -> TrainSpeedReport:
+    """Time both paths at each (size, batch). `heap_reuse`: glibc keeps freed memory as training does
+    (train/heap.py); it holds for the whole process, so compare it with and without in two runs."""
+    from inpaint_core.train.heap import keep_freed_memory
+
     say: Log = log or (lambda _m: None)
     dev = torch.device(device)
+    reused = dev.type == "cpu" and heap_reuse and keep_freed_memory()
     bf16 = precision == "bf16" or (
         precision == "auto" and (dev.type == "cuda" or (dev.type == "cpu" and cpu_has_native_bf16()))
     )
     dtype = torch.bfloat16 if bf16 else torch.float32
     say(f"conv peak ({dtype}) ...")
     peak = conv_gflops(dtype, device=dev)
-    report = TrainSpeedReport(device, "bf16" if bf16 else "fp32", torch.get_num_threads(), peak)
+    report = TrainSpeedReport(device, "bf16" if bf16 else "fp32", torch.get_num_threads(), peak, reused)
     for size, batch in shapes:
         flop = training_gflop(size, batch, cnum)
         steps = {path: _step_fn(path, size, batch, cnum, bf16, dev) for path in ("old", "new")}
@@ -152,8 +159,8 @@ def run_train_speed(
 
 def format_report(report: TrainSpeedReport, cpu: str) -> str:
     lines = [
-        f"training step, cnum 24, {report.precision}, {report.device} ({cpu}), {report.threads} threads; "
-        f"conv peak {report.conv_peak_gflops:.0f} GFLOP/s",
+        f"training step, cnum 24, {report.precision}, {report.device} ({cpu}), {report.threads} threads, "
+        f"heap reuse {'on' if report.heap_reuse else 'off'}; conv peak {report.conv_peak_gflops:.0f} GFLOP/s",
         "| size | batch | path | step (s, median) | fastest (s) | samples/s | GFLOP/sample | GFLOP/s | of conv peak "
         "| speed-up (median) | speed-up (fastest) |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -220,6 +220,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     tr.add_argument(
         "--precision", default="auto", choices=[p for p in PRECISIONS if p != "fp16"], help="default: auto"
     )
+    tr.add_argument(
+        "--no-heap-reuse",
+        action="store_true",
+        help="let glibc unmap freed memory as it does by default (training keeps it: train/heap.py)",
+    )
     tr.set_defaults(run=run_train_cmd)
     parser.set_defaults(run=run)
     return parser
@@ -248,7 +253,14 @@ def run_train_cmd(args: argparse.Namespace) -> int:
         shapes = tuple(_photo(item) for item in _names(args.shapes))
     except argparse.ArgumentTypeError as exc:
         raise InpaintError(f"--shapes: {exc}") from None
-    report = run_train_speed(args.device, shapes, rounds=args.rounds, precision=args.precision, log=_log)
+    report = run_train_speed(
+        args.device,
+        shapes,
+        rounds=args.rounds,
+        precision=args.precision,
+        log=_log,
+        heap_reuse=not args.no_heap_reuse,
+    )
     print(format_report(report, machine_name()))
     return 0
 

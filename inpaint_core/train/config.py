@@ -92,6 +92,8 @@ class TrainConfig:
     # the gates as one compiled pass each way (model/gating.py; not with `compile`)
     fused_gating: bool = False
     compile_backend: str = "inductor"  # tests use "aot_eager": same graph capture, no code generation
+    # on the CPU (Linux): glibc keeps freed blocks for reuse instead of unmapping them (train/heap.py)
+    heap_reuse: bool = True
     # bookkeeping
     seed: int = 0
     log_every: int = 50

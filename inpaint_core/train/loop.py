@@ -54,6 +54,7 @@ from inpaint_core.train.data import (
     to_model_inputs,
 )
 from inpaint_core.train.ema import ModelEma
+from inpaint_core.train.heap import keep_freed_memory
 from inpaint_core.train.losses import (
     discounted_weight,
     generator_gan_loss,
@@ -449,6 +450,8 @@ def _train(
     random.seed(config.seed)
     np.random.seed(config.seed % 2**32)
     configure_backends(dev)
+    if dev.type == "cpu" and config.heap_reuse:
+        keep_freed_memory()  # fresh pages for every large tensor cost a CPU step up to a quarter (train/heap.py)
 
     use_gan = config.gan_alpha > 0
     global_batch = config.batch * ctx.world
