@@ -316,9 +316,10 @@ class ProgressLine:
         left = max(0.0, self.deadline - now)
         rate = row.get("samples_per_s")
         val = f"{self.val:.2f} dB" if self.val is not None else "-"
+        samples = f"{int(row['samples']):,}" if "samples" in row else "-"  # none logged yet: not 0
         self.say(
             f"{time.strftime('%H:%M:%S')}  {hours_minutes(left)} h left  step {step}  "
-            f"samples {int(row.get('samples', 0)):,}  "
+            f"samples {samples}  "
             f"{'-' if rate is None else f'{rate:.2f}'} samples/s  val {val}"
         )
 

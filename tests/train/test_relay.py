@@ -55,6 +55,15 @@ def test_horizon_is_floored_hours_and_minutes() -> None:
     ]
 
 
+def test_progress_line_shows_the_horizon_and_no_made_up_counts() -> None:
+    lines: list[str] = []
+    line = relay.ProgressLine(time.time() + 5430, lines.append, every_s=0.0)
+    line(8774, {})  # the first call comes before any row is logged: no samples to show yet
+    line(8804, {"samples": 102640, "samples_per_s": 3.894, "val_psnr": 17.8234})
+    assert "1:30 h left  step 8774  samples -  - samples/s  val -" in lines[0]
+    assert "step 8804  samples 102,640  3.89 samples/s  val 17.82 dB" in lines[1]
+
+
 def _options(tmp_path: Path, warm: Path, minutes: float) -> relay.RelayOptions:
     pack = tmp_path / "tiny.pack"
     return relay.RelayOptions(
