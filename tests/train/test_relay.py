@@ -173,16 +173,20 @@ def test_curve_rows_append_under_one_heading(tmp_path: Path) -> None:
     assert text.startswith("# Card\n\ntext\n")
 
 
+def _committed_and_bench(tmp_path: Path) -> tuple[Path, bytes, Path, Path, Path]:
+    """A committed tiny carry set (100 samples), its EMA file's bytes, bench folders, and a model card path."""
+    committed = make_carry(tmp_path / "candidate", samples=100)
+    images, masks = write_bench_folders(tmp_path / "eval")
+    return committed, (committed / EMA_FILE).read_bytes(), images, masks, tmp_path / "MODEL_CARD.md"
+
+
 @pytest.mark.slow
 def test_finish_keeps_only_a_carry_set_at_least_as_good(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from inpaint_core.train import relay_finish
 
-    committed = make_carry(tmp_path / "candidate", samples=100)
-    before = (committed / EMA_FILE).read_bytes()
-    images, masks = write_bench_folders(tmp_path / "eval")
-    card = tmp_path / "MODEL_CARD.md"
+    committed, before, images, masks, card = _committed_and_bench(tmp_path)
 
     def finished_run(samples: int) -> relay.RelayOptions:
         options = _options(tmp_path, committed, minutes=30)
@@ -219,11 +223,8 @@ def test_a_gan_run_is_judged_by_its_own_rule_and_kept_apart(
 ) -> None:
     from inpaint_core.train import relay_finish
 
-    committed = make_carry(tmp_path / "candidate", samples=100)
-    before = (committed / EMA_FILE).read_bytes()
-    images, masks = write_bench_folders(tmp_path / "eval")
-    card, lane = tmp_path / "MODEL_CARD.md", tmp_path / GAN_LANE
-    pack = make_pack(tmp_path)
+    committed, before, images, masks, card = _committed_and_bench(tmp_path)
+    lane, pack = tmp_path / GAN_LANE, make_pack(tmp_path)
 
     def judge(samples: int) -> relay_finish.FinishReport:
         carry = make_carry(tmp_path / f"gan{samples}", samples=samples, gan_alpha=0.05)
