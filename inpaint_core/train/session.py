@@ -359,6 +359,9 @@ def _measure_speed(config: SpeedConfig, summary: dict[str, Any], note: Say) -> N
         summary["speed_error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         note(f"speed: failed: {summary['speed_error']}")
         return
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the benchmark's models are gone: their memory goes back before training
     for line in summary["speed"]["report"].splitlines():
         note(line)
     note(f"speed: done in {time.monotonic() - t0:.0f} s")
