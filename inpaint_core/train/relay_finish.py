@@ -37,9 +37,8 @@ CURVE_HEADER = (
     + "---:|---|\n"
 )
 
-GAN_TOLERANCE_DB = (
-    0.2  # issue #19 part 3: what a GAN term may cost of the bench mean, if the fills get sharper
-)
+# Issue #19 part 3: what a GAN term may cost of the bench mean, if the fills get sharper.
+GAN_TOLERANCE_DB = 0.2
 GAN_LANE = "candidate-gan"  # beside candidate/: the GAN lane's carry set (G, G_ema, D)
 
 Say = Callable[[str], None]
