@@ -78,7 +78,9 @@ def benchmarks_row(summary: dict[str, Any], date: str | None = None) -> str:
     """One table row from a session's summary.json (its "speed" and its steady training rate)."""
     speed = summary.get("speed")
     if not isinstance(speed, dict):
-        raise InpaintError("this session's summary.json holds no speed figures (run it with --speed)")
+        raise InpaintError(
+            "this session's summary.json holds no speed figures: it ran without its speed benchmark"
+        )
     cnum = str(speed["cnum"])
     mine = speed["latency_ms"].get(cnum, {})
     others = [c for c in speed["latency_ms"] if c != cnum]
