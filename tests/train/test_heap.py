@@ -36,6 +36,7 @@ def _step_faults(mode: str) -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_a_training_step_reuses_its_memory() -> None:
-    default, reuse = _step_faults("default"), _step_faults("reuse")
-    assert reuse < 500, reuse  # a few pages at most (measured: 2-4)
-    assert default > 5000, default  # glibc's own behaviour, which the setting is there to change (20-37k)
+    # Measured with the setting: 0-4 faults a step once the heap has settled. Without it, glibc's own dynamic
+    # threshold settles or not from run to run (least of four steps: 850 to 15.8k faults seen), so the default
+    # is not asserted on; a setting that stopped working would show thousands here.
+    assert _step_faults("reuse") < 500
