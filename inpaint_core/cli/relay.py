@@ -97,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
         sets = list(args.set)
         warm = DEFAULTS["warm"]
         if args.gan:  # the lane's recipe first, so an explicit --set still wins
+            from inpaint_core.train.warm import G_FILE
+
             sets = [f"{key}={json.dumps(value)}" for key, value in relay.RELAY_GAN.items()] + sets
-            if (DEFAULTS["gan_warm"] / "G.safetensors").is_file():
+            if (DEFAULTS["gan_warm"] / G_FILE).is_file():
                 warm = DEFAULTS["gan_warm"]
         options = relay.RelayOptions(
             out=out,
