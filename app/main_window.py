@@ -1,10 +1,10 @@
 """The main window: actions, menus, toolbar, docks and status bar. Work is delegated to the document, the canvas
-view and tools, the file controller and the inpaint controller."""
+view and tools, the file and inpaint controllers, the fill's progress in the status bar (`fill_progress.py`),
+the restoration wiring (`restore_wiring.py`) and the start-time recovery offer (`recovery_offer.py`)."""
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +23,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressBar,
-    QProgressDialog,
-    QPushButton,
     QToolBar,
     QUndoView,
     QWidget,
@@ -33,18 +31,20 @@ from PySide6.QtWidgets import (
 from app import qimage_convert
 from app.canvas import mask_ops
 from app.canvas.canvas_keys import CanvasKeys
-from app.canvas.commands import FillCommand, FillPatch, LayerReplaceCommand
+from app.canvas.commands import LayerReplaceCommand
 from app.canvas.inspect_overlay import InspectOverlay, copied_from, percent
 from app.canvas.tools import LAYER_LABELS, TOOL_CLASSES, InspectTool, Tool, ToolSettings
 from app.canvas.view import CanvasView
-from app.dialogs import ask_box
+from app.dialogs.convert_progress import ConvertProgress
 from app.dialogs.shortcuts_dialog import SHEET_NAME, ShortcutsDialog, sections_of
 from app.document import FORBID, GUIDE, MASK, Document
 from app.file_controller import FileController
+from app.fill_progress import FillProgress
 from app.icons import icon
 from app.inpaint_controller import InpaintController
 from app.messages import gui_text
-from app.recovery import Orphan, RecoveryController, find_orphans, move_aside, recovered_with_base
+from app.recovery import RecoveryController
+from app.recovery_offer import offer_recovery
 from app.restore_wiring import RestoreWiring
 from app.settings import THEMES, AppSettings
 from app.theme import apply_theme, icon_color
@@ -59,29 +59,18 @@ from app.widgets.tool_options_panel import ToolOptionsPanel
 from inpaint_core.api import (
     AUTO,
     CHECKPOINT_SUFFIXES,
-    CLASSICAL_ENGINES,
     DEEPFILL,
-    ENGINE_LABELS,
-    STAGES,
     WEIGHTS_SUFFIX,
     Engine,
     ModelTools,
     Source,
 )
-from inpaint_core.boxes import Box
 
 # The docks' layout version (QMainWindow.saveState): raise it when a panel is added, moved or much resized, so
 # a layout stored by an older version is not restored over the new panels (they are sized afresh instead).
 LAYOUT_VERSION = 2
 # Tools whose strokes make the hole: with "Fill when a stroke ends" on, their gestures start a fill.
 MASK_TOOLS = ("brush", "rectangle", "lasso")
-STAGE_LABELS = {
-    "load": "loading the model",
-    "prepare": "preparing",
-    "coarse": "coarse pass",
-    "refine": "refining",
-    "paste": "pasting",
-}
 WEIGHTS_FILTER = (
     f"DeepFill weights ({' '.join('*' + e for e in (WEIGHTS_SUFFIX, *CHECKPOINT_SUFFIXES))});;All files (*)"
 )
@@ -122,7 +111,7 @@ class MainWindow(QMainWindow):
         self.canvas_keys = CanvasKeys(self.view)
         self.canvas_keys.install()
         self._shortcuts_dialog: ShortcutsDialog | None = None
-        self._convert_dialog: QProgressDialog | None = None
+        self.convert_progress = ConvertProgress(self.weights_loader, self)
         self.recovery = RecoveryController(self.doc, settings.recovery_folder, self)
         self.inspector = InspectOverlay(self.view.scene())
         self.restore = RestoreWiring(self, self)  # scratches, tone, provenance, the source-reuse map
@@ -137,13 +126,9 @@ class MainWindow(QMainWindow):
         self._icon_names: dict[QAction, str] = {}
         self.last_inspected: list[Source] = []
         self.last_fill_seconds: float | None = None
-        self._opaque_timer = QTimer(self)  # ticks the seconds of a stage with no progress of its own
-        self._opaque_timer.setInterval(1000)
-        self._opaque_timer.timeout.connect(self._show_opaque_stage)
-        self._opaque_since = 0.0
 
-        self._build_status_bar()
         self._build_docks()
+        self._build_status_bar()
         self._build_actions()
         self._build_menus_and_toolbar()
         self._connect()
@@ -172,15 +157,9 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.status_fields = StatusFields()
         self.hover_label = self.status_fields.position
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 100)
-        self.progress_bar.setFixedWidth(180)
-        self.progress_bar.setFormat("%p %")
-        self.progress_bar.setVisible(False)
-        self.cancel_button = QPushButton(icon("mdi6.close"), "Cancel")
-        self.cancel_button.setVisible(False)
-        bar.addPermanentWidget(self.progress_bar)
-        bar.addPermanentWidget(self.cancel_button)
+        self.fill_progress = FillProgress(
+            bar, self.inpaint, self.engine_panel
+        )  # its bar and Cancel come first
         bar.addPermanentWidget(self.status_fields)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = True) -> QDockWidget:
@@ -278,7 +257,7 @@ class MainWindow(QMainWindow):
         self.act_smaller = a("Smaller Brush", lambda: self._step_brush(-1), "[")
         self.act_larger = a("Larger Brush", lambda: self._step_brush(1), "]")
         self.act_inpaint = a("&Inpaint", self.start_inpaint, "Ctrl+Return", "mdi6.auto-fix")
-        self.act_cancel = a("Cancel Fill", self.cancel_fill, "Ctrl+.")
+        self.act_cancel = a("Cancel Fill", self.fill_progress.cancel, "Ctrl+.")
         self.act_fit = a("&Fit", self.view.fit, "Ctrl+0", "mdi6.fit-to-screen-outline")
         self.act_100 = a("&100 %", self.view.zoom_100, "Ctrl+1", "mdi6.numeric-1-box-outline")
         self.act_zoom_in = a("Zoom In", lambda: self._zoom_centre(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -400,16 +379,11 @@ class MainWindow(QMainWindow):
         self.engine_panel.load_requested.connect(self.load_weights_dialog)
         self.weights_loader.loaded.connect(self._on_weights_loaded)
         self.weights_loader.failed.connect(self._on_weights_failed)
-        self.weights_loader.busy_changed.connect(self._on_weights_busy_changed)
-        self.weights_loader.progress.connect(self._on_weights_progress)
-        self.engine_panel.cancel_button.clicked.connect(self.cancel_fill)
-        self.cancel_button.clicked.connect(self.cancel_fill)
         self.attention_panel.toggled.connect(self.set_overlay_visible)
         self.attention_panel.opacity_changed.connect(self.view.flow_item.setOpacity)
         self.attention_panel.export_requested.connect(self.restore.export_overlay)
         self.attention_panel.mode_changed.connect(lambda _mode: self.refresh_overlay())
-        self.inpaint.running_changed.connect(self._on_inpaint_running_changed)
-        self.inpaint.progress.connect(self._on_inpaint_progress)
+        self.inpaint.running_changed.connect(self.act_cancel.setEnabled)
         self.inpaint.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.inpaint.failed.connect(self._on_inpaint_failed)
         self.inpaint.weights_missing.connect(self._on_inpaint_weights_missing)
@@ -485,59 +459,6 @@ class MainWindow(QMainWindow):
         if self.settings.auto_fill and tool in MASK_TOOLS and self.doc.mask_array().any():
             self.start_inpaint()
 
-    def _on_inpaint_running_changed(self, running: bool) -> None:
-        self.progress_bar.setVisible(running)
-        self.progress_bar.setRange(0, 100)
-        self._opaque_timer.stop()
-        self.cancel_button.setVisible(running)
-        self.cancel_button.setEnabled(running)
-        self.cancel_button.setText("Cancel")
-        self.engine_panel.set_running(running)
-        self.act_cancel.setEnabled(running)
-        if running:
-            self.progress_bar.setValue(0)
-
-    def cancel_fill(self) -> None:
-        """Ask the running fill to stop; the bar stays until the engine has stopped (its next stage check)."""
-        if not self.inpaint.is_running:
-            return
-        self.inpaint.cancel()
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.setText("Cancelling…")
-        self.engine_panel.set_running(False)
-        self.statusBar().showMessage("Cancelling the fill…")
-
-    def _on_inpaint_progress(self, stage: str, fraction: float) -> None:
-        # A classical fill is one OpenCV call with no progress of its own (20 s on a huge hole of a 24 MP photo):
-        # the bar turns busy and the line counts the seconds, instead of a percentage that stands still.
-        opaque = stage == "refine" and self.inpaint.last_engine_used in CLASSICAL_ENGINES
-        self.progress_bar.setRange(0, 0 if opaque else 100)
-        self.progress_bar.setValue(round(fraction * 100))
-        if opaque and not self._opaque_timer.isActive():
-            self._opaque_since = time.monotonic()
-            self._opaque_timer.start()
-        elif not opaque:
-            self._opaque_timer.stop()
-        if self.inpaint.cancelling:
-            return
-        if opaque:
-            self._show_opaque_stage()
-            return
-        # Known stages read as words; anything else the engine reports (e.g. per-window detail) shows as is.
-        words = STAGE_LABELS.get(stage, stage) if stage in STAGES else stage
-        self.statusBar().showMessage(f"Filling: {words}… {fraction * 100:.0f} %")
-
-    def _show_opaque_stage(self) -> None:
-        if self.inpaint.cancelling or not self.inpaint.is_running:
-            self._opaque_timer.stop()
-            return
-        name = ENGINE_LABELS.get(self.inpaint.last_engine_used, self.inpaint.last_engine_used)
-        seconds = time.monotonic() - self._opaque_since
-        self.statusBar().showMessage(
-            f"Filling with {name}: one OpenCV call with no progress to report, large holes take a while… "
-            f"{seconds:.0f} s"
-        )
-
     def _on_inpaint_applied(self, seconds: float) -> None:
         self.last_fill_seconds = seconds
         self.engine_panel.set_last_fill(self.inpaint.last_fill)
@@ -585,30 +506,6 @@ class MainWindow(QMainWindow):
 
     def _on_weights_failed(self, text: str) -> None:
         QMessageBox.warning(self, "Cannot load these weights", text)
-
-    def _on_weights_busy_changed(self, busy: bool) -> None:
-        if busy:
-            dialog = QProgressDialog("Converting the checkpoint…", "Cancel", 0, 100, self)
-            dialog.setWindowTitle("Load DeepFill weights")
-            dialog.setWindowModality(Qt.WindowModality.WindowModal)
-            dialog.setMinimumDuration(0)
-            dialog.canceled.connect(self.weights_loader.cancel)
-            dialog.show()
-            self._convert_dialog = dialog
-        elif self._convert_dialog is not None:
-            self._convert_dialog.canceled.disconnect(self.weights_loader.cancel)
-            self._convert_dialog.close()
-            self._convert_dialog = None
-
-    def _on_weights_progress(self, stage: str, fraction: float) -> None:
-        if self._convert_dialog is not None:
-            words = {
-                "read": "Reading the checkpoint…",
-                "check": "Checking every tensor…",
-                "write": "Writing…",
-            }
-            self._convert_dialog.setLabelText(words.get(stage, stage))
-            self._convert_dialog.setValue(round(fraction * 100))
 
     # -- attention ------------------------------------------------------------------------------------------
     def _on_doc_attention_changed(self) -> None:
@@ -722,6 +619,11 @@ class MainWindow(QMainWindow):
     def _on_doc_image_changed(self) -> None:
         self.status_fields.set_image(self.doc.width, self.doc.height, self.doc.depth)
 
+    def show_document(self) -> None:
+        """Title, modified mark and image size from the document as it is now."""
+        self._on_doc_path_changed()
+        self._on_doc_image_changed()
+
     def _on_status_message_changed(self, text: str) -> None:
         """A message longer than the room the permanent fields leave: the secondary fields step aside (and the
         filled-regions indicator shows its icon and count only) until the message is gone."""
@@ -734,7 +636,7 @@ class MainWindow(QMainWindow):
         permanent = sum(w.sizeHint().width() + 6 for w in (indicator, self.status_fields) if w.isVisible())
         permanent += sum(
             w.width() + 6
-            for w in (self.progress_bar, self.cancel_button, self.file_busy_bar)
+            for w in (self.fill_progress.progress_bar, self.fill_progress.cancel_button, self.file_busy_bar)
             if w.isVisible()
         )
         if bar.fontMetrics().horizontalAdvance(text) + 24 > bar.width() - permanent:
@@ -925,108 +827,6 @@ class MainWindow(QMainWindow):
     def _on_recovery_failed(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def _report_damaged_copy(self, orphan: Orphan, exc: BaseException) -> None:
-        """Say once that a recovery copy cannot be read: it is moved aside (no longer offered at each start),
-        and the box offers to delete it."""
-        try:
-            aside: Path | None = move_aside(orphan.file)
-        except OSError:
-            aside = None
-        where = (
-            f"It was moved aside to {aside} and will not be offered again."
-            if aside is not None
-            else f"It stays at {orphan.file}."
-        )
-        answer = QMessageBox.warning(
-            self,
-            "Cannot restore",
-            f"The recovery copy cannot be read: {exc}\n\n{where} Discard deletes it.",
-            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Ok,
-            QMessageBox.StandardButton.Ok,
-        )
-        if answer == QMessageBox.StandardButton.Discard:
-            (aside or orphan.file).unlink(missing_ok=True)
-        orphan.release()
-
     def offer_recovery(self) -> bool:
-        """At start: offer the newest recovery copy a crashed or killed session left. True when restored.
-
-        The restored work is one undoable step over the photo file as it is on disk (when it is still there and
-        the same size), so undo and compare show the original, as after opening it.
-        """
-        orphans = find_orphans(self.settings.recovery_folder)
-        if not orphans:
-            return False
-        newest = orphans[0]
-        for other in orphans[1:]:
-            other.release()  # offered at a later start
-        try:
-            snap, base, source = self.files.background.call(
-                "Reading the recovery copy…", lambda: recovered_with_base(newest.file)
-            )
-        except (OSError, ValueError, MemoryError) as exc:
-            self._report_damaged_copy(newest, exc)
-            return False
-        name = Path(snap.path).name if snap.path else "an unsaved photo"
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.saved_at))
-        # Behind the question: the photo's name and a line, not "untitled" and an empty image at 6400 %.
-        self.setWindowTitle(f"{Path(snap.path).name if snap.path else 'untitled'} — DeepFill Studio")
-        self.view.set_placeholder(f"Unsaved work on {name} can be restored")
-        self.status_fields.image.setText("")
-        self.status_fields.zoom.setText("")
-        how = (
-            "DeepFill Studio was asked to quit (a logout or a kill signal) and kept your unsaved work."
-            if newest.ended
-            else "DeepFill Studio did not close properly."
-        )
-        changed = ""
-        if source == "changed":  # never restore the work over another picture, nor offer to save over it
-            changed = (
-                f"\n\n{name} has changed on disk since (replaced or edited elsewhere): the work is restored as "
-                "it was, as an unsaved photo, and Save will not replace that file."
-            )
-        Button = QMessageBox.StandardButton
-        try:
-            answer = ask_box.ask(
-                self,
-                "Restore unsaved work?",
-                f"{how} Restore your unsaved work on {name} (autosaved {when})?{changed}\n\n"
-                "Discard deletes the recovery copy; Later keeps it for the next start.",
-                {Button.Yes: "Restore", Button.Discard: "Discard", Button.Cancel: "Later"},
-                Button.Yes,
-            )
-        finally:
-            self.view.set_placeholder("")
-            self._on_doc_path_changed()
-            self._on_doc_image_changed()
-        if answer != Button.Yes:
-            if answer == Button.Discard:
-                newest.discard()
-            else:
-                newest.release()  # Later (or the box closed): offered again at the next start
-            return False
-        path = Path(snap.path) if snap.path and source != "changed" else None
-        self.doc.set_photo(base, path, snap.exif, snap.icc, snap.fmt)
-        if source == "file":
-            self.doc.file_identity = snap.identity
-        for layer, alpha in snap.layers.items():
-            self.doc.set_layer_alpha(layer, alpha)
-        whole = Box(0, 0, self.doc.width, self.doc.height)
-        restored = FillPatch(whole, base, snap.pixels)
-        # every fill in the work (earlier sessions' too): the next save records them
-        records = tuple(snap.fills)
-        self.doc.undo_stack.push(
-            FillCommand(self.doc, [restored], [], None, "Restored unsaved work", records=records)
-        )
-        if path is not None:  # not beside a file that is another picture now
-            self.restore.provenance.adopt_sidecar(path, list(records))
-        self.view.fit()
-        newest.discard()
-        self.recovery.save_now()  # this session's own copy, until the work is saved
-        if source == "changed":
-            self.statusBar().showMessage(
-                f"Restored your unsaved work as an unsaved photo ({name} has changed).", 8000
-            )
-            return True
-        self.statusBar().showMessage(f"Restored your unsaved work on {name}.", 8000)
-        return True
+        """At start: offer the newest recovery copy a crashed or killed session left. True when restored."""
+        return offer_recovery(self, self)

@@ -147,11 +147,11 @@ def test_a_published_checkpoint_converts_off_the_gui_thread(
     window.weights_loader.progress.connect(lambda stage, _f: stages.append(stage))
     with qtbot.waitSignal(window.weights_loader.loaded, timeout=60000) as blocker:
         assert window.weights_loader.load(_pth_checkpoint(tmp_path))
-        assert window._convert_dialog is not None and window._convert_dialog.isVisible()  # progress shows
+        assert window.convert_progress.dialog is not None and window.convert_progress.dialog.isVisible()  # progress shows
     out = Path(blocker.args[0])
     assert out == tmp_path / "models" / "states_tf_places2.safetensors" and out.is_file()
     assert stages[:3] == ["read", "check", "write"]
-    assert window._convert_dialog is None
+    assert window.convert_progress.dialog is None
     assert window.engine_panel.model.currentData() == file_key(str(out))
     assert "trained on Places2" in window.engine_panel.model_info.text()
     assert "Converted from states_tf_places2.pth" in window.engine_panel.model_info.text()
@@ -170,10 +170,10 @@ def test_cancelling_a_conversion_leaves_nothing(make_window: Any, qtbot: Any, tm
     assert window.weights_loader.load(tmp_path / "snap-0.index")
     assert engine.entered.wait(5) and window.weights_loader.busy
     with qtbot.waitSignal(window.weights_loader.busy_changed, timeout=5000):
-        assert window._convert_dialog is not None
-        window._convert_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+        assert window.convert_progress.dialog is not None
+        window.convert_progress.dialog.findChild(QPushButton).click()  # the dialog's Cancel button
         engine.gate.set()
-    assert not window.weights_loader.busy and window._convert_dialog is None
+    assert not window.weights_loader.busy and window.convert_progress.dialog is None
     assert not any((tmp_path / "models").iterdir())
     assert window.settings.weights_files == []
 
