@@ -12,28 +12,17 @@ from typing import Protocol
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from app.canvas.commands import FillCommand, FillPatch
-from app.canvas.view import CanvasView
 from app.dialogs import ask_box
-from app.document import Document
-from app.file_controller import FileController
 from app.recovery import Orphan, RecoveryController, find_orphans, move_aside, recovered_with_base
 from app.restore_wiring import RestoreWiring
-from app.settings import AppSettings
 from app.widgets.status_fields import StatusFields
+from app.window_parts import WindowParts
 from inpaint_core.boxes import Box
 
 
-class RecoveryHost(Protocol):
-    """What the offer needs of the window besides being a QMainWindow (a protocol: no import of main_window)."""
+class RecoveryHost(WindowParts, Protocol):
+    """What the offer needs of the window besides being a QMainWindow."""
 
-    @property
-    def doc(self) -> Document: ...
-    @property
-    def settings(self) -> AppSettings: ...
-    @property
-    def files(self) -> FileController: ...
-    @property
-    def view(self) -> CanvasView: ...
     @property
     def status_fields(self) -> StatusFields: ...
     @property

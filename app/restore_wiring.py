@@ -16,34 +16,22 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSizePolicy, QToolButton
 
 from app.canvas.proposal_item import ProposalItem
-from app.canvas.view import CanvasView
-from app.document import Document
-from app.file_controller import FileController
 from app.icons import icon
 from app.provenance_controller import ProvenanceController
 from app.restore_controller import REPLACE, ScratchController, describe_detector, describe_tone
-from app.settings import AppSettings
 from app.widgets.attention_panel import FLOW, REUSE, AttentionPanel
 from app.widgets.panel_scroll import PanelScroll
 from app.widgets.restore_panel import RestorePanel
 from app.widgets.reuse_legend import reuse_legend_pixmap
+from app.window_parts import WindowParts
 from inpaint_core.restore.provenance import sidecar_path
 from inpaint_core.restore.reuse import REUSE_RANGE
 
 
-class RestoreHost(Protocol):
-    """What the wiring needs of the window besides being a QMainWindow: its document, settings, files, canvas,
-    attention panel and overlay switch. A protocol, so this module does not import main_window (which imports
-    it): the two are no longer an import circle."""
+class RestoreHost(WindowParts, Protocol):
+    """What the wiring needs of the window besides being a QMainWindow: its parts, attention panel and overlay
+    switch."""
 
-    @property
-    def doc(self) -> Document: ...
-    @property
-    def settings(self) -> AppSettings: ...
-    @property
-    def files(self) -> FileController: ...
-    @property
-    def view(self) -> CanvasView: ...
     @property
     def attention_panel(self) -> AttentionPanel: ...
     @property
