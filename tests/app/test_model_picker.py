@@ -147,7 +147,9 @@ def test_a_published_checkpoint_converts_off_the_gui_thread(
     window.weights_loader.progress.connect(lambda stage, _f: stages.append(stage))
     with qtbot.waitSignal(window.weights_loader.loaded, timeout=60000) as blocker:
         assert window.weights_loader.load(_pth_checkpoint(tmp_path))
-        assert window.convert_progress.dialog is not None and window.convert_progress.dialog.isVisible()  # progress shows
+        assert (
+            window.convert_progress.dialog is not None and window.convert_progress.dialog.isVisible()
+        )  # progress shows
     out = Path(blocker.args[0])
     assert out == tmp_path / "models" / "states_tf_places2.safetensors" and out.is_file()
     assert stages[:3] == ["read", "check", "write"]

@@ -352,7 +352,10 @@ def test_progress_and_cancel_feedback(make_window: Any, qtbot: Any) -> None:
     assert "window 2 of 3: paste" in window.statusBar().currentMessage()
     assert window.act_cancel.isEnabled()
     window.act_cancel.trigger()
-    assert window.fill_progress.cancel_button.text() == "Cancelling…" and not window.fill_progress.cancel_button.isEnabled()
+    assert (
+        window.fill_progress.cancel_button.text() == "Cancelling…"
+        and not window.fill_progress.cancel_button.isEnabled()
+    )
     assert not window.engine_panel.cancel_button.isEnabled()
     assert window.statusBar().currentMessage() == "Cancelling the fill…"
     with qtbot.waitSignal(window.inpaint.running_changed, timeout=5000):
@@ -482,9 +485,14 @@ def test_a_classical_fill_shows_it_is_busy_not_a_frozen_percentage(make_window: 
     drag(window, [(20.0, 20.0), (40.0, 24.0)])
     window.start_inpaint()
     assert engine.entered.wait(5)
-    qtbot.waitUntil(lambda: window.fill_progress.progress_bar.maximum() == 0, timeout=5000)  # busy, no percentage
+    qtbot.waitUntil(
+        lambda: window.fill_progress.progress_bar.maximum() == 0, timeout=5000
+    )  # busy, no percentage
     assert "no progress to report" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().endswith(" 1 s"), timeout=5000)  # it counts
     with qtbot.waitSignal(window.inpaint.running_changed, timeout=5000):
         engine.gate.set()
-    assert window.fill_progress.progress_bar.maximum() == 100 and not window.fill_progress.opaque_timer.isActive()
+    assert (
+        window.fill_progress.progress_bar.maximum() == 100
+        and not window.fill_progress.opaque_timer.isActive()
+    )
