@@ -157,9 +157,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.status_fields = StatusFields()
         self.hover_label = self.status_fields.position
-        self.fill_progress = FillProgress(
-            bar, self.inpaint, self.engine_panel
-        )  # its bar and Cancel come first
+        # the fill's bar and Cancel first, then the fields
+        self.fill_progress = FillProgress(bar, self.inpaint, self.engine_panel)
         bar.addPermanentWidget(self.status_fields)
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, scroll: bool = True) -> QDockWidget:
