@@ -141,8 +141,7 @@ class MainWindow(QMainWindow):
         # refused by Qt, and the docks are then sized afresh in showEvent.
         state = settings.window_state
         self._docks_sized = state is not None and self.restoreState(state, LAYOUT_VERSION)
-        self._on_doc_path_changed()
-        self._on_doc_image_changed()
+        self.show_document()
         self._on_doc_attention_changed()
         self.engine_panel.set_available_devices(
             engine.available_devices() if isinstance(engine, ModelTools) else None
