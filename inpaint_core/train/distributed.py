@@ -74,8 +74,14 @@ def all_reduce_mean(value: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return out / ctx.world
 
 
-def teardown(ctx: DistContext) -> None:
+def teardown(ctx: DistContext, *, finished: bool = True) -> None:
+    """End the process group; `finished` says this rank ended its run normally, not by an exception."""
     if ctx.distributed and dist.is_initialized():
+        if finished:
+            # a rank that tears gloo down while its peer still sends aborts the peer ("terminate called
+            # without an active exception"): wait until every rank is past its last collective. Not after
+            # an exception: the peers may never reach the barrier.
+            barrier(ctx)
         dist.destroy_process_group()
 
 

@@ -375,15 +375,18 @@ def train(
     run = Path(run_dir)
     ctx = distributed.setup(device)
     budget = TimeBudget(deadline, margin_s) if deadline is not None else None
+    finished = False
     try:
         warm_start = load_warm_start(warm) if warm is not None else None
         if warm_start is not None:
             check_fits(warm_start, config)
-        return _train(
+        result = _train(
             config, run, resume, ctx, progress, budget, warm_start, photos, on_checkpoint, should_stop
         )
+        finished = True
+        return result
     finally:
-        distributed.teardown(ctx)
+        distributed.teardown(ctx, finished=finished)
 
 
 def bf16_autocast(

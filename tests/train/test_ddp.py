@@ -51,3 +51,22 @@ def load_first_weights(data: Path) -> torch.Tensor:
     from inpaint_core.train.loop import build_models
 
     return build_models(tiny_config(data))[0].coarse.conv1.conv.weight.detach()
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_teardown_waits_for_peers_only_after_a_finished_run(
+    finished: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch.distributed as dist
+
+    from inpaint_core.train import distributed
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    waits: list[int] = []
+    monkeypatch.setattr(dist, "barrier", lambda *a, **k: waits.append(1))
+    # a two-rank context: teardown only acts for a distributed run
+    ctx = distributed.DistContext(rank=0, world=2, local_rank=0, device=torch.device("cpu"))
+    distributed.teardown(ctx, finished=finished)
+    assert not dist.is_initialized()
+    # after an exception the peer may never reach a barrier: waiting there would hang the run
+    assert waits == ([1] if finished else [])
