@@ -3,7 +3,7 @@ sketch | original. The DeepFill columns appear when there are weights (shipped o
 for the sketch column; without weights the picture shows what users get today.
 
 Rows are seeded image/mask pairs from one NVIDIA mask-ratio bin, chosen exactly as `bench quality` chooses them,
-or (`masks="generated"`) the project's own free-form training masks (`train/masks.py`), seeded: a picture
+or (`masks="generated"`) the project's own free-form training masks (`hole_masks.py`), seeded: a picture
 with those holds nothing from the NVIDIA set, so with free photos it can be published (the README's picture).
 The sketch column feeds the guide channel the ground truth's edges inside the hole (what a careful sketch gives).
 Every fill goes through the engine with its default request (`bench.quality.engine_result`), so the picture
@@ -103,7 +103,7 @@ def _rows(
 ) -> list[tuple[int, np.ndarray]]:
     """(image index, hole) per row: `bench quality`'s pairs, or each image in turn with a generated mask."""
     if str(masks) == GENERATED:
-        from inpaint_core.train.masks import free_form_mask
+        from inpaint_core.hole_masks import free_form_mask
 
         return [
             (i % images, free_form_mask(size, size, np.random.default_rng([seed, i])) > 0)

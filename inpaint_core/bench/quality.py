@@ -307,7 +307,7 @@ def engine_result(
     painted[hole] = 255
     guide = None
     if guide_from_truth:
-        from inpaint_core.train.guide import edges_for_guide
+        from inpaint_core.guide import edges_for_guide
 
         guide = edges_for_guide(truth, hole)
     request = InpaintRequest(

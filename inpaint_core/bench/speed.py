@@ -58,7 +58,7 @@ class SpeedConfig:
     memory: bool = True
     photo: tuple[int, int] = (4000, 3000)  # (width, height) of the interactive-path photo
     hole: int = 200  # side of the square hole in that photo
-    train_steps: int = 0  # 0 = skip the training-throughput figure
+    train_steps: int = 0  # 0 = skip the training-throughput figure (train/step_speed.py: add_train_rate)
     train_batch: int = 8
     gpu_options: bool = True  # CUDA graph capture and batch throughput (CUDA only)
     gpu_batches: tuple[int, ...] = (8, 32)  # the batch-throughput sizes at 256x256 (CUDA only)
@@ -504,44 +504,6 @@ def interactive_options(config: SpeedConfig, device: torch.device, log: Log) -> 
     return out
 
 
-# ---------------------------------------------------------------------------------- training throughput
-
-
-def train_throughput(device: torch.device, steps: int, batch: int, size: int = 256) -> float:
-    """Samples/s of the training step (D then G update, published losses) at size x size, random data.
-
-    One untimed warm-up step; bf16 autocast on CUDA as the trainer does (config.amp).
-    """
-    import contextlib
-
-    from inpaint_core.train.config import TrainConfig
-    from inpaint_core.train.loop import StepModels, build_models, build_optimizers, train_step
-
-    config = TrainConfig(size=size, batch=batch)
-    generator, discriminator = build_models(config)
-    generator.to(device).train()
-    discriminator.to(device).train()
-    opt_g, opt_d = build_optimizers(config, generator, discriminator)
-    models = StepModels(generator, discriminator, discriminator, opt_g, opt_d)
-    image, mask, _ = model_inputs(size, batch, device)
-    guide = torch.zeros_like(mask)
-
-    def amp() -> contextlib.AbstractContextManager[object]:
-        if device.type == "cuda" and config.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    train_step(models, image, mask, guide, config, amp)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        train_step(models, image, mask, guide, config, amp)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return steps * batch / (time.perf_counter() - t0)
-
-
 # ------------------------------------------------------------------------------------------ GPU options
 
 
@@ -686,16 +648,6 @@ def run_speed(config: SpeedConfig, log: Log | None = None) -> SpeedReport:
     except (RuntimeError, InpaintError) as exc:
         report.interactive_note = f"interactive path failed: {str(exc).splitlines()[0]}"
 
-    if config.train_steps > 0:
-        say("training throughput")
-        try:
-            report.train_samples_per_s = train_throughput(device, config.train_steps, config.train_batch)
-        except (RuntimeError, InpaintError) as exc:
-            report.notes.append(f"training throughput failed: {str(exc).splitlines()[0]}")
-    else:
-        report.notes.append(
-            "training throughput skipped (default on CPU: a 256x256 step takes seconds; pass --train-steps N)"
-        )
     if device.type == "cuda" and config.gpu_options:
         _gpu_options(model, config, report, say)
     return report

@@ -247,7 +247,7 @@ def run_dust_cmd(args: argparse.Namespace) -> int:
 
 def run_train_cmd(args: argparse.Namespace) -> int:
     from inpaint_core.bench.speed import machine_name
-    from inpaint_core.bench.train_speed import format_report, run_train_speed
+    from inpaint_core.train.step_speed import format_report, run_train_speed
 
     try:
         shapes = tuple(_photo(item) for item in _names(args.shapes))
@@ -409,6 +409,7 @@ def run_speed_cmd(args: argparse.Namespace) -> int:
 
     from inpaint_core.bench.speed import SpeedConfig, format_report, matmul_precisions, run_speed
     from inpaint_core.devices import resolve_device
+    from inpaint_core.train.step_speed import add_train_rate
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
@@ -433,5 +434,6 @@ def run_speed_cmd(args: argparse.Namespace) -> int:
         interactive_options=args.interactive_options,
     )
     report = run_speed(config, log=_log)
+    add_train_rate(report, config, log=_log)
     print(format_report(report, config, torch.__version__))
     return 0

@@ -63,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _ensure_packs(data: Path, masks: Path) -> None:
     """Make the photo and mask packs from ../shared/data when they are missing (4 s and 30 s)."""
+    from inpaint_core.hole_masks import list_training_masks
     from inpaint_core.train.data import list_photos
-    from inpaint_core.train.masks import list_training_masks
     from inpaint_core.train.pack import write_mask_pack, write_pack
 
     if not data.is_file():

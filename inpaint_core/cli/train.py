@@ -161,7 +161,7 @@ def _run_pack(args: argparse.Namespace) -> int:
 def _run_pack_masks(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from inpaint_core.train.masks import list_training_masks
+    from inpaint_core.hole_masks import list_training_masks
     from inpaint_core.train.pack import write_mask_pack
 
     if not args.data or not args.output:

@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from inpaint_core.errors import ImageLoadError
+from inpaint_core.guide import edges_for_guide
+from inpaint_core.hole_masks import BoxRule, augment_mask, free_form_mask, list_training_masks, read_mask
 from inpaint_core.image_io import IMAGE_EXTENSIONS, load_rgb8
 from inpaint_core.image_ops import resize_short_side
 from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.guide import edges_for_guide
-from inpaint_core.train.masks import BoxRule, augment_mask, free_form_mask, list_training_masks, read_mask
 
 
 def list_photos(folders: Sequence[str | Path]) -> list[Path]:

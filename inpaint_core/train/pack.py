@@ -176,7 +176,7 @@ def write_mask_pack(
 
     The files must be training masks (mask_split.py): a held-out (benchmark) mask is refused.
     """
-    from inpaint_core.train.masks import read_mask
+    from inpaint_core.hole_masks import read_mask
 
     out_path = Path(out)
     if out_path.exists() and not overwrite:

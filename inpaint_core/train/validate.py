@@ -12,13 +12,13 @@ import torch
 from torch import nn
 
 from inpaint_core.files import atomic_write
+from inpaint_core.guide import edges_for_guide
+from inpaint_core.hole_masks import BoxRule, free_form_mask
 from inpaint_core.image_io import load_rgb8
 from inpaint_core.image_ops import resize_short_side
 from inpaint_core.metrics import hole_metrics
 from inpaint_core.model import GeneratorOutput
 from inpaint_core.train.config import TrainConfig
-from inpaint_core.train.guide import edges_for_guide
-from inpaint_core.train.masks import BoxRule, free_form_mask
 
 VAL_STREAM = 7_919  # separates the validation masks' seeds from the training samples' seeds
 

@@ -45,6 +45,8 @@ LABELS = {
     "patchmatch": "pypatchmatch + exact source map",
     "convert/*": "tf_checkpoint, tf_release,<br/>torch_port, channels",
     "inpaint_core": "package root: RESOURCES",
+    "hole_masks": "free-form generator, mask files",
+    "guide": "edges_for_guide: the sketch channel",
 }
 
 

@@ -88,8 +88,8 @@ def test_bench_picks_precisions_by_the_engines_bf16_rule(monkeypatch: pytest.Mon
 
 def test_one_mask_file_rule_for_engine_bench_and_training(tmp_path: Path) -> None:
     from inpaint_core.bench.quality import load_eval_mask
+    from inpaint_core.hole_masks import read_mask
     from inpaint_core.image_io import load_mask
-    from inpaint_core.train.masks import read_mask
 
     grey = np.zeros((16, 16), np.uint8)
     grey[:, 4:8] = 40  # faint: a hole by the engine's rule (not black), not by the old "> 127"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inpaint_core.errors import MaskError
+from inpaint_core.guide import edges_for_guide
 from inpaint_core.metrics import PSNR_CAP_DB, hole_l1, hole_metrics, hole_psnr, hole_ssim
-from inpaint_core.train.guide import edges_for_guide
 
 
 def _square_image() -> np.ndarray:

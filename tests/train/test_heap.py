@@ -11,7 +11,7 @@ import pytest
 
 PROBE = """
 import resource, sys, torch
-from inpaint_core.bench.train_speed import _step_fn
+from inpaint_core.train.step_speed import _step_fn
 from inpaint_core.train.heap import keep_freed_memory
 torch.set_num_threads(1)
 if sys.argv[1] == "reuse":

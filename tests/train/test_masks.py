@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inpaint_core.train.masks import box_mask, brush_stroke_mask, folder_mask, free_form_mask, list_mask_files
+from inpaint_core.hole_masks import box_mask, brush_stroke_mask, folder_mask, free_form_mask, list_mask_files
 from tests.conftest import SHARED
 
 SHARED_MASKS = SHARED / "data" / "masks" / "nvidia_irregular"

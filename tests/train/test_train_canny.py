@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import torch
 
+from inpaint_core.guide import DEFAULT_BLUR_SIGMA, DEFAULT_HIGH, DEFAULT_LOW
 from inpaint_core.train.canny import blur, canny, gaussian_kernel, grey_levels, guide_from_images
-from inpaint_core.train.guide import DEFAULT_BLUR_SIGMA, DEFAULT_HIGH, DEFAULT_LOW
 from tests.helpers.photos import synthetic_photo
 
 

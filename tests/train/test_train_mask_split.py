@@ -10,10 +10,10 @@ import pytest
 
 from inpaint_core.bench.quality import mask_bins
 from inpaint_core.errors import MaskError
+from inpaint_core.hole_masks import list_mask_files, list_training_masks
 from inpaint_core.mask_split import benchmark_masks, mask_index, training_masks
 from inpaint_core.train.config import TrainConfig
 from inpaint_core.train.data import MaskSource
-from inpaint_core.train.masks import list_mask_files, list_training_masks
 from inpaint_core.train.pack import (
     MASK_FORMAT,
     MASK_MAGIC,

@@ -1,4 +1,4 @@
-"""Training masks: the published free-form generator (Yu et al., ICCV 2019; docs/TRAINING.md) and masks read from a folder or mask pack.
+"""Hole masks for training and `bench figure`: the published free-form generator (Yu et al., ICCV 2019; docs/TRAINING.md) and masks read from a folder or mask pack.
 
 Masks from a folder are only those training may use (index % 4 != 0, inpaint_core/mask_split.py): the others
 are held out for `bench quality`.

@@ -1,4 +1,5 @@
-"""`bench train`: training samples/s of the relay's step, the old path against the new one in one run.
+"""How fast the training step runs: `bench train` (the relay's step, the old path against the new one in one
+run) and `bench speed`'s training row (`add_train_rate`).
 
 The paths differ only in how the same function is computed:
 - old: the gate eagerly (3 kernels forward, 5 backward) and contextual attention image by image in bands;
@@ -12,6 +13,7 @@ per second over the best 3x3 convolution rate of this machine in the step's prec
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -19,8 +21,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from inpaint_core.bench.flops import conv_gflops
+from inpaint_core.bench.flops import conv_gflops, model_inputs
+from inpaint_core.bench.speed import SpeedConfig, SpeedReport
 from inpaint_core.devices import cpu_has_native_bf16
+from inpaint_core.errors import InpaintError
+from inpaint_core.model.config import AttentionConfig
+from inpaint_core.model.layers import use_fused_gating
+from inpaint_core.train.config import TrainConfig
+from inpaint_core.train.heap import keep_freed_memory
+from inpaint_core.train.loop import StepModels, bf16_autocast, build_models, build_optimizers, train_step
 
 Log = Callable[[str], None]
 SHAPES = ((128, 16), (256, 8))  # the relay's (size, batch)
@@ -57,11 +66,6 @@ class TrainSpeedReport:
 def _step_fn(
     path: str, size: int, batch: int, cnum: int, bf16: bool, device: torch.device
 ) -> Callable[[], None]:
-    from inpaint_core.model.config import AttentionConfig
-    from inpaint_core.model.layers import use_fused_gating
-    from inpaint_core.train.config import TrainConfig
-    from inpaint_core.train.loop import StepModels, bf16_autocast, build_models, build_optimizers, train_step
-
     config = TrainConfig(
         cnum=cnum,
         size=size,
@@ -121,8 +125,6 @@ def run_train_speed(
 ) -> TrainSpeedReport:
     """Time both paths at each (size, batch). `heap_reuse`: glibc keeps freed memory as training does
     (train/heap.py); it holds for the whole process, so compare it with and without in two runs."""
-    from inpaint_core.train.heap import keep_freed_memory
-
     say: Log = log or (lambda _m: None)
     dev = torch.device(device)
     reused = dev.type == "cpu" and heap_reuse and keep_freed_memory()
@@ -181,3 +183,49 @@ def format_report(report: TrainSpeedReport, cpu: str) -> str:
         f"train_samples_per_s={main.samples_per_s:.3f} train_efficiency={report.efficiency(main):.4f}"
     )
     return "\n".join(lines)
+
+
+def train_throughput(device: torch.device, steps: int, batch: int, size: int = 256) -> float:
+    """Samples/s of the training step (D then G update, published losses) at size x size, random data.
+
+    One untimed warm-up step; bf16 autocast on CUDA as the trainer does (config.amp).
+    """
+    config = TrainConfig(size=size, batch=batch)
+    generator, discriminator = build_models(config)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    opt_g, opt_d = build_optimizers(config, generator, discriminator)
+    models = StepModels(generator, discriminator, discriminator, opt_g, opt_d)
+    image, mask, _ = model_inputs(size, batch, device)
+    guide = torch.zeros_like(mask)
+
+    def amp() -> contextlib.AbstractContextManager[object]:
+        if device.type == "cuda" and config.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    train_step(models, image, mask, guide, config, amp)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step(models, image, mask, guide, config, amp)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def add_train_rate(report: SpeedReport, config: SpeedConfig, log: Log | None = None, size: int = 256) -> None:
+    """`bench speed`'s training row: `train_throughput` at 256x256 when `config.train_steps` > 0, else a note."""
+    if config.train_steps <= 0:
+        report.notes.append(
+            "training throughput skipped (default on CPU: a 256x256 step takes seconds; pass --train-steps N)"
+        )
+        return
+    (log or (lambda _m: None))("training throughput")
+    try:
+        report.train_samples_per_s = train_throughput(
+            torch.device(report.device), config.train_steps, config.train_batch, size
+        )
+    except (RuntimeError, InpaintError) as exc:
+        report.notes.append(f"training throughput failed: {str(exc).splitlines()[0]}")
