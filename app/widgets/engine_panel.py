@@ -103,8 +103,9 @@ def describe(choice: ModelChoice) -> str:
         "Reads guide strokes." if info.guide_channel else "No guide channel: guide strokes are ignored."
     )
     quality = info.quality
-    if quality.samples_seen is not None:
-        parts.append(f"{quality.samples_seen:,} training samples seen.")
+    seen = f"{quality.samples_seen:,}" if quality.samples_seen is not None else None
+    if seen is not None and seen not in info.name:  # the shipped name already says "N samples"
+        parts.append(f"{seen} training samples seen.")
     if quality.scores:
         figures = ", ".join(f"{s.bin.replace('%', ' %')} {s.gain:+.2f} dB" for s in quality.scores)
         parts.append(f"Hole PSNR against the best fill without weights ({quality.source}): {figures}.")

@@ -65,6 +65,10 @@ def test_the_shipped_weights_are_the_default_by_their_name(make_window: Any) -> 
     assert (
         not window.engine_panel.model_warning.text()
     )  # it beats the fills without weights: not experimental
+    seen = shipped.quality.samples_seen
+    assert seen is not None and f"{seen:,} samples" in shipped.name
+    # the name says how many samples; the info line under it does not say it twice
+    assert window.engine_panel.model_info.text().count(f"{seen:,}") == 1
 
 
 def test_cuda_without_a_gpu_is_disabled_with_the_reason(make_window: Any) -> None:
