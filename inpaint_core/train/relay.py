@@ -41,8 +41,9 @@ RELAY_RECIPE: dict[str, Any] = {
     "fused_gating": True,  # the gates compiled alone (seconds) instead: docs/BENCHMARKS.md, "Training step"
     "channels_last_cpu": True,
     "lr_schedule": "constant",
-    # 2026-12-06 at 256 px: flat at 17.49-17.51 dB (val) over 72-75k samples at 1.5e-4, then +0.06 dB in 4k at 5e-5
-    "lr": 5e-5,
+    # at 256 px: flat at 17.49-17.51 dB (val) over 72-75k samples at 1.5e-4, then +0.06 dB in 4k at 5e-5
+    # (2026-12-06); flat again at 17.96-17.98 over 155-168k at 5e-5, then +0.03 within 5k at 2.5e-5 (2026-12-07)
+    "lr": 2.5e-5,
     "warmup_samples": 0,
     "schedule_samples": 0,
     "rewarm_steps": 50,
@@ -57,7 +58,13 @@ RELAY_RECIPE: dict[str, Any] = {
 # The GAN lane (issue #19 part 3, `train relay start --gan`): phase 2's SN-PatchGAN hinge term, small, over the
 # relay recipe, with phase 2's Adam betas; the discriminator at d_cnum 32 (the published 64 is for cnum 48: halved
 # with the lite generator). Its runs are judged and kept apart from the L1 chain (relay_finish.py).
-RELAY_GAN: dict[str, Any] = {"gan_alpha": 0.05, "d_cnum": 32, "beta1": 0.5, "beta2": 0.999}
+RELAY_GAN: dict[str, Any] = {
+    "gan_alpha": 0.05,
+    "d_cnum": 32,
+    "beta1": 0.5,
+    "beta2": 0.999,
+    "lr": 5e-5,  # G and D share the lr: a fresh discriminator needs the faster of the two rates the L1 chain used
+}
 
 
 @dataclass(frozen=True)
