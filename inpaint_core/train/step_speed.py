@@ -13,7 +13,6 @@ per second over the best 3x3 convolution rate of this machine in the step's prec
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -199,10 +198,7 @@ def train_throughput(device: torch.device, steps: int, batch: int, size: int = 2
     image, mask, _ = model_inputs(size, batch, device)
     guide = torch.zeros_like(mask)
 
-    def amp() -> contextlib.AbstractContextManager[object]:
-        if device.type == "cuda" and config.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    amp = bf16_autocast(config, device)  # the trainer's: bf16 on CUDA, fp32 on the CPU (no amp_on_cpu)
 
     train_step(models, image, mask, guide, config, amp)
     if device.type == "cuda":
