@@ -203,7 +203,7 @@ def curve_row(
 
 
 def append_curve_row(card: Path, row: str) -> None:
-    """Add `row` to the card's relay curve table (made at the end of the card the first time)."""
+    """Add `row` under the last row of the card's relay curve table (made at the end of the card the first time)."""
     from inpaint_core.train.config import write_text_atomic
 
     text = card.read_text(encoding="utf-8") if card.is_file() else ""
@@ -216,9 +216,18 @@ def append_curve_row(card: Path, row: str) -> None:
             "against truth (1 = as sharp as the photo). Only a kept row's weights are in `candidate/`.\n\n"
             + CURVE_HEADER
         )
-    elif not text.endswith("\n"):
-        text += "\n"
-    write_text_atomic(card, text + row)
+        write_text_atomic(card, text + row)
+        return
+    # Under the table's last row, not at the end of the card: notes may follow the table.
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(CURVE_HEADING))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    rows = [i for i in range(start, end) if lines[i].startswith("|")]
+    at = rows[-1] + 1 if rows else end
+    if at and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"
+    lines.insert(at, row if row.endswith("\n") else row + "\n")
+    write_text_atomic(card, "".join(lines))
 
 
 def replace_carry_set(source: Path, target: Path) -> None:

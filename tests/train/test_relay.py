@@ -173,6 +173,16 @@ def test_curve_rows_append_under_one_heading(tmp_path: Path) -> None:
     assert text.startswith("# Card\n\ntext\n")
 
 
+def test_curve_row_goes_under_the_table_when_notes_follow_it(tmp_path: Path) -> None:
+    card = tmp_path / "MODEL_CARD.md"
+    append_curve_row(card, "| row 1 |\n")
+    card.write_text(card.read_text() + "\nA note on the run.\n\n## Next section\n| other table |\n")
+    append_curve_row(card, "| row 2 |\n")
+    lines = card.read_text().splitlines()
+    assert lines[lines.index("| row 1 |") + 1] == "| row 2 |"
+    assert lines[-1] == "| other table |"
+
+
 def _committed_and_bench(tmp_path: Path) -> tuple[Path, bytes, Path, Path, Path]:
     """A committed tiny carry set (100 samples), its EMA file's bytes, bench folders, and a model card path."""
     committed = make_carry(tmp_path / "candidate", samples=100)
