@@ -213,8 +213,8 @@ def append_curve_row(card: Path, row: str) -> None:
             "Each row is one relay run (`train relay finish`): the new carry set's EMA weights on the 32 held-out "
             "training photos at 256² and on `bench quality --count 30` per bin, against the best classical fill "
             "(NS or Telea) on the same pairs in the same run. Sharpness: gradient energy in the hole, fill "
-            "against truth (1 = as sharp as the photo). Only a kept row's weights are in `candidate/`.\n\n"
-            + CURVE_HEADER
+            "against truth (1 = as sharp as the photo). Only a kept row's weights are in `candidate/` "
+            "(`candidate-gan/` for a GAN lane row).\n\n" + CURVE_HEADER
         )
         write_text_atomic(card, text + row)
         return
